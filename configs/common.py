@@ -1,0 +1,67 @@
+"""Pieces every config shares: the base config and the parsing of the config argument.
+
+A config file defines `get_config(arg: str | None = None) -> ConfigDict`; `arg` is what follows the colon in
+`--config configs/x.py:arg`, a comma-separated list of `key=value` or bare flags (e.g. `smoke`, `model=mlp`).
+"""
+
+import ml_collections
+from ml_collections import config_dict
+
+
+def parse_arg(arg: str | None, **defaults):
+  """Parses `"a=1,b,c=x"` against `defaults` (which fix the allowed keys and their types).
+
+  A bare key sets a bool to True. Raises a ValueError naming an unknown key and listing the valid ones.
+  """
+  values = dict(defaults)
+  for item in filter(None, (arg or "").split(",")):
+    key, _, raw = item.partition("=")
+    if key not in defaults:
+      raise ValueError(f"Unknown config argument {key!r}. Valid: {', '.join(sorted(defaults))}.")
+    default = defaults[key]
+    if isinstance(default, bool):
+      values[key] = raw.lower() in ("", "1", "true", "yes")
+    elif default is None or isinstance(default, str):
+      values[key] = raw
+    else:
+      values[key] = type(default)(raw)
+  return ml_collections.ConfigDict(values)
+
+
+def base_config() -> ml_collections.ConfigDict:
+  """Defaults shared by every experiment; a config file overrides what its experiment sets."""
+  config = ml_collections.ConfigDict()
+  config.seed = 0
+
+  config.dataset = ml_collections.ConfigDict()
+  config.dataset.name = "fashion_mnist"
+  config.dataset.train_split = "train"
+  config.dataset.eval_split = "test"
+  config.dataset.train_subset = config_dict.placeholder(int)  # first N training examples; None: all
+  config.dataset.eval_subset = config_dict.placeholder(int)
+
+  config.model = ml_collections.ConfigDict({"name": "lenet"})
+  config.loss = ml_collections.ConfigDict({"name": "cross_entropy"})
+
+  config.optimizer = ml_collections.ConfigDict()
+  config.optimizer.name = "adam"
+  config.optimizer.learning_rate = 1e-3
+  config.optimizer.schedule = "constant"
+
+  config.batch_size = 128
+  config.eval_batch_size = 1000
+  config.num_epochs = 20
+  config.log_every_steps = 100
+  config.checkpoint_keep = 2
+  return config
+
+
+def shrink_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A run of at most a few hundred steps on a data subset, to check that a config trains end to end."""
+  config.dataset.train_subset = 2048
+  config.dataset.eval_subset = 500
+  config.batch_size = min(config.batch_size, 64)
+  config.eval_batch_size = 200
+  config.num_epochs = 2
+  config.log_every_steps = 8
+  return config

@@ -1,0 +1,52 @@
+"""One training step checked against the closed-form gradient of softmax regression."""
+
+import jax
+import numpy as np
+import optax
+
+from el_jax import losses, models
+from el_jax.train import step
+from tests.losses import reference
+
+
+def test_one_sgd_step_of_a_linear_model_matches_closed_form():
+  rng = np.random.default_rng(0)
+  x = rng.uniform(size=(16, 4, 4, 1)).astype(np.float32)
+  y = rng.integers(0, 3, 16)
+  model = models.create("mlp", num_classes=3, input_shape=(4, 4, 1), depth=0)
+  lr = 0.5
+  tx = optax.sgd(lr)
+  graphdef, state = step.init_state(model, tx)
+  w, b = (
+    np.asarray(model.head.kernel[...], np.float64),
+    np.asarray(model.head.bias[...], np.float64),
+  )
+
+  train_step = jax.jit(step.make_train_step(graphdef, losses.cross_entropy, tx))
+  new_state, metrics = train_step(state, {"image": x, "label": y})
+
+  # Mean CE over the batch: dL/dW = X^T (p - Y) / B, dL/db = mean(p - Y).
+  flat = x.reshape(16, -1).astype(np.float64)
+  logits = flat @ w + b
+  residual = reference.softmax(logits) - reference.one_hot(y, 3)
+  new_w = w - lr * flat.T @ residual / 16
+  new_b = b - lr * residual.mean(0)
+  params = new_state["params"]
+  np.testing.assert_allclose(params["head"]["kernel"][...], new_w, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(params["head"]["bias"][...], new_b, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(metrics["loss"], reference.cross_entropy(logits, y).mean(), rtol=1e-5)
+  np.testing.assert_allclose(metrics["accuracy"], np.mean(logits.argmax(-1) == y))
+  assert int(new_state["step"]) == 1
+
+
+def test_eval_step_masks_padding():
+  model = models.create("mlp", num_classes=3, input_shape=(2, 2, 1), depth=0)
+  graphdef, state = step.init_state(model, optax.sgd(0.1))
+  x = np.random.default_rng(1).normal(size=(6, 2, 2, 1)).astype(np.float32)
+  y = np.array([0, 1, 2, 0, 0, 0])
+  mask = np.array([True] * 4 + [False] * 2)
+  sums = jax.jit(step.make_eval_step(graphdef, losses.cross_entropy))(state, {"image": x, "label": y, "mask": mask})
+  logits = np.asarray(model(x[:4]), np.float64)
+  assert int(sums["count"]) == 4
+  np.testing.assert_allclose(sums["loss"], reference.cross_entropy(logits, y[:4]).sum(), rtol=1e-5)
+  assert int(sums["accuracy"]) == int(np.sum(logits.argmax(-1) == y[:4]))
