@@ -39,6 +39,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.dataset.eval_split = "test"
   config.dataset.train_subset = config_dict.placeholder(int)  # first N training examples; None: all
   config.dataset.eval_subset = config_dict.placeholder(int)
+  config.dataset.normalize = True  # standardise pixels with the training split's per-channel mean and std
 
   config.model = ml_collections.ConfigDict({"name": "lenet"})
   config.loss = ml_collections.ConfigDict({"name": "cross_entropy"})

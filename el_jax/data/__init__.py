@@ -7,21 +7,32 @@ from el_jax.data import fashion_mnist
 from el_jax.data.arrays import ArrayDataset
 from el_jax.data.idx import IdxFormatError, read_idx
 
-_LOADERS = {
-  "fashion_mnist": fashion_mnist.load,
+# Each dataset module provides `load(split) -> ArrayDataset` and the training split's pixel `MEAN` and `STD`.
+_DATASETS = {
+  "fashion_mnist": fashion_mnist,
 }
 
 
 def names() -> list[str]:
   """The registered dataset names."""
-  return sorted(_LOADERS)
+  return sorted(_DATASETS)
+
+
+def _module(name: str):
+  if name not in _DATASETS:
+    raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}.")
+  return _DATASETS[name]
 
 
 def load(name: str, split: str) -> ArrayDataset:
   """Loads split `split` of dataset `name`."""
-  if name not in _LOADERS:
-    raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}.")
-  return _LOADERS[name](split)
+  return _module(name).load(split)
 
 
-__all__ = ["ArrayDataset", "IdxFormatError", "load", "names", "read_idx"]
+def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
+  """`(mean, std)` per channel of dataset `name`'s training pixels on the [0, 1] scale."""
+  module = _module(name)
+  return module.MEAN, module.STD
+
+
+__all__ = ["ArrayDataset", "IdxFormatError", "load", "names", "normalization", "read_idx"]

@@ -17,6 +17,9 @@ INSTALL_HINT = (
   "files of https://github.com/zalandoresearch/fashion-mnist in a folder and set EL_JAX_DATA_DIR to it."
 )
 NUM_CLASSES = 10
+# Per-channel pixel mean and standard deviation of the training split, on the [0, 1] scale.
+MEAN = (0.2860,)
+STD = (0.3530,)
 CLASS_NAMES = (
   "T-shirt/top",
   "Trouser",

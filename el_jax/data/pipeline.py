@@ -15,11 +15,18 @@ import numpy as np
 from el_jax.data.arrays import ArrayDataset
 
 
-def scale_pixels(images: np.ndarray) -> np.ndarray:
-  """uint8 pixels in [0, 255] -> float32 in [0, 1]; float images pass through as float32."""
-  if images.dtype == np.uint8:
-    return images.astype(np.float32) * np.float32(1.0 / 255.0)
-  return images.astype(np.float32)
+def to_float(images: np.ndarray, normalization: tuple | None = None) -> np.ndarray:
+  """Pixels as float32: uint8 [0, 255] -> [0, 1], then `(x - mean) / std` per channel if `normalization`.
+
+  Args:
+    images: `[..., C]` uint8 pixels or floats already in [0, 1].
+    normalization: optional `(mean, std)`, each a sequence of `C` floats (the training split's statistics).
+  """
+  x = images.astype(np.float32) * np.float32(1.0 / 255.0) if images.dtype == np.uint8 else images.astype(np.float32)
+  if normalization is None:
+    return x
+  mean, std = (np.asarray(v, np.float32) for v in normalization)
+  return (x - mean) / std
 
 
 def steps_per_epoch(num_examples: int, batch_size: int) -> int:
@@ -30,13 +37,18 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
   return steps
 
 
-def train_dataset(data: ArrayDataset, *, batch_size: int, seed: int, num_epochs: int) -> grain.MapDataset:
-  """The training batches of `num_epochs` epochs: element `s` is `{"image", "label"}` for step `s`."""
+def train_dataset(
+  data: ArrayDataset, *, batch_size: int, seed: int, num_epochs: int, normalization: tuple | None = None
+) -> grain.MapDataset:
+  """The training batches of `num_epochs` epochs: element `s` is `{"image", "label"}` for step `s`.
+
+  Images are converted by `to_float(images, normalization)`.
+  """
   steps_per_epoch(len(data), batch_size)  # validates batch_size
   images, labels = data.images, data.labels
 
   def gather(indices):
-    return {"image": scale_pixels(images[indices]), "label": labels[indices]}
+    return {"image": to_float(images[indices], normalization), "label": labels[indices]}
 
   return (
     grain.MapDataset.range(len(data))
@@ -53,10 +65,13 @@ def train_batches(dataset: grain.MapDataset, *, start_step: int = 0, prefetch: i
   return iter(dataset[start_step:].to_iter_dataset(options))
 
 
-def eval_batches(data: ArrayDataset, *, batch_size: int):
-  """Yields `{"image", "label", "mask"}` batches covering every example once; the last one is zero-padded."""
+def eval_batches(data: ArrayDataset, *, batch_size: int, normalization: tuple | None = None):
+  """Yields `{"image", "label", "mask"}` batches covering every example once; the last one is zero-padded.
+
+  Images are converted by `to_float(images, normalization)`.
+  """
   for start in range(0, len(data), batch_size):
-    images = scale_pixels(data.images[start : start + batch_size])
+    images = to_float(data.images[start : start + batch_size], normalization)
     labels = data.labels[start : start + batch_size]
     pad = batch_size - len(labels)
     mask = np.concatenate([np.ones(len(labels), bool), np.zeros(pad, bool)])

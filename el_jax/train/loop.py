@@ -29,10 +29,10 @@ def _global_batch(batch: dict, sharding: NamedSharding) -> dict:
   return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in batch.items()}
 
 
-def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding: NamedSharding) -> dict:
+def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding: NamedSharding, normalization=None) -> dict:
   """Mean loss, cross-entropy and accuracy over every example of `eval_data` (padded batches, masked)."""
   sums = None
-  for batch in pipeline.eval_batches(eval_data, batch_size=batch_size):
+  for batch in pipeline.eval_batches(eval_data, batch_size=batch_size, normalization=normalization):
     out = eval_step(state, _global_batch(batch, sharding))
     sums = out if sums is None else jax.tree.map(lambda a, b: a + b, sums, out)
   sums = jax.device_get(sums)
@@ -62,6 +62,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   # ---- Data ------------------------------------------------------------------------------------------------
   train_data = data.load(config.dataset.name, config.dataset.train_split).take(config.dataset.train_subset)
   eval_data = data.load(config.dataset.name, config.dataset.eval_split).take(config.dataset.eval_subset)
+  norm = data.normalization(config.dataset.name) if config.dataset.normalize else None
   steps_per_epoch = pipeline.steps_per_epoch(len(train_data), config.batch_size)
   total_steps = steps_per_epoch * config.num_epochs
 
@@ -91,7 +92,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
   eval_step = jax.jit(step.make_eval_step(graphdef, loss_fn))
 
   def run_eval(state):
-    return evaluate(eval_step, state, eval_data, batch_size=config.eval_batch_size, sharding=data_sharding)
+    return evaluate(
+      eval_step, state, eval_data, batch_size=config.eval_batch_size, sharding=data_sharding, normalization=norm
+    )
 
   if start_step >= total_steps:
     print(f"{workdir}: training already complete ({start_step} steps); evaluating the final checkpoint.")
@@ -103,7 +106,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   # ---- Train -----------------------------------------------------------------------------------------------
   dataset = pipeline.train_dataset(
-    train_data, batch_size=config.batch_size, seed=config.seed, num_epochs=config.num_epochs
+    train_data, batch_size=config.batch_size, seed=config.seed, num_epochs=config.num_epochs, normalization=norm
   )
   batches = pipeline.train_batches(dataset, start_step=start_step)
   pending, window_start, metrics = [], time.perf_counter(), {}

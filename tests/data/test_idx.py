@@ -117,3 +117,6 @@ def test_real_fashion_mnist_files():
   np.testing.assert_array_equal(np.bincount(train.labels), [6000] * 10)
   np.testing.assert_array_equal(np.bincount(test.labels), [1000] * 10)
   assert train.images.max() == 255 and train.images.min() == 0
+  pixels = train.images.astype(np.float64) / 255
+  mean, std = data.normalization("fashion_mnist")
+  np.testing.assert_allclose([pixels.mean(), pixels.std()], [mean[0], std[0]], atol=5e-5)

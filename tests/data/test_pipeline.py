@@ -61,3 +61,12 @@ def test_array_dataset_validates():
     ArrayDataset(np.zeros((3, 2, 2, 1)), np.zeros(2, np.int32), 2)
   with pytest.raises(ValueError, match=r"labels must lie in \[0, 2\)"):
     ArrayDataset(np.zeros((2, 2, 2, 1)), np.array([0, 2]), 2)
+
+
+def test_normalization_standardises_per_channel():
+  images = np.stack([np.full((2, 2), 51), np.full((2, 2), 102)], axis=-1)[None].astype(np.uint8)  # 0.2, 0.4
+  out = pipeline.to_float(images, ((0.1, 0.2), (0.5, 0.25)))
+  np.testing.assert_allclose(out[0, 0, 0], [(0.2 - 0.1) / 0.5, (0.4 - 0.2) / 0.25], rtol=1e-6)
+  data = ArrayDataset(np.repeat(images, 4, axis=0), np.zeros(4, np.int32), 2)
+  batch = pipeline.train_dataset(data, batch_size=2, seed=0, num_epochs=1, normalization=((0.2, 0.4), (1, 1)))[0]
+  np.testing.assert_allclose(batch["image"], 0.0, atol=1e-6)
