@@ -67,16 +67,22 @@ def train_and_evaluate(config, workdir: str) -> dict:
   total_steps = steps_per_epoch * config.num_epochs
 
   # ---- Model, loss, optimiser, state -------------------------------------------------------------------------
+  model_spec = {
+    "name": config.model.name,
+    "num_classes": train_data.num_classes,
+    "input_shape": list(train_data.input_shape),
+    "kwargs": _kwargs(config.model),
+  }
   model = models.create(
-    config.model.name,
-    num_classes=train_data.num_classes,
-    input_shape=train_data.input_shape,
+    model_spec["name"],
+    num_classes=model_spec["num_classes"],
+    input_shape=model_spec["input_shape"],
     seed=config.seed,
-    **_kwargs(config.model),
+    **model_spec["kwargs"],
   )
   loss_fn = losses.get(config.loss.name, **_kwargs(config.loss))
   tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
-  graphdef, state = step.init_state(model, tx)
+  train_graphdef, eval_graphdef, state = step.init_state(model, tx)
   state = jax.device_put(state, replicated)
 
   os.makedirs(workdir, exist_ok=True)
@@ -86,10 +92,11 @@ def train_and_evaluate(config, workdir: str) -> dict:
   if is_chief:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       json.dump(config.to_dict(), f, indent=2)
+    checkpoint.write_model_spec(workdir, model_spec)
   log = MetricsLog(os.path.join(workdir, "metrics.jsonl"), resume_step=start_step, enabled=is_chief)
 
-  train_step = jax.jit(step.make_train_step(graphdef, loss_fn, tx), donate_argnums=0)
-  eval_step = jax.jit(step.make_eval_step(graphdef, loss_fn))
+  train_step = jax.jit(step.make_train_step(train_graphdef, loss_fn, tx), donate_argnums=0)
+  eval_step = jax.jit(step.make_eval_step(eval_graphdef, loss_fn))
 
   def run_eval(state):
     return evaluate(

@@ -1,7 +1,9 @@
 """The jitted train and eval steps: pure functions of the train state and a batch.
 
 The train state is a dict `{"step", "params", "model_state", "opt_state"}`: the model's `nnx.Param`s, its other
-variables (e.g. batch statistics), and the optimiser state. The model's structure (`graphdef`) is static.
+variables (e.g. batch statistics), and the optimiser state. The model's structure (`graphdef`) is static; a model
+has two, one in training mode (batch statistics, dropout on) for the train step and one in evaluation mode
+(running averages, dropout off) for the eval step.
 """
 
 import jax
@@ -12,16 +14,26 @@ from flax import nnx
 from el_jax import losses
 
 
+def graphdefs(model: nnx.Module):
+  """`(train_graphdef, eval_graphdef)`: the model's structure in training and in evaluation mode."""
+  model.train()
+  train_graphdef = nnx.graphdef(model)
+  model.eval()
+  eval_graphdef = nnx.graphdef(model)
+  return train_graphdef, eval_graphdef
+
+
 def init_state(model: nnx.Module, tx: optax.GradientTransformation):
-  """`(graphdef, state)` for `model`, with a fresh optimiser state and step 0."""
-  graphdef, params, model_state = nnx.split(model, nnx.Param, ...)
+  """`(train_graphdef, eval_graphdef, state)` for `model`, with a fresh optimiser state and step 0."""
+  train_graphdef, eval_graphdef = graphdefs(model)
+  params, model_state = nnx.state(model, nnx.Param, ...)
   state = {
     "step": jnp.zeros((), jnp.int32),
     "params": params,
     "model_state": model_state,
     "opt_state": tx.init(params),
   }
-  return graphdef, state
+  return train_graphdef, eval_graphdef, state
 
 
 def _apply(graphdef, params, model_state, images):

@@ -16,7 +16,7 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
   model = models.create("mlp", num_classes=3, input_shape=(4, 4, 1), depth=0)
   lr = 0.5
   tx = optax.sgd(lr)
-  graphdef, state = step.init_state(model, tx)
+  graphdef, _, state = step.init_state(model, tx)
   w, b = (
     np.asarray(model.head.kernel[...], np.float64),
     np.asarray(model.head.bias[...], np.float64),
@@ -41,7 +41,7 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
 
 def test_eval_step_masks_padding():
   model = models.create("mlp", num_classes=3, input_shape=(2, 2, 1), depth=0)
-  graphdef, state = step.init_state(model, optax.sgd(0.1))
+  _, graphdef, state = step.init_state(model, optax.sgd(0.1))
   x = np.random.default_rng(1).normal(size=(6, 2, 2, 1)).astype(np.float32)
   y = np.array([0, 1, 2, 0, 0, 0])
   mask = np.array([True] * 4 + [False] * 2)
