@@ -5,6 +5,12 @@
 
 `--config path.py[:arg]` names a file defining `get_config(arg)`; `--config.key=value` overrides one entry of the
 (locked) config, so a mistyped key fails before anything runs.
+
+Several processes (one per host) join with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`
+(on TPU pods these are detected and the flags can be left out). `--cpu_devices=N` splits the CPU into N devices.
+
+Exit status: 0 when training completes; 143 (128 + SIGTERM) after a SIGTERM, once the checkpoint of the current step
+is committed (rerun the same command to resume); 1 on an error, e.g. a non-finite loss.
 """
 
 import os
@@ -18,7 +24,28 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file, with an optional :arg.")
 _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for checkpoints and metrics; a rerun resumes from it.")
+_COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for multi-process runs.")
+_NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in a multi-process run.")
+_PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
+_CPU_DEVICES = flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many devices (jax_num_cpu_devices).")
 flags.mark_flags_as_required(["config", "workdir"])
+
+EXIT_PREEMPTED = 128 + 15
+
+
+def _init_jax():
+  import jax
+
+  if _CPU_DEVICES.value:
+    jax.config.update("jax_num_cpu_devices", _CPU_DEVICES.value)
+  multi_process = _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value is not None
+  on_tpu_pod = "TPU_WORKER_HOSTNAMES" in os.environ or "MEGASCALE_COORDINATOR_ADDRESS" in os.environ
+  if multi_process or on_tpu_pod:
+    # CPU processes exchange collectives over gloo; TPUs and GPUs use their own interconnect.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    jax.distributed.initialize(
+      coordinator_address=_COORDINATOR.value, num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value
+    )
 
 
 def main(argv):
@@ -27,9 +54,14 @@ def main(argv):
   if not flags.FLAGS["verbosity"].present:
     # Library INFO logs (Orbax reports every save) drown the progress bar; `--verbosity=0` shows them.
     logging.set_verbosity(logging.WARNING)
+  _init_jax()
   from el_jax import train  # imported after flag parsing so `--help` and flag errors are fast
 
-  train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  try:
+    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+  except train.Preempted as e:
+    print(e, file=sys.stderr)
+    sys.exit(EXIT_PREEMPTED)
 
 
 if __name__ == "__main__":

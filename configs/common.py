@@ -49,11 +49,16 @@ def base_config() -> ml_collections.ConfigDict:
   config.optimizer.learning_rate = 1e-3
   config.optimizer.schedule = "constant"
 
-  config.batch_size = 128
+  config.batch_size = 128  # global, over all devices and processes
   config.eval_batch_size = 1000
   config.num_epochs = 20
   config.log_every_steps = 100
+  config.checkpoint_every_steps = 0  # 0: at the end of every epoch only
   config.checkpoint_keep = 2
+
+  # Devices: `data` x `fsdp` mesh (data=-1 uses every device); activations and matmuls in compute_dtype.
+  config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "fsdp_min_size": 2**14})
+  config.compute_dtype = "float32"  # or "bfloat16"
   return config
 
 

@@ -1,5 +1,5 @@
-"""Training: optimisers, jitted steps, checkpoints, metrics and the loop that ties them together."""
+"""Training: optimisers, jitted steps over a device mesh, checkpoints, metrics and the loop that ties them together."""
 
-from el_jax.train.loop import evaluate, train_and_evaluate
+from el_jax.train.loop import NonFiniteError, Preempted, evaluate, train_and_evaluate
 
-__all__ = ["evaluate", "train_and_evaluate"]
+__all__ = ["NonFiniteError", "Preempted", "evaluate", "train_and_evaluate"]

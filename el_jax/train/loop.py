@@ -1,23 +1,65 @@
-"""The training loop: data -> model -> jitted steps over a device mesh -> eval every epoch -> checkpoint.
+"""The training loop: data -> model -> jitted steps over a device mesh -> eval every epoch -> checkpoints.
 
-`train_and_evaluate(config, workdir)` resumes from the workdir's latest checkpoint when there is one.
-Batches are sharded over the mesh's `data` axis; the train state is replicated.
+`train_and_evaluate(config, workdir)` resumes from the workdir's latest checkpoint when there is one. The train
+state is created directly in its sharded layout (`jax.eval_shape` + `jax.jit(out_shardings=...)`), batches are split
+over the mesh (each process feeds the rows its devices hold), and the train step donates its input state.
+
+Stopping early:
+  * SIGTERM (preemption): the run saves a checkpoint of the current step, waits for it to commit and raises
+    `Preempted`; `train.py` then exits with status 143 (128 + SIGTERM). The same command resumes.
+  * a non-finite loss or gradient raises `NonFiniteError` naming the step; no checkpoint is written after it, so the
+    workdir keeps the last good one.
 """
 
 import json
 import os
+import signal
 import time
 
 import jax
+import jax.numpy as jnp
 import numpy as np
-from jax.sharding import NamedSharding
-from jax.sharding import PartitionSpec as P
+from flax import nnx
 from tqdm import tqdm
 
 from el_jax import data, losses, models
 from el_jax.data import pipeline
 from el_jax.train import checkpoint, optimizer, step
+from el_jax.train import mesh as mesh_lib
 from el_jax.train.metrics_log import MetricsLog
+
+
+class Preempted(Exception):  # noqa: N818 (an event, not an error)
+  """Training stopped on SIGTERM after checkpointing step `step`."""
+
+  def __init__(self, step: int):
+    super().__init__(f"preempted: checkpoint saved at step {step}; rerun the same command to resume.")
+    self.step = step
+
+
+class NonFiniteError(FloatingPointError):
+  """The loss or a gradient became NaN or infinite."""
+
+
+class _SigtermFlag:
+  """Records SIGTERM instead of dying, while installed (single-process runs; on several processes the JAX
+  coordination service catches the signal and Orbax's `reached_preemption` reports it at the same step everywhere)."""
+
+  def __init__(self):
+    self.raised = False
+    self._previous = None
+
+  def __enter__(self):
+    if jax.process_count() == 1:
+      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    return self
+
+  def _handle(self, signum, frame):
+    self.raised = True
+
+  def __exit__(self, *exc):
+    if self._previous is not None:
+      signal.signal(signal.SIGTERM, self._previous)
 
 
 def _kwargs(section) -> dict:
@@ -25,16 +67,12 @@ def _kwargs(section) -> dict:
   return {k: v for k, v in section.to_dict().items() if k != "name"}
 
 
-def _global_batch(batch: dict, sharding: NamedSharding) -> dict:
-  return {k: jax.make_array_from_process_local_data(sharding, v) for k, v in batch.items()}
-
-
-def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding: NamedSharding, normalization=None) -> dict:
+def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding, normalization=None) -> dict:
   """Mean loss, cross-entropy and accuracy over every example of `eval_data` (padded batches, masked)."""
   sums = None
   for batch in pipeline.eval_batches(eval_data, batch_size=batch_size, normalization=normalization):
-    out = eval_step(state, _global_batch(batch, sharding))
-    sums = out if sums is None else jax.tree.map(lambda a, b: a + b, sums, out)
+    out = eval_step(state, mesh_lib.global_batch(batch, sharding, batch_size))
+    sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
   sums = jax.device_get(sums)
   count = int(sums.pop("count"))
   if count != len(eval_data):
@@ -42,7 +80,7 @@ def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding: NamedSha
   return {f"eval/{k}": float(v) / count for k, v in sums.items()}
 
 
-def _check_batch_size(name: str, batch_size: int, num_devices: int) -> None:
+def _check_divisible(name: str, batch_size: int, num_devices: int) -> None:
   if batch_size % num_devices:
     raise ValueError(
       f"config.{name}={batch_size} is not divisible by the {num_devices} devices of the mesh: "
@@ -51,13 +89,22 @@ def _check_batch_size(name: str, batch_size: int, num_devices: int) -> None:
 
 
 def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains as `config` says, evaluating and checkpointing after every epoch; returns the last eval metrics."""
-  mesh = jax.make_mesh((jax.device_count(),), ("data",))
-  data_sharding = NamedSharding(mesh, P("data"))
-  replicated = NamedSharding(mesh, P())
-  _check_batch_size("batch_size", config.batch_size, jax.device_count())
-  _check_batch_size("eval_batch_size", config.eval_batch_size, jax.device_count())
+  """Trains as `config` says, evaluating after every epoch; returns the last eval metrics.
+
+  Raises:
+    Preempted: on SIGTERM, after checkpointing the current step.
+    NonFiniteError: on a non-finite loss or gradient, naming the step.
+    ValueError: if the workdir holds a checkpoint of a different experiment, or the config is invalid.
+  """
+  # ---- Mesh ------------------------------------------------------------------------------------------------
+  mesh = mesh_lib.create(config.mesh)
+  batch_sharding = mesh_lib.batch_sharding(mesh)
+  replicated = mesh_lib.replicated(mesh)
+  _check_divisible("batch_size", config.batch_size, jax.device_count())
+  _check_divisible("eval_batch_size", config.eval_batch_size, jax.device_count())
   is_chief = jax.process_index() == 0
+  multi_process = jax.process_count() > 1
+  compute_dtype = jnp.dtype(config.compute_dtype)
 
   # ---- Data ------------------------------------------------------------------------------------------------
   train_data = data.load(config.dataset.name, config.dataset.train_split).take(config.dataset.train_subset)
@@ -65,6 +112,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   norm = data.normalization(config.dataset.name) if config.dataset.normalize else None
   steps_per_epoch = pipeline.steps_per_epoch(len(train_data), config.batch_size)
   total_steps = steps_per_epoch * config.num_epochs
+  checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
 
   # ---- Model, loss, optimiser, state -------------------------------------------------------------------------
   model_spec = {
@@ -73,79 +121,142 @@ def train_and_evaluate(config, workdir: str) -> dict:
     "input_shape": list(train_data.input_shape),
     "kwargs": _kwargs(config.model),
   }
-  model = models.create(
-    model_spec["name"],
-    num_classes=model_spec["num_classes"],
-    input_shape=model_spec["input_shape"],
-    seed=config.seed,
-    **model_spec["kwargs"],
-  )
+
+  def create_model():
+    return models.create(
+      model_spec["name"],
+      num_classes=model_spec["num_classes"],
+      input_shape=model_spec["input_shape"],
+      seed=config.seed,
+      **model_spec["kwargs"],
+    )
+
   loss_fn = losses.get(config.loss.name, **_kwargs(config.loss))
   tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
-  train_graphdef, eval_graphdef, state = step.init_state(model, tx)
-  state = jax.device_put(state, replicated)
+
+  def init_state():
+    return step.init_state(create_model(), tx, seed=config.seed)[1]
+
+  graphdefs, _, _ = step.split_model(nnx.eval_shape(create_model))
+  state_sharding = mesh_lib.state_shardings(
+    jax.eval_shape(init_state), mesh, fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14)
+  )
+  state = jax.jit(init_state, out_shardings=state_sharding)()
 
   os.makedirs(workdir, exist_ok=True)
   ckpt = checkpoint.manager(os.path.join(workdir, "checkpoints"), max_to_keep=config.checkpoint_keep)
-  state = checkpoint.restore_latest(ckpt, state)
-  start_step = int(state["step"])
+  start_step = ckpt.latest_step() or 0
+  if start_step:
+    saved = checkpoint.read_meta(ckpt, start_step)
+    checkpoint.check_resumable(saved["config"], config.to_dict(), where=workdir)
+    state = checkpoint.restore(ckpt, start_step, state)
   if is_chief:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       json.dump(config.to_dict(), f, indent=2)
     checkpoint.write_model_spec(workdir, model_spec)
-  log = MetricsLog(os.path.join(workdir, "metrics.jsonl"), resume_step=start_step, enabled=is_chief)
 
-  train_step = jax.jit(step.make_train_step(train_graphdef, loss_fn, tx), donate_argnums=0)
-  eval_step = jax.jit(step.make_eval_step(eval_graphdef, loss_fn))
+  def objective(logits, labels, progress):
+    del progress  # no scheduled loss weights yet
+    return jnp.mean(loss_fn(logits, labels))
+
+  train_step = jax.jit(
+    step.make_train_step(graphdefs, objective, tx, total_steps=total_steps, compute_dtype=compute_dtype),
+    in_shardings=(state_sharding, batch_sharding),
+    out_shardings=(state_sharding, replicated),
+    donate_argnums=0,
+  )
+  eval_step = jax.jit(
+    step.make_eval_step(graphdefs, loss_fn, compute_dtype=compute_dtype),
+    in_shardings=(state_sharding, batch_sharding),
+    out_shardings=replicated,
+  )
 
   def run_eval(state):
     return evaluate(
-      eval_step, state, eval_data, batch_size=config.eval_batch_size, sharding=data_sharding, normalization=norm
+      eval_step, state, eval_data, batch_size=config.eval_batch_size, sharding=batch_sharding, normalization=norm
     )
 
   if start_step >= total_steps:
     print(f"{workdir}: training already complete ({start_step} steps); evaluating the final checkpoint.")
     metrics = run_eval(state)
     print(json.dumps(metrics))
+    ckpt.close()
     return metrics
   if start_step:
-    print(f"{workdir}: resuming from the checkpoint at step {start_step} (epoch {start_step // steps_per_epoch}).")
+    print(f"{workdir}: resuming from the checkpoint at step {start_step} (epoch {start_step / steps_per_epoch:g}).")
 
   # ---- Train -----------------------------------------------------------------------------------------------
+  log = MetricsLog(workdir, resume_step=start_step, enabled=is_chief)
   dataset = pipeline.train_dataset(
     train_data, batch_size=config.batch_size, seed=config.seed, num_epochs=config.num_epochs, normalization=norm
   )
   batches = pipeline.train_batches(dataset, start_step=start_step)
-  pending, window_start, metrics = [], time.perf_counter(), {}
+  meta = {"config": config.to_dict(), "data": {"seed": config.seed, "next_step": None}}
+  last_saved = start_step or None
+  pending, data_wait, window_start, metrics = [], 0.0, time.perf_counter(), {}
+
+  def flush(done: int) -> None:
+    """Logs the metrics of the steps since the last flush; raises NonFiniteError if one was not finite."""
+    nonlocal pending, data_wait, window_start
+    if not pending:
+      return
+    fetched = jax.device_get(pending)
+    elapsed = time.perf_counter() - window_start
+    bad = [i for i, m in enumerate(fetched) if not m["finite"]]
+    if bad:
+      ckpt.wait_until_finished()
+      first = done - len(fetched) + bad[0] + 1
+      raise NonFiniteError(
+        f"non-finite loss or gradients at step {first}; training stopped. The last good checkpoint is "
+        f"{f'step {last_saved}' if last_saved else 'none'} in {workdir}/checkpoints."
+      )
+    summary = {f"train/{k}": np.mean([m[k] for m in fetched]) for k in fetched[0] if k != "finite"}
+    summary["train/examples_per_second"] = len(fetched) * config.batch_size / elapsed
+    summary["train/data_wait_fraction"] = data_wait / elapsed
+    log.write(done, done / steps_per_epoch, summary)
+    bar.set_postfix(
+      loss=f"{summary['train/loss']:.4f}",
+      acc=f"{summary['train/accuracy']:.3f}",
+      img_per_s=f"{summary['train/examples_per_second']:.0f}",
+    )
+    pending, data_wait, window_start = [], 0.0, time.perf_counter()
+
+  def save(done: int) -> None:
+    nonlocal last_saved
+    meta["data"]["next_step"] = done
+    checkpoint.save(ckpt, done, state, meta)
+    last_saved = done
+
   bar = tqdm(total=total_steps, initial=start_step, unit="step", disable=not is_chief, dynamic_ncols=True)
-  for step_index in range(start_step, total_steps):
-    state, step_metrics = train_step(state, _global_batch(next(batches), data_sharding))
-    pending.append(step_metrics)
-    done = step_index + 1
-    bar.update(1)
-    end_of_epoch = done % steps_per_epoch == 0
-    if done % config.log_every_steps == 0 or end_of_epoch:
-      pending = jax.device_get(pending)
-      elapsed = time.perf_counter() - window_start
-      train_metrics = {f"train/{k}": np.mean([m[k] for m in pending]) for k in pending[0]}
-      train_metrics["train/examples_per_second"] = len(pending) * config.batch_size / elapsed
-      log.write(done, done / steps_per_epoch, train_metrics)
-      bar.set_postfix(
-        loss=f"{train_metrics['train/loss']:.4f}",
-        acc=f"{train_metrics['train/accuracy']:.3f}",
-        img_per_s=f"{train_metrics['train/examples_per_second']:.0f}",
-      )
-      pending, window_start = [], time.perf_counter()
-    if end_of_epoch:
-      metrics = run_eval(state)
-      log.write(done, done / steps_per_epoch, metrics)
-      bar.write(
-        f"epoch {done // steps_per_epoch}/{config.num_epochs}: eval loss {metrics['eval/loss']:.4f}, "
-        f"accuracy {metrics['eval/accuracy']:.4f}"
-      )
-      checkpoint.save(ckpt, done, state)
-      window_start = time.perf_counter()
-  bar.close()
-  ckpt.wait_until_finished()
-  ckpt.close()
+  try:
+    with _SigtermFlag() as sigterm:
+      for done in range(start_step + 1, total_steps + 1):
+        fetch_start = time.perf_counter()
+        batch = mesh_lib.global_batch(next(batches), batch_sharding, config.batch_size)
+        data_wait += time.perf_counter() - fetch_start
+        state, step_metrics = train_step(state, batch)
+        pending.append(step_metrics)
+        bar.update(1)
+        end_of_epoch = done % steps_per_epoch == 0
+        preempted = sigterm.raised or (multi_process and ckpt.reached_preemption(done))
+        if done % config.log_every_steps == 0 or end_of_epoch or done % checkpoint_every == 0 or preempted:
+          flush(done)
+        if end_of_epoch:
+          metrics = run_eval(state)
+          log.write(done, done / steps_per_epoch, metrics)
+          bar.write(
+            f"epoch {done // steps_per_epoch}/{config.num_epochs}: eval loss {metrics['eval/loss']:.4f}, "
+            f"accuracy {metrics['eval/accuracy']:.4f}"
+          )
+        if end_of_epoch or done % checkpoint_every == 0 or preempted:
+          save(done)
+          window_start = time.perf_counter()
+        if preempted:
+          ckpt.wait_until_finished()
+          raise Preempted(done)
+  finally:
+    bar.close()
+    log.close()
+    ckpt.wait_until_finished()
+    ckpt.close()
   return metrics

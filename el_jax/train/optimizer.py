@@ -1,15 +1,21 @@
 """Optimisers and learning-rate schedules from a config (`config.optimizer`), with optax.
 
-`config.optimizer`:
-  name: "sgd" | "adam" | "adamw" | "rmsprop"
-  learning_rate: the base learning rate
-  schedule: "constant" | "cosine" | "multistep"
-  boundaries: epochs at which "multistep" multiplies the learning rate by `decay_factor` (cumulatively)
-  decay_factor: the multiplier at each boundary (e.g. 0.1)
-  warmup_epochs: linear warm-up from 0 over this many epochs (0: none)
-  weight_decay: L2 coefficient added to the gradient before the update, as PyTorch's SGD does ("coupled");
-    for "adamw" it is AdamW's decoupled decay instead
-  any other key is passed to the optax optimiser (e.g. momentum, nesterov, b1, b2, eps, decay).
+`config.optimizer` keys:
+  name:              "sgd" | "adam" | "adamw" | "rmsprop"
+  learning_rate:     the base (peak) learning rate
+  schedule:          "constant" | "cosine" (to 0 at the end of training) | "multistep"
+  boundaries:        for "multistep", the epochs at which the learning rate is multiplied by a factor
+  decay_factor:      for "multistep", the factor at each boundary (cumulative: 0.1 at 30 and 60 gives 0.01 after 60),
+                     or a list with one factor per boundary
+  warmup_epochs:     warm-up length in epochs before the schedule starts (0: none)
+  warmup:            "linear" (from 0) | "exponential" (geometric, from `learning_rate * warmup_init_factor`)
+  warmup_init_factor: the starting fraction of the exponential warm-up (default 1e-3)
+  weight_decay:      the L2 coefficient `wd` (0: none)
+  weight_decay_mode: "coupled": `wd * w` is added to the gradient before the optimiser, as PyTorch's SGD, Adam and
+                     RMSprop do; "decoupled": `-lr(t) * wd * w` is added to the update, as AdamW does. Default:
+                     decoupled for "adamw", coupled otherwise.
+  any other key goes to the optax optimiser: e.g. momentum, nesterov (sgd); b1, b2, eps (adam, adamw); decay, eps,
+  momentum, centered, eps_in_sqrt, initial_scale (rmsprop; TensorFlow's RMSProp is eps_in_sqrt=True, initial_scale=1).
 """
 
 import inspect
@@ -19,22 +25,36 @@ import optax
 _OPTIMIZERS = {
   "sgd": optax.sgd,
   "adam": optax.adam,
-  "adamw": optax.adamw,
+  "adamw": optax.adam,  # + decoupled weight decay
   "rmsprop": optax.rmsprop,
 }
-_SCHEDULE_KEYS = (
+_OWN_KEYS = (
   "name",
   "learning_rate",
   "schedule",
   "boundaries",
   "decay_factor",
   "warmup_epochs",
+  "warmup",
+  "warmup_init_factor",
   "weight_decay",
+  "weight_decay_mode",
 )
 
 
+def _warmup(config, steps: int) -> optax.Schedule:
+  base = config.learning_rate
+  kind = config.get("warmup", "linear")
+  if kind == "linear":
+    return optax.linear_schedule(0.0, base, steps)
+  if kind == "exponential":
+    start = base * config.get("warmup_init_factor", 1e-3)
+    return optax.exponential_decay(start, steps, base / start)  # start * (base / start) ** (t / steps)
+  raise ValueError(f"Unknown warm-up {kind!r}. Valid: linear, exponential.")
+
+
 def learning_rate_schedule(config, *, steps_per_epoch: int, num_epochs: int) -> optax.Schedule:
-  """The learning rate as a function of the step, from `config.optimizer`."""
+  """The learning rate as a function of the step, from `config.optimizer` (see the module docstring)."""
   base = config.learning_rate
   warmup = int(round(config.get("warmup_epochs", 0) * steps_per_epoch))
   name = config.get("schedule", "constant")
@@ -43,14 +63,17 @@ def learning_rate_schedule(config, *, steps_per_epoch: int, num_epochs: int) -> 
   elif name == "cosine":
     schedule = optax.cosine_decay_schedule(base, max(1, steps_per_epoch * num_epochs - warmup))
   elif name == "multistep":
-    factor = config.get("decay_factor", 0.1)
-    schedule = optax.piecewise_constant_schedule(
-      base, {int(round(epoch * steps_per_epoch)) - warmup: factor for epoch in config.boundaries}
-    )
+    boundaries = list(config.get("boundaries", ()))
+    factors = config.get("decay_factor", 0.1)
+    factors = list(factors) if isinstance(factors, (list, tuple)) else [factors] * len(boundaries)
+    if len(factors) != len(boundaries):
+      raise ValueError(f"optimizer.decay_factor has {len(factors)} entries for {len(boundaries)} boundaries.")
+    steps = [int(round(epoch * steps_per_epoch)) - warmup for epoch in boundaries]
+    schedule = optax.piecewise_constant_schedule(base, dict(zip(steps, factors, strict=True)))
   else:
     raise ValueError(f"Unknown learning-rate schedule {name!r}. Valid: constant, cosine, multistep.")
   if warmup:
-    schedule = optax.join_schedules([optax.linear_schedule(0.0, base, warmup), schedule], [warmup])
+    schedule = optax.join_schedules([_warmup(config, warmup), schedule], [warmup])
   return schedule
 
 
@@ -59,14 +82,23 @@ def create(config, *, steps_per_epoch: int, num_epochs: int) -> optax.GradientTr
   if config.name not in _OPTIMIZERS:
     raise ValueError(f"Unknown optimizer {config.name!r}. Valid names: {', '.join(sorted(_OPTIMIZERS))}.")
   make = _OPTIMIZERS[config.name]
-  kwargs = {k: v for k, v in config.items() if k not in _SCHEDULE_KEYS}
-  valid = set(inspect.signature(make).parameters) - {"learning_rate", "weight_decay"}
+  kwargs = {k: v for k, v in config.items() if k not in _OWN_KEYS}
+  valid = set(inspect.signature(make).parameters) - {"learning_rate"}
   unknown = sorted(set(kwargs) - valid)
   if unknown:
-    raise ValueError(f"Unknown option(s) {unknown} for optimizer {config.name!r}. Valid: {', '.join(sorted(valid))}.")
+    raise ValueError(
+      f"Unknown option(s) {unknown} for optimizer {config.name!r}. Valid: {', '.join(sorted(valid | set(_OWN_KEYS)))}."
+    )
   learning_rate = learning_rate_schedule(config, steps_per_epoch=steps_per_epoch, num_epochs=num_epochs)
-  weight_decay = config.get("weight_decay", 0.0)
-  if config.name == "adamw":
-    return make(learning_rate, weight_decay=weight_decay, **kwargs)
   tx = make(learning_rate, **kwargs)
-  return optax.chain(optax.add_decayed_weights(weight_decay), tx) if weight_decay else tx
+
+  weight_decay = config.get("weight_decay", 0.0)
+  mode = config.get("weight_decay_mode", "decoupled" if config.name == "adamw" else "coupled")
+  if mode not in ("coupled", "decoupled"):
+    raise ValueError(f"Unknown optimizer.weight_decay_mode {mode!r}. Valid: coupled, decoupled.")
+  if not weight_decay:
+    return tx
+  if mode == "coupled":
+    return optax.chain(optax.add_decayed_weights(weight_decay), tx)
+  # Decoupled: the decay follows the learning-rate schedule, w <- w - lr(t) * (update + wd * w).
+  return optax.chain(tx, optax.add_decayed_weights(lambda count: -weight_decay * learning_rate(count)))

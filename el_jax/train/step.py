@@ -1,10 +1,22 @@
 """The jitted train and eval steps: pure functions of the train state and a batch.
 
-The train state is a dict `{"step", "params", "model_state", "opt_state"}`: the model's `nnx.Param`s, its other
-variables (e.g. batch statistics), and the optimiser state. The model's structure (`graphdef`) is static; a model
-has two, one in training mode (batch statistics, dropout on) for the train step and one in evaluation mode
-(running averages, dropout off) for the eval step.
+The train state is a dict:
+  step         int32 scalar, the number of updates done
+  rng          uint32[2] key; the step's randomness (dropout) is `fold_in(rng, step)`
+  params       the model's `nnx.Param`s (float32)
+  model_state  its other variables except RNG streams (e.g. BatchNorm statistics)
+  opt_state    the optimiser state
+The model's structure is static: a `Graphdefs` holds it in training mode (batch statistics, dropout on) and in
+evaluation mode (running averages, dropout off), plus the model's RNG streams, which are reseeded every step from
+`fold_in(rng, step)` so that a resumed run draws the same dropout masks as an uninterrupted one.
+
+Mixed precision: with `compute_dtype=bfloat16` the parameters and images are cast to bfloat16 for the forward and
+backward pass (activations and matmuls in bfloat16); parameters, gradients, optimiser state and the loss stay
+float32 (the losses upcast their logits).
 """
+
+import dataclasses
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -14,61 +26,105 @@ from flax import nnx
 from el_jax import losses
 
 
-def graphdefs(model: nnx.Module):
-  """`(train_graphdef, eval_graphdef)`: the model's structure in training and in evaluation mode."""
+@dataclasses.dataclass(frozen=True)
+class Graphdefs:
+  """The static parts of a model: its structure in train and eval mode, and its RNG stream state and names."""
+
+  train: Any
+  eval: Any
+  rng_state: Any
+  rng_streams: tuple[str, ...]
+
+
+def split_model(model: nnx.Module):
+  """`(Graphdefs, params, model_state)` of a (possibly abstract) model."""
   model.train()
-  train_graphdef = nnx.graphdef(model)
+  train_graphdef, params, rng_state, model_state = nnx.split(model, nnx.Param, nnx.RngState, ...)
   model.eval()
   eval_graphdef = nnx.graphdef(model)
-  return train_graphdef, eval_graphdef
+  streams = tuple(sorted({v.tag for _, v in nnx.to_flat_state(rng_state) if isinstance(v, nnx.RngKey)}))
+  return Graphdefs(train_graphdef, eval_graphdef, rng_state, streams), params, model_state
 
 
-def init_state(model: nnx.Module, tx: optax.GradientTransformation):
-  """`(train_graphdef, eval_graphdef, state)` for `model`, with a fresh optimiser state and step 0."""
-  train_graphdef, eval_graphdef = graphdefs(model)
-  params, model_state = nnx.state(model, nnx.Param, ...)
+def init_state(model: nnx.Module, tx: optax.GradientTransformation, *, seed: int = 0):
+  """`(Graphdefs, state)` for `model`: its variables, a fresh optimiser state, step 0 and the RNG of `seed`."""
+  graphdefs, params, model_state = split_model(model)
   state = {
     "step": jnp.zeros((), jnp.int32),
+    "rng": jax.random.PRNGKey(seed),
     "params": params,
     "model_state": model_state,
     "opt_state": tx.init(params),
   }
-  return train_graphdef, eval_graphdef, state
+  return graphdefs, state
 
 
-def _apply(graphdef, params, model_state, images):
-  model = nnx.merge(graphdef, params, model_state)
+def _cast(tree, dtype):
+  return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
+
+
+def apply_model(graphdef, graphdefs: Graphdefs, params, model_state, images, *, rng=None, compute_dtype=jnp.float32):
+  """`(logits, new_model_state)`: runs the model of `graphdef` (train or eval mode) on `images`."""
+  if compute_dtype != jnp.float32:
+    params, images = _cast(params, compute_dtype), images.astype(compute_dtype)
+  # A copy of the RNG stream template made inside the trace, so that reseeding can set its keys.
+  rng_state = jax.tree.map(lambda x: x, graphdefs.rng_state)
+  model = nnx.merge(graphdef, params, rng_state, model_state)
+  if rng is not None and graphdefs.rng_streams:
+    nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(graphdefs.rng_streams)})
   logits = model(images)
-  return logits, nnx.state(model, nnx.Not(nnx.Param))
+  return logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState)))
 
 
-def make_train_step(graphdef, loss_fn, tx: optax.GradientTransformation):
-  """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch's mean loss."""
+def make_train_step(
+  graphdefs: Graphdefs, objective_fn, tx: optax.GradientTransformation, *, total_steps: int, compute_dtype=jnp.float32
+):
+  """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch objective.
+
+  `objective_fn(logits, labels, progress)` returns the scalar training objective; `progress = step / total_steps`
+  lets scheduled loss weights follow training. Metrics: loss, accuracy, gradient and parameter global norms, and
+  `finite` (False if the loss or any gradient is not finite).
+  """
 
   def train_step(state, batch):
+    rng = jax.random.fold_in(state["rng"], state["step"])
+    progress = state["step"].astype(jnp.float32) / total_steps
+
     def objective(params):
-      logits, model_state = _apply(graphdef, params, state["model_state"], batch["image"])
-      return jnp.mean(loss_fn(logits, batch["label"])), (logits, model_state)
+      logits, model_state = apply_model(
+        graphdefs.train, graphdefs, params, state["model_state"], batch["image"], rng=rng, compute_dtype=compute_dtype
+      )
+      return objective_fn(logits, batch["label"], progress), (logits, model_state)
 
     (loss, (logits, model_state)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
     updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
-    new_state = {
-      "step": state["step"] + 1,
-      "params": optax.apply_updates(state["params"], updates),
-      "model_state": model_state,
-      "opt_state": opt_state,
+    new_state = dict(
+      state,
+      step=state["step"] + 1,
+      params=optax.apply_updates(state["params"], updates),
+      model_state=model_state,
+      opt_state=opt_state,
+    )
+    grad_norm = optax.tree.norm(grads)
+    metrics = {
+      "loss": loss,
+      "accuracy": jnp.mean(jnp.argmax(logits, axis=-1) == batch["label"]),
+      "grad_norm": grad_norm,
+      "param_norm": optax.tree.norm(new_state["params"]),
+      "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm),
     }
-    accuracy = jnp.mean(jnp.argmax(logits, axis=-1) == batch["label"])
-    return new_state, {"loss": loss, "accuracy": accuracy}
+    return new_state, metrics
 
   return train_step
 
 
-def make_eval_step(graphdef, loss_fn):
+def make_eval_step(graphdefs: Graphdefs, loss_fn, *, compute_dtype=jnp.float32):
   """`eval_step(state, batch) -> sums`: masked sums of the loss, cross-entropy and correct predictions."""
 
   def eval_step(state, batch):
-    logits, _ = _apply(graphdef, state["params"], state["model_state"], batch["image"])
+    logits, _ = apply_model(
+      graphdefs.eval, graphdefs, state["params"], state["model_state"], batch["image"], compute_dtype=compute_dtype
+    )
     mask = batch["mask"]
     correct = (jnp.argmax(logits, axis=-1) == batch["label"]) & mask
     return {
