@@ -7,8 +7,8 @@ over the mesh (each process feeds the rows its devices hold), and the train step
 Stopping early:
   * SIGTERM (preemption): the run saves a checkpoint of the current step, waits for it to commit and raises
     `Preempted`; `train.py` then exits with status 143 (128 + SIGTERM). The same command resumes.
-  * a non-finite loss or gradient raises `NonFiniteError` naming the step; no checkpoint is written after it, so the
-    workdir keeps the last good one.
+  * a non-finite loss, gradient or updated parameter raises `NonFiniteError` naming the step; no checkpoint is
+    written after it, so the workdir keeps the last good one.
 """
 
 import json
@@ -93,7 +93,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
 
   Raises:
     Preempted: on SIGTERM, after checkpointing the current step.
-    NonFiniteError: on a non-finite loss or gradient, naming the step.
+    NonFiniteError: on a non-finite loss, gradient or parameter, naming the step.
     ValueError: if the workdir holds a checkpoint of a different experiment, or the config is invalid.
   """
   # ---- Mesh ------------------------------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       ckpt.wait_until_finished()
       first = done - len(fetched) + bad[0] + 1
       raise NonFiniteError(
-        f"non-finite loss or gradients at step {first}; training stopped. The last good checkpoint is "
+        f"non-finite loss, gradients or parameters at step {first}; training stopped. The last good checkpoint is "
         f"{f'step {last_saved}' if last_saved else 'none'} in {workdir}/checkpoints."
       )
     summary = {f"train/{k}": np.mean([m[k] for m in fetched]) for k in fetched[0] if k != "finite"}

@@ -13,7 +13,7 @@ import math
 
 import jax
 import numpy as np
-from jax.sharding import Mesh, NamedSharding
+from jax.sharding import AxisType, Mesh, NamedSharding
 from jax.sharding import PartitionSpec as P
 
 AXES = ("data", "fsdp")
@@ -30,7 +30,8 @@ def create(config) -> Mesh:
     data = count // fsdp
   if data * fsdp != count:
     raise ValueError(f"mesh data={data} x fsdp={fsdp} must equal the {count} devices; set mesh.data=-1 to fill.")
-  return jax.make_mesh((data, fsdp), AXES)
+  # Auto axes: inputs and state carry explicit NamedShardings and XLA propagates them through the model.
+  return jax.make_mesh((data, fsdp), AXES, axis_types=(AxisType.Auto,) * len(AXES))
 
 
 def batch_sharding(mesh: Mesh) -> NamedSharding:

@@ -83,7 +83,7 @@ def make_train_step(
 
   `objective_fn(logits, labels, progress)` returns the scalar training objective; `progress = step / total_steps`
   lets scheduled loss weights follow training. Metrics: loss, accuracy, gradient and parameter global norms, and
-  `finite` (False if the loss or any gradient is not finite).
+  `finite` (False if the loss, a gradient or an updated parameter is not finite).
   """
 
   def train_step(state, batch):
@@ -105,13 +105,13 @@ def make_train_step(
       model_state=model_state,
       opt_state=opt_state,
     )
-    grad_norm = optax.tree.norm(grads)
+    grad_norm, param_norm = optax.tree.norm(grads), optax.tree.norm(new_state["params"])
     metrics = {
       "loss": loss,
       "accuracy": jnp.mean(jnp.argmax(logits, axis=-1) == batch["label"]),
       "grad_norm": grad_norm,
-      "param_norm": optax.tree.norm(new_state["params"]),
-      "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm),
+      "param_norm": param_norm,
+      "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(param_norm),
     }
     return new_state, metrics
 

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -150,3 +151,72 @@ def test_load_model_restores_the_trained_model(fake_fashion_mnist, tmp_path):
   assert correct == round(final["eval/accuracy"] * 250)
   with pytest.raises(FileNotFoundError, match="not a workdir"):
     checkpoint.load_model(str(tmp_path))
+
+
+@pytest.mark.slow
+def test_non_finite_loss_stops_with_the_step_and_keeps_good_checkpoints(fake_fashion_mnist, tmp_path):
+  config = _tiny_config(2)
+  config.optimizer.name = "sgd"
+  # The first update leaves weights ~1e18 (finite); through four layers the next logits overflow float32.
+  config.optimizer.learning_rate = 1e18
+  config.checkpoint_every_steps = 1
+  config.log_every_steps = 1
+  workdir = str(tmp_path / "nan")
+  with pytest.raises(train.NonFiniteError, match=r"at step (\d+)") as info:
+    train.train_and_evaluate(config, workdir)
+  bad_step = int(re.search(r"at step (\d+)", str(info.value)).group(1))
+  assert bad_step > 1 and f"last good checkpoint is step {bad_step - 1}" in str(info.value)
+  saved = sorted(int(s) for s in os.listdir(os.path.join(workdir, "checkpoints")) if s.isdigit())
+  assert all(s < bad_step for s in saved)
+  for s in saved:
+    assert all(np.isfinite(v).all() for v in _flatten(_params(workdir, s)).values())
+  logged = [m["step"] for m in _read_metrics(workdir)]
+  assert all(s < bad_step for s in logged)
+
+
+@pytest.mark.slow
+def test_resuming_another_experiment_is_refused(fake_fashion_mnist, tmp_path):
+  workdir = str(tmp_path / "run")
+  train.train_and_evaluate(_tiny_config(1), workdir)
+  other = _tiny_config(2)
+  other.model.name = "mlp"
+  other.optimizer.learning_rate = 0.01
+  with pytest.raises(
+    ValueError,
+    match=r"different experiment.*model\.name: checkpoint 'lenet', now 'mlp'.*"
+    r"optimizer\.learning_rate",
+  ):
+    train.train_and_evaluate(other, workdir)
+
+
+@pytest.mark.slow
+def test_bfloat16_compute_trains_with_float32_state(fake_fashion_mnist, tmp_path):
+  config = _tiny_config(2)
+  config.compute_dtype = "bfloat16"
+  workdir = str(tmp_path / "bf16")
+  final = train.train_and_evaluate(config, workdir)
+  assert final["eval/accuracy"] >= 0.95
+  assert all(v.dtype == np.float32 for v in _flatten(_params(workdir, 16)).values())
+
+
+@pytest.mark.slow
+def test_tensorboard_events_hold_the_logged_scalars(fake_fashion_mnist, tmp_path):
+  import glob
+  import struct
+
+  from tensorboardX.proto import event_pb2
+
+  workdir = str(tmp_path / "tb")
+  train.train_and_evaluate(_tiny_config(1), workdir)
+  (path,) = glob.glob(os.path.join(workdir, "tensorboard", "events.out.tfevents.*"))
+  scalars = {}
+  with open(path, "rb") as f:  # TFRecord framing: length, length crc, payload, payload crc
+    while header := f.read(12):
+      (length,) = struct.unpack("<Q", header[:8])
+      event = event_pb2.Event.FromString(f.read(length))
+      f.read(4)
+      for value in event.summary.value:
+        scalars[(value.tag, event.step)] = value.simple_value
+  final = [m for m in _read_metrics(workdir) if "eval/accuracy" in m][-1]
+  assert scalars[("eval/accuracy", 8)] == pytest.approx(final["eval/accuracy"])
+  assert ("train/grad_norm", 8) in scalars
