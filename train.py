@@ -6,8 +6,8 @@
 `--config path.py[:arg]` names a file defining `get_config(arg)`; `--config.key=value` overrides one entry of the
 (locked) config, so a mistyped key fails before anything runs.
 
-Several processes (one per host) join with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`
-(on TPU pods these are detected and the flags can be left out). `--cpu_devices=N` splits the CPU into N devices.
+Several processes (one per host) join with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`, or
+with `--distributed` alone where JAX detects them (TPU pods, SLURM). `--cpu_devices=N` splits the CPU into N devices.
 
 Exit status: 0 when training completes; 143 (128 + SIGTERM) after a SIGTERM, once the checkpoint of the current step
 is committed (rerun the same command to resume); 1 on an error, e.g. a non-finite loss.
@@ -27,6 +27,9 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Folder for checkpoints and metr
 _COORDINATOR = flags.DEFINE_string("coordinator_address", None, "HOST:PORT of process 0, for multi-process runs.")
 _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processes in a multi-process run.")
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
+_DISTRIBUTED = flags.DEFINE_bool(
+  "distributed", False, "Join a multi-process run, detecting the coordinator and process ids (TPU pods, SLURM)."
+)
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many devices (jax_num_cpu_devices).")
 flags.mark_flags_as_required(["config", "workdir"])
 
@@ -38,9 +41,7 @@ def _init_jax():
 
   if _CPU_DEVICES.value:
     jax.config.update("jax_num_cpu_devices", _CPU_DEVICES.value)
-  multi_process = _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value is not None
-  on_tpu_pod = "TPU_WORKER_HOSTNAMES" in os.environ or "MEGASCALE_COORDINATOR_ADDRESS" in os.environ
-  if multi_process or on_tpu_pod:
+  if _DISTRIBUTED.value or _COORDINATOR.value or _NUM_PROCESSES.value or _PROCESS_ID.value is not None:
     # CPU processes exchange collectives over gloo; TPUs and GPUs use their own interconnect.
     jax.config.update("jax_cpu_collectives_implementation", "gloo")
     jax.distributed.initialize(
