@@ -44,10 +44,9 @@ def save(mngr: ocp.CheckpointManager, step: int, state, meta: dict) -> None:
   mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
 
 
-def restore(mngr: ocp.CheckpointManager, step: int, like):
-  """Checkpoint `step`'s state, laid out (shapes, dtypes, shardings) like the state `like`."""
-  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, like)
-  return mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
+def restore(mngr: ocp.CheckpointManager, step: int, abstract_state):
+  """Checkpoint `step`'s state, laid out as `abstract_state` says (`jax.ShapeDtypeStruct`s with shardings)."""
+  return mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))["state"]
 
 
 def read_meta(mngr: ocp.CheckpointManager, step: int) -> dict:

@@ -138,18 +138,21 @@ def train_and_evaluate(config, workdir: str) -> dict:
     return step.init_state(create_model(), tx, seed=config.seed)[1]
 
   graphdefs, _, _ = step.split_model(nnx.eval_shape(create_model))
-  state_sharding = mesh_lib.state_shardings(
-    jax.eval_shape(init_state), mesh, fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14)
-  )
-  state = jax.jit(init_state, out_shardings=state_sharding)()
+  abstract_state = jax.eval_shape(init_state)
+  state_sharding = mesh_lib.state_shardings(abstract_state, mesh, fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
 
   os.makedirs(workdir, exist_ok=True)
   ckpt = checkpoint.manager(os.path.join(workdir, "checkpoints"), max_to_keep=config.checkpoint_keep)
   start_step = ckpt.latest_step() or 0
-  if start_step:
+  if start_step:  # restored straight into its sharded layout
     saved = checkpoint.read_meta(ckpt, start_step)
     checkpoint.check_resumable(saved["config"], config.to_dict(), where=workdir)
-    state = checkpoint.restore(ckpt, start_step, state)
+    abstract_state = jax.tree.map(
+      lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), abstract_state, state_sharding
+    )
+    state = checkpoint.restore(ckpt, start_step, abstract_state)
+  else:  # created in place, never materialised unsharded
+    state = jax.jit(init_state, out_shardings=state_sharding)()
   if is_chief:
     with open(os.path.join(workdir, "config.json"), "w") as f:
       json.dump(config.to_dict(), f, indent=2)
