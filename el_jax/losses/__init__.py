@@ -1,19 +1,65 @@
 """Classification losses that value well-classified examples, as pure JAX functions.
 
 Every loss maps `(logits [..., K], labels [...])` to float32 per-example losses `[...]` with no reduction, takes
-an optional `where` mask, and works under `jit`, `vmap` and `grad`. This package imports only jax and numpy.
+an optional `where` mask, and works under `jit`, `vmap` and `grad` (the sigmoid losses take 0/1 `targets` of the
+logits' shape instead of labels; `dice_loss` is batch-level). `get(name, **hparams)` looks a loss up by name;
+`get_objective(name, **hparams)` gives the reduced, scheduled batch objective a train step minimises.
+This package imports only jax and numpy.
 """
 
+from el_jax.losses._bonus import Bonus
 from el_jax.losses._cross_entropy import cross_entropy
-from el_jax.losses._encouraging import encouraging_loss
+from el_jax.losses._dice import dice_loss
+from el_jax.losses._encouraging import encouraging_loss, sigmoid_encouraging_loss
+from el_jax.losses._expectation import expectation_loss, mixed_ce_expectation
+from el_jax.losses._focal import focal_loss, halted_focal_loss, sigmoid_focal_loss, sigmoid_halted_focal_loss
+from el_jax.losses._label_probs import label_log_probs
 from el_jax.losses._labels import check_labels
+from el_jax.losses._logit_adjusted import logit_adjusted_loss
+from el_jax.losses._logit_norm import logit_norm_loss
+from el_jax.losses._margin import hem_loss, hem_margin, hem_plus_margins, hem_reduce, multiclass_margin_loss
+from el_jax.losses._objective import get_objective, objective_hparams
+from el_jax.losses._prediction_error import absolute_error, squared_error
 from el_jax.losses._registry import get, hparams, names
+from el_jax.losses._schedules import (
+  FOCUS_SCHEDULES,
+  bonus_weight,
+  focus,
+  focus_weights,
+  training_progress,
+)
 
 __all__ = [
+  "FOCUS_SCHEDULES",
+  "Bonus",
+  "absolute_error",
+  "bonus_weight",
   "check_labels",
   "cross_entropy",
+  "dice_loss",
   "encouraging_loss",
+  "expectation_loss",
+  "focal_loss",
+  "focus",
+  "focus_weights",
   "get",
+  "get_objective",
+  "halted_focal_loss",
+  "hem_loss",
+  "hem_margin",
+  "hem_plus_margins",
+  "hem_reduce",
   "hparams",
+  "label_log_probs",
+  "logit_adjusted_loss",
+  "logit_norm_loss",
+  "mixed_ce_expectation",
+  "multiclass_margin_loss",
   "names",
+  "objective_hparams",
+  "sigmoid_encouraging_loss",
+  "sigmoid_focal_loss",
+  "sigmoid_halted_focal_loss",
+  "squared_error",
+  "training_progress",
 ]

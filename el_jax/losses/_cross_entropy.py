@@ -1,9 +1,9 @@
 """Softmax cross-entropy, the baseline every paper compares with (SPEC-losses §1)."""
 
-import jax
 import jax.numpy as jnp
 
 from el_jax.losses import _inputs
+from el_jax.losses._label_probs import label_log_probs
 
 
 def cross_entropy(logits, labels, *, label_smoothing: float = 0.0, where=None):
@@ -11,7 +11,8 @@ def cross_entropy(logits, labels, *, label_smoothing: float = 0.0, where=None):
 
   .. math::  L = -\sum_k q_k \log p_k, \quad p = \mathrm{softmax}(z), \quad q = (1 - s) e_y + s / K
 
-  Its gradient with respect to the logits is :math:`p - q`.
+  computed as :math:`-\log p_y + s\,(\log p_y - \tfrac{1}{K} \sum_k \log p_k)` with
+  :math:`\log p_k = z_k - z_y + \log p_y`. Its gradient with respect to the logits is :math:`p - q`.
 
   Args:
     logits: `[..., K]` unnormalised scores.
@@ -22,14 +23,12 @@ def cross_entropy(logits, labels, *, label_smoothing: float = 0.0, where=None):
   Returns:
     float32 per-example losses of shape `[...]`.
   """
-  logits = _inputs.as_float32(logits)
-  labels = jnp.asarray(labels)
-  _inputs.check_shapes(logits, labels)
-  if not 0.0 <= label_smoothing <= 1.0:
-    raise ValueError(f"label_smoothing must lie in [0, 1], got {label_smoothing}.")
-  log_p = jax.nn.log_softmax(logits, axis=-1)
-  log_p_y = jnp.take_along_axis(log_p, labels[..., None], axis=-1)[..., 0]
+  _inputs.check_unit("label_smoothing", label_smoothing)
+  logits, labels = _inputs.prepare(logits, labels)
+  log_p_y, _ = label_log_probs(logits, labels)
   loss = -log_p_y
   if label_smoothing:
-    loss = (1.0 - label_smoothing) * loss - label_smoothing * jnp.mean(log_p, axis=-1)
+    z_y = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+    mean_log_p = jnp.mean(logits, axis=-1) - z_y + log_p_y
+    loss = loss + label_smoothing * (log_p_y - mean_log_p)
   return _inputs.apply_where(loss, where)

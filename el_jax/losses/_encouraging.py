@@ -4,41 +4,14 @@ EL adds to cross-entropy a concave, non-positive bonus `b(p_y)` that keeps rewar
 grows more confident, so well-classified examples keep a gradient instead of fading out as they do under CE.
 """
 
-import math
+import functools
 
 import jax
 import jax.numpy as jnp
 
 from el_jax.losses import _inputs
-
-
-def _log_bonus(log_1m_p, p, *, log_end: float, eps: float):
-  r"""The conservative log bonus :math:`b_{LE}` on arrays of :math:`\log(1-p)` and :math:`p`.
-
-  :math:`b(p) = \log\max(1 - p, \epsilon)` for :math:`p \le LE` and its tangent at `LE`,
-  :math:`\log(1 - LE) - (p - LE) / (1 - LE)`, beyond (EL Fig. 3). `log_end = 1` is the normal bonus (Eq. 6).
-  """
-  log_branch = jnp.maximum(log_1m_p, math.log(eps)) if eps > 0 else log_1m_p
-  if log_end >= 1.0:
-    return log_branch
-  tangent = math.log1p(-log_end) - (p - log_end) / (1.0 - log_end)
-  return jnp.where(p <= log_end, log_branch, tangent)
-
-
-def _log_bonus_at(p: float, *, log_end: float, eps: float) -> float:
-  """`_log_bonus` at a single Python float `p < 1` (used to anchor the aggressive bonus)."""
-  if p <= log_end:
-    return math.log(max(1.0 - p, eps))
-  return math.log1p(-log_end) - (p - log_end) / (1.0 - log_end)
-
-
-def _check_hparams(log_end, bonus_start, eps):
-  if not 0.0 < log_end <= 1.0:
-    raise ValueError(f"log_end must lie in (0, 1], got {log_end} (1 gives the normal bonus).")
-  if not 0.0 <= bonus_start < 1.0:
-    raise ValueError(f"bonus_start must lie in [0, 1), got {bonus_start} (0 rewards every p).")
-  if eps < 0.0:
-    raise ValueError(f"eps must be >= 0, got {eps} (0 gives the exact, unclamped log bonus).")
+from el_jax.losses._bonus import Bonus
+from el_jax.losses._label_probs import _others, label_log_probs, set_at_label
 
 
 def encouraging_loss(
@@ -47,8 +20,11 @@ def encouraging_loss(
   *,
   log_end: float = 1.0,
   bonus_start: float = 0.0,
-  bonus_rho: float = 1.0,
+  bonus_rho=1.0,
   eps: float = 1e-5,
+  bonus: str = "log",
+  bonus_gamma: float = 2.0,
+  label_smoothing: float = 0.0,
   where=None,
 ):
   r"""Encouraging loss: cross-entropy plus a bonus for confident correct predictions.
@@ -65,38 +41,123 @@ def encouraging_loss(
   - aggressive (`bonus_start = bs > 0`): the bonus only rewards :math:`p \ge bs`:
     :math:`b(p) = b_{LE}(p) - b_{LE}(bs)` for :math:`p \ge bs`, 0 below. When `bs <= LE` this is
     :math:`b_{LE}(p) - \log(1 - bs)`; anchoring at :math:`b_{LE}(bs)` keeps `b` continuous for any `bs`, `LE`.
+  - the released code's other shapes: `bonus="power"`, :math:`b(p) = -p^\gamma`, and `bonus="cos"`,
+    :math:`b(p) = \cos(\pi p) - 1` (both shifted the same way by `bonus_start`).
 
-  The gradient is the cross-entropy gradient rescaled per example:
-  :math:`\nabla_z L = (1 - \rho\, p_y\, b'(p_y))\,(p - e_y)`. With the normal bonus and :math:`\rho = 1`,
+  With label smoothing `s` (as the released timm/fairseq variants):
+  :math:`L = \sum_k q_k (-\log p_k + \rho\, b(p_k))`, :math:`q = (1 - s) e_y + s / K`. The label's term is exact;
+  in the others' terms :math:`\log(1 - p_k)` is evaluated at :math:`\max(1 - p_k, \epsilon, 2^{-126})`.
+
+  Without smoothing the gradient is the cross-entropy gradient rescaled per example,
+  :math:`\nabla_z L = (1 - \rho\, p_y\, b'(p_y))\,(p - e_y)`: with the normal bonus and :math:`\rho = 1`,
   :math:`\partial L / \partial z_y = -1` (Eq. 7) and :math:`\partial L / \partial z_k = p_k / (1 - p_y)` (Eq. 9).
+  Both forms run with one `[..., K]` array in the backward pass, as cross-entropy does.
 
   Args:
     logits: `[..., K]` unnormalised scores.
     labels: `[...]` integer classes in `[0, K)`.
-    log_end: `LE` in `(0, 1]`; the paper recommends 0.75 for high-accuracy tasks, 0.5 as a safe default.
+    log_end: `LE` in `(0, 1]` (log bonus only); the paper recommends 0.75 for high-accuracy tasks, 0.5 as a
+      safe default.
     bonus_start: `bs` in `[0, 1)`; 0 turns the aggressive bonus off.
-    bonus_rho: `rho`, the weight of the bonus.
+    bonus_rho: `rho`, the weight of the bonus; may be a traced scalar (a schedule).
     eps: the clamp of `1 - p` in the log bonus (the paper's 1e-5); 0 disables it.
+    bonus: the bonus shape, `"log"`, `"power"` or `"cos"`.
+    bonus_gamma: the exponent of the `"power"` bonus.
+    label_smoothing: `s` in `[0, 1]`.
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.
 
   Returns:
     float32 per-example losses of shape `[...]`.
   """
-  _check_hparams(log_end, bonus_start, eps)
-  logits = _inputs.as_float32(logits)
-  labels = jnp.asarray(labels)
-  _inputs.check_shapes(logits, labels)
+  b = Bonus(bonus, log_end, bonus_start, eps, bonus_gamma).check()
+  _inputs.check_unit("label_smoothing", label_smoothing)
+  logits, labels = _inputs.prepare(logits, labels)
+  rho = jnp.asarray(bonus_rho, logits.dtype)
+  if label_smoothing == 0.0:
+    log_p_y, log_1m_p_y = label_log_probs(logits, labels)
+    loss = -log_p_y + rho * b.of_logs(log_1m_p_y, jnp.exp(log_p_y))
+  else:
+    s, k = label_smoothing, logits.shape[-1]
+    log_p_y, log_1m_p_y, others = _smoothed_terms(b, logits, labels, rho)
+    label_term = -log_p_y + rho * b.of_logs(log_1m_p_y, jnp.exp(log_p_y))
+    loss = (1.0 - s + s / k) * label_term + (s / k) * others
+  return _inputs.apply_where(loss, where)
 
-  is_label = jax.nn.one_hot(labels, logits.shape[-1], dtype=bool)
-  log_z = jax.nn.logsumexp(logits, axis=-1)
-  log_z_others = jax.nn.logsumexp(jnp.where(is_label, -jnp.inf, logits), axis=-1)
-  z_y = jnp.sum(jnp.where(is_label, logits, 0.0), axis=-1)
-  log_p_y = z_y - log_z
-  log_1m_p_y = log_z_others - log_z
-  p_y = jnp.exp(log_p_y)
 
-  bonus = _log_bonus(log_1m_p_y, p_y, log_end=log_end, eps=eps)
-  if bonus_start > 0.0:
-    anchor = _log_bonus_at(bonus_start, log_end=log_end, eps=eps)
-    bonus = jnp.where(p_y >= bonus_start, bonus - anchor, 0.0)
-  return _inputs.apply_where(-log_p_y + bonus_rho * bonus, where)
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _smoothed_terms(bonus, logits, labels, rho):
+  r"""`(log p_y, log(1 - p_y), T)` with :math:`T = \sum_{k \ne y} (-\log p_k + \rho\, b(p_k))`.
+
+  The gradient of `T` is :math:`(K - 1) p - (1 - e_y) + \rho (u - p \sum_k u_k)` with
+  :math:`u_k = [k \ne y]\, b'(p_k)\, p_k`; the forward pass keeps :math:`\sum_k u_k` per example so that the
+  backward pass is one element-wise write, as for cross-entropy.
+  """
+  return _smoothed_fwd(bonus, logits, labels, rho)[0]
+
+
+def _smoothed_fwd(bonus, logits, labels, rho):
+  e, s, z_y, lse_others = _others(logits, labels)
+  d = z_y - lse_others
+  log_z = jnp.logaddexp(z_y, lse_others)
+  p_others = (e / s[..., None]) * jax.nn.sigmoid(-d)[..., None]  # p_k off the label, 0 at it (where b(0) = 0)
+  bonus_sum = jnp.sum(bonus.of_p(p_others), axis=-1)
+  u_sum = jnp.sum(bonus.slope_times_p(p_others), axis=-1)
+  neg_log_p_sum = (logits.shape[-1] - 1) * log_z - (jnp.sum(logits, axis=-1) - z_y)
+  out = (-jax.nn.softplus(-d), -jax.nn.softplus(d), neg_log_p_sum + rho * bonus_sum)
+  return out, (e, labels, rho, s, d, bonus_sum, u_sum)
+
+
+def _smoothed_bwd(bonus, residuals, cotangents):
+  e, labels, rho, s, d, bonus_sum, u_sum = residuals
+  g_log_p, g_log_1m_p, g_others = cotangents
+  p_y, one_minus_p_y = jax.nn.sigmoid(d), jax.nn.sigmoid(-d)
+  c = g_log_p * one_minus_p_y - g_log_1m_p * p_y
+  k = e.shape[-1]
+  r = e / s[..., None]  # p_k / (1 - p_y) off the label; the label's entry is written after
+  p = r * one_minus_p_y[..., None]
+  u = bonus.slope_times_p(p)
+  g, cc, uu = g_others[..., None], c[..., None], u_sum[..., None]
+  grad = -cc * r + g * ((k - 1) * p - 1.0 + rho * (u - p * uu))
+  at_label = c + g_others * ((k - 1) * p_y - rho * p_y * u_sum)
+  grad_rho = jnp.sum(g_others * bonus_sum).reshape(jnp.shape(rho)).astype(rho.dtype)
+  return set_at_label(grad, labels, at_label), None, grad_rho
+
+
+_smoothed_terms.defvjp(_smoothed_fwd, _smoothed_bwd)
+
+
+def sigmoid_encouraging_loss(
+  logits,
+  targets,
+  *,
+  log_end: float = 1.0,
+  bonus_start: float = 0.0,
+  bonus_rho=1.0,
+  eps: float = 1e-5,
+  bonus: str = "log",
+  bonus_gamma: float = 2.0,
+  where=None,
+):
+  r"""Element-wise encouraging loss on sigmoid outputs, for multi-label classification and detection.
+
+  .. math::  L = -\log p_t + \rho\, b(p_t), \quad p_t = \sigma(z) \text{ if } t = 1 \text{ else } 1 - \sigma(z)
+
+  with the bonus `b` of :func:`encouraging_loss` (EL paper §3 applied per binary decision; SPEC-losses §2).
+  :math:`\log p_t = -\mathrm{softplus}(-s z)` and :math:`\log(1 - p_t) = -\mathrm{softplus}(s z)`, `s = 2t - 1`,
+  so both are exact for any logit.
+
+  Args:
+    logits: `[...]` unnormalised scores, one per binary decision.
+    targets: `[...]` 0/1 targets of the same shape.
+    log_end, bonus_start, bonus_rho, eps, bonus, bonus_gamma: as in :func:`encouraging_loss`.
+    where: optional bool `[...]` mask; masked entries give 0 and no gradient.
+
+  Returns:
+    float32 per-element losses of shape `[...]`.
+  """
+  b = Bonus(bonus, log_end, bonus_start, eps, bonus_gamma).check()
+  logits, targets = _inputs.prepare_binary(logits, targets)
+  signed = (2.0 * targets - 1.0) * logits
+  log_p_t, log_1m_p_t = -jax.nn.softplus(-signed), -jax.nn.softplus(signed)
+  loss = -log_p_t + jnp.asarray(bonus_rho, logits.dtype) * b.of_logs(log_1m_p_t, jax.nn.sigmoid(signed))
+  return _inputs.apply_where(loss, where)

@@ -35,3 +35,33 @@ def apply_where(values, where):
   if where.shape != values.shape:
     raise ValueError(f"where mask shape {where.shape} does not match the loss shape {values.shape}.")
   return jnp.where(where, values, 0.0)
+
+
+def prepare(logits, labels):
+  """`(float32 logits, integer labels)` after the dtype and shape checks of every softmax loss."""
+  logits = as_float32(logits)
+  labels = jnp.asarray(labels)
+  if not jnp.issubdtype(labels.dtype, jnp.integer):
+    raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}.")
+  check_shapes(logits, labels)
+  return logits, labels
+
+
+def prepare_binary(logits, targets):
+  """`(float32 logits, float32 targets)` for the element-wise sigmoid losses: same shapes, targets in {0, 1}."""
+  logits = as_float32(logits)
+  targets = jnp.asarray(targets)
+  if targets.shape != logits.shape:
+    raise ValueError(
+      f"targets shape {targets.shape} does not match logits shape {logits.shape}: sigmoid losses take one "
+      "0/1 target per logit."
+    )
+  return logits, targets.astype(logits.dtype)
+
+
+def check_unit(name: str, value: float, *, low_open: bool = False, high_open: bool = False):
+  """Raises a ValueError unless the Python number `value` lies in [0, 1] (ends open as asked)."""
+  ok = (value > 0.0 if low_open else value >= 0.0) and (value < 1.0 if high_open else value <= 1.0)
+  if not ok:
+    interval = ("(" if low_open else "[") + "0, 1" + (")" if high_open else "]")
+    raise ValueError(f"{name} must lie in {interval}, got {value}.")

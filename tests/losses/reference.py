@@ -59,3 +59,129 @@ def encouraging_loss_grad(z, y, log_end=1.0, bonus_start=0.0, bonus_rho=1.0, eps
   p_y = np.take_along_axis(p, np.asarray(y)[..., None], -1)[..., 0]
   scale = 1 - bonus_rho * p_y * el_bonus_slope(p_y, log_end, bonus_start, eps)
   return scale[..., None] * (p - one_hot(y, p.shape[-1]))
+
+
+def _p_y(z, y):
+  return np.take_along_axis(softmax(z), np.asarray(y)[..., None], -1)[..., 0]
+
+
+def shaped_bonus(p, shape="log", log_end=1.0, bonus_start=0.0, eps=1e-5, gamma=2.0):
+  """b(p) for the 'log', 'power' (-p^gamma) and 'cos' (cos(pi p) - 1) shapes, shifted by bonus_start."""
+  p = np.asarray(p, np.float64)
+  if shape == "log":
+    return el_bonus(p, log_end, bonus_start, eps)
+  raw = (lambda q: -(q**gamma)) if shape == "power" else (lambda q: np.cos(np.pi * q) - 1)
+  b = raw(p)
+  if bonus_start > 0:
+    b = np.where(p >= bonus_start, b - raw(bonus_start), 0.0)
+  return b
+
+
+def encouraging_loss_smoothed(z, y, s, rho=1.0, **bonus):
+  """SPEC §2 with label smoothing: sum_k q_k (-log p_k + rho b(p_k)) on the whole probability matrix."""
+  p = softmax(z)
+  q = (1 - s) * one_hot(y, p.shape[-1]) + s / p.shape[-1]
+  return (q * (-np.log(p) + rho * shaped_bonus(p, **bonus))).sum(-1)
+
+
+def sigmoid_encouraging_loss(z, t, rho=1.0, **bonus):
+  sig = 1 / (1 + np.exp(-np.asarray(z, np.float64)))
+  p_t = np.where(np.asarray(t) == 1, sig, 1 - sig)
+  return -np.log(p_t) + rho * shaped_bonus(p_t, **bonus)
+
+
+def focal_loss(z, y, gamma=2.0, alpha=None):
+  p_y = _p_y(z, y)
+  w = 1.0 if alpha is None else (np.asarray(alpha)[np.asarray(y)] if np.ndim(alpha) else alpha)
+  return -w * (1 - p_y) ** gamma * np.log(p_y)
+
+
+def halted_focal_loss(z, y, gamma=2.0, threshold=0.5):
+  p_y = _p_y(z, y)
+  focal = -((1 - p_y) ** gamma) * np.log(p_y)
+  halted = -np.log(p_y) + (1 - (1 - threshold) ** gamma) * np.log(threshold)
+  return np.where(p_y <= threshold, focal, halted)
+
+
+def sigmoid_halted_focal_loss(z, t, gamma=2.0, threshold=0.5):
+  sig = 1 / (1 + np.exp(-np.asarray(z, np.float64)))
+  p_t = np.where(np.asarray(t) == 1, sig, 1 - sig)
+  focal = -((1 - p_t) ** gamma) * np.log(p_t)
+  halted = -np.log(p_t) + (1 - (1 - threshold) ** gamma) * np.log(threshold)
+  return np.where(p_t <= threshold, focal, halted)
+
+
+def mixed_ce_expectation(z, y, alpha=1.0, beta=1.0):
+  p_y = _p_y(z, y)
+  return -alpha * np.log(p_y) + beta * (1 - p_y)
+
+
+def hinge_errors(z, y, margin=1.0):
+  """e_i = max(0, z_i - z_y + mu_i) for i != y, e_y = 0 (HEM Eq. 6), by explicit loops over examples."""
+  z = np.asarray(z, np.float64)
+  mu = np.broadcast_to(np.asarray(margin, np.float64), z.shape[-1:])
+  e = np.zeros_like(z)
+  for n in range(z.shape[0]):
+    for i in range(z.shape[1]):
+      if i != y[n]:
+        e[n, i] = max(0.0, z[n, i] - z[n, y[n]] + mu[i])
+  return e
+
+
+def multiclass_margin_loss(z, y, margin=1.0):
+  return hinge_errors(z, y, margin).mean(-1)
+
+
+def hem_loss(z, y, margin):
+  e = hinge_errors(z, y, margin)
+  out = np.zeros(len(e))
+  for n, row in enumerate(e):
+    kept = row[(row >= row.mean()) & (row > 0)]
+    out[n] = kept.mean() if kept.size else 0.0
+  return out
+
+
+def hem_reduce(values):
+  values = np.asarray(values, np.float64)
+  positive = values[values > 0]
+  return positive.mean() if positive.size else 0.0
+
+
+def logit_norm_loss(z, y, tau=0.04):
+  z = np.asarray(z, np.float64)
+  return cross_entropy(z / (tau * (np.linalg.norm(z, axis=-1, keepdims=True) + 1e-7)), y)
+
+
+def logit_adjusted_loss(z, y, class_counts, tau=1.0):
+  prior = np.asarray(class_counts, np.float64) / np.sum(class_counts)
+  return cross_entropy(np.asarray(z, np.float64) + tau * np.log(prior), y)
+
+
+def dice_loss(z, y, smooth=1.0):
+  """HEM Eq. 5 per class over the batch, then the mean over classes, by a loop over classes."""
+  p = softmax(z).reshape(-1, np.shape(z)[-1])
+  t = one_hot(np.asarray(y).reshape(-1), p.shape[-1])
+  per_class = [
+    1 - (2 * (t[:, c] * p[:, c]).sum() + smooth) / ((t[:, c] + p[:, c]).sum() + smooth) for c in range(p.shape[1])
+  ]
+  return np.mean(per_class)
+
+
+def squared_error(z, y, activation="softmax", mirror_bonus=False):
+  z = np.asarray(z, np.float64)
+  a = softmax(z) if activation == "softmax" else 1 / (1 + np.exp(-z))
+  t = one_hot(y, z.shape[-1])
+  loss = ((t - a) ** 2).mean(-1)
+  if mirror_bonus:
+    loss -= (t * a**2 + (1 - t) * (1 - a) ** 2).mean(-1)
+  return loss
+
+
+def absolute_error(z, y, activation="softmax", mirror_bonus=False):
+  z = np.asarray(z, np.float64)
+  a = softmax(z) if activation == "softmax" else 1 / (1 + np.exp(-z))
+  t = one_hot(y, z.shape[-1])
+  loss = np.abs(t - a).mean(-1)
+  if mirror_bonus:
+    loss -= (t * a + (1 - t) * (1 - a)).mean(-1)
+  return loss

@@ -15,13 +15,19 @@ def test_get_binds_hyper_parameters():
 
 
 def test_unknown_name_lists_valid_names():
-  with pytest.raises(ValueError, match="Valid names: cross_entropy, encouraging_loss"):
+  with pytest.raises(ValueError, match="Valid names: absolute_error, cross_entropy, dice_loss, encouraging_loss"):
     losses.get("encouraging")
 
 
 def test_unknown_hparam_lists_valid_ones():
   with pytest.raises(ValueError, match=r"\['log_edn'\].*log_end=1\.0"):
     losses.get("encouraging_loss", log_edn=0.5)
+
+
+def test_required_hparams_are_listed_and_enforced():
+  assert losses.hparams("hem_loss") == {"margin": "<required>"}
+  with pytest.raises(ValueError, match=r"needs hyper-parameter\(s\) \['class_counts'\]"):
+    losses.get("logit_adjusted_loss", tau=1.0)
 
 
 def test_check_labels():

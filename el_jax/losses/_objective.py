@@ -1,0 +1,92 @@
+"""Training objectives: a loss by name, reduced over the batch, with its scheduled hyper-parameters.
+
+`get_objective(name, **hparams)` returns `objective(logits, labels, *, where=None, progress=0.0) -> scalar`,
+the quantity a train step differentiates. `progress` is training progress in `[0, 1]` (`step / total_steps`,
+see `training_progress`) and may be a traced scalar: schedules are evaluated with JAX ops only.
+"""
+
+import jax.numpy as jnp
+
+from el_jax.losses import _registry, _schedules
+from el_jax.losses._margin import hem_reduce
+
+_BONUS_SCHEDULE = {"bonus_defer": 0.0, "bonus_ramp": 0.0}
+_SCHEDULE_HPARAMS = {
+  "encouraging_loss": _BONUS_SCHEDULE,
+  "sigmoid_encouraging_loss": _BONUS_SCHEDULE,
+  "mixed_ce_expectation": {"focus_schedule": None},
+}
+
+
+def objective_hparams(name: str) -> dict:
+  """The hyper-parameters `get_objective(name, ...)` accepts: the loss's own and its schedule's, with defaults."""
+  return {**_registry.hparams(name), **_SCHEDULE_HPARAMS.get(name, {})}
+
+
+def _masked_mean(values, where):
+  if where is None:
+    return jnp.mean(values)
+  count = jnp.sum(jnp.asarray(where, bool))
+  return jnp.sum(values) / jnp.maximum(count, 1).astype(values.dtype)
+
+
+def get_objective(name: str, **kwargs):
+  r"""The batch objective of loss `name`: `objective(logits, labels, *, where=None, progress=0.0) -> float32 scalar`.
+
+  Reductions: the mean over unmasked examples for per-example losses; for `hem_loss` the mean of the above-zero
+  per-example losses (`hem_reduce`); `dice_loss` is batch-level already.
+
+  Schedules (besides every hyper-parameter of the loss itself, see `hparams`):
+
+  - `encouraging_loss`, `sigmoid_encouraging_loss`: `bonus_defer` (fraction of training before the bonus turns
+    on; training is cross-entropy until then) and `bonus_ramp` (fraction of training over which `bonus_rho`
+    then rises linearly from 0); see `bonus_weight`. Both default to 0: the bonus is on from the start.
+  - `mixed_ce_expectation`: `focus_schedule`, one of `"F=0"`, `"F=0,0.5"`, `"F=0-0.5"` (mixing paper), which sets
+    `alpha` and `beta` from the focus `F` at each step (`focus`, `focus_weights`); it excludes `alpha`/`beta`.
+
+  Raises:
+    ValueError: for an unknown loss, or a hyper-parameter that is unknown, missing or out of range, listing the
+      valid ones.
+  """
+  valid = objective_hparams(name)
+  _registry.check_hparams(name, kwargs, valid)
+  schedule = {k: kwargs.pop(k) for k in list(kwargs) if k in _SCHEDULE_HPARAMS.get(name, {})}
+  loss_fn = _registry.get(name, **kwargs)
+  per_example = _scheduled(name, loss_fn, kwargs, schedule)
+
+  if name == "dice_loss":
+    reduce = lambda values, where: values  # noqa: E731
+  elif name == "hem_loss":
+    reduce = hem_reduce
+  else:
+    reduce = _masked_mean
+
+  def objective(logits, labels, *, where=None, progress=0.0):
+    return reduce(per_example(logits, labels, where, progress), where)
+
+  return objective
+
+
+def _scheduled(name, loss_fn, loss_kwargs, schedule):
+  """`fn(logits, labels, where, progress)`: the loss with its scheduled hyper-parameters set at `progress`."""
+  if name in ("encouraging_loss", "sigmoid_encouraging_loss"):
+    defer, ramp = schedule.get("bonus_defer", 0.0), schedule.get("bonus_ramp", 0.0)
+    _schedules.bonus_weight(0.0, defer=defer, ramp=ramp)  # validates
+    rho = loss_kwargs.get("bonus_rho", 1.0)
+
+    def el(logits, labels, where, progress):
+      weight = _schedules.bonus_weight(progress, defer=defer, ramp=ramp)
+      return loss_fn(logits, labels, bonus_rho=rho * weight, where=where)
+
+    return el
+  if name == "mixed_ce_expectation" and schedule.get("focus_schedule") is not None:
+    focus_schedule = _schedules.check_focus_schedule(schedule["focus_schedule"])
+    if "alpha" in loss_kwargs or "beta" in loss_kwargs:
+      raise ValueError("focus_schedule sets alpha and beta at every step; give either focus_schedule or alpha/beta.")
+
+    def mixed(logits, labels, where, progress):
+      alpha, beta = _schedules.focus_weights(_schedules.focus(focus_schedule, progress))
+      return loss_fn(logits, labels, alpha=alpha, beta=beta, where=where)
+
+    return mixed
+  return lambda logits, labels, where, progress: loss_fn(logits, labels, where=where)
