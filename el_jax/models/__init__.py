@@ -1,16 +1,49 @@
-"""Flax NNX classifiers by name: `create(name, num_classes=..., input_shape=...)`."""
+"""Flax NNX classifiers by name: `create(name, num_classes=..., input_shape=...)`.
+
+Every model maps a batch `[N, *input_shape]` to logits `[N, num_classes]`. Image models take `input_shape = (H, W, C)`;
+`mlp` also takes feature vectors, `input_shape = (D,)`. Models with batch norm or dropout switch between training and
+evaluation behaviour with `model.train()` / `model.eval()`.
+"""
+
+import functools
 
 import jax
 import numpy as np
 from flax import nnx
 
+from el_jax.models.convnet import ConvNet
+from el_jax.models.efficientnet import EfficientNetB0
 from el_jax.models.lenet import LeNet
+from el_jax.models.lsoftmax_cnn import LSoftmaxCNN
 from el_jax.models.mlp import MLP
+from el_jax.models.mobilenet_v3 import MobileNetV3
+from el_jax.models.preact_resnet import PreActResNet18
+from el_jax.models.resnet import ResNet
+from el_jax.models.resnet_cifar import CifarResNet
+from el_jax.models.resnext import ResNeXt29
+from el_jax.models.vit import VisionTransformer
+from el_jax.models.wide_resnet import WideResNet
 
 _MODELS = {
-  "lenet": LeNet,
   "mlp": MLP,
+  "lenet": LeNet,
+  "convnet": ConvNet,
+  "lsoftmax_cnn": LSoftmaxCNN,
+  **{f"resnet{d}": functools.partial(CifarResNet, depth=d) for d in (20, 32, 44, 56, 110)},
+  **{f"resnet{d}": functools.partial(ResNet, depth=d) for d in (18, 34, 50, 101)},
+  "preact_resnet18": PreActResNet18,
+  "wrn": WideResNet,
+  "wrn16_8": functools.partial(WideResNet, depth=16, width=8),
+  "wrn22_10": functools.partial(WideResNet, depth=22, width=10),
+  "wrn28_10": functools.partial(WideResNet, depth=28, width=10),
+  "resnext29": ResNeXt29,
+  **{f"vit_{size}16": functools.partial(VisionTransformer, size=size, patch=16) for size in ("ti", "s", "b")},
+  "efficientnet_b0": EfficientNetB0,
+  "mobilenet_v3_small": functools.partial(MobileNetV3, size="small"),
+  "mobilenet_v3_large": functools.partial(MobileNetV3, size="large"),
 }
+# Models that also accept flat feature vectors `[N, D]`; the others need images `[N, H, W, C]`.
+_VECTOR_INPUT = {"mlp"}
 
 
 def names() -> list[str]:
@@ -21,19 +54,43 @@ def names() -> list[str]:
 def create(name: str, *, num_classes: int, input_shape: tuple[int, ...], seed: int = 0, **kwargs) -> nnx.Module:
   """Builds model `name` for inputs of shape `input_shape` (without the batch axis), initialised from `seed`.
 
-  Extra keyword arguments go to the model's constructor (e.g. `depth`, `width` for `mlp`).
+  Extra keyword arguments go to the model's constructor (e.g. `depth`, `width` for `mlp` and `wrn`).
+  To count parameters without initialising them, build it under `nnx.eval_shape(lambda: create(...))`.
   """
   if name not in _MODELS:
     raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(names())}.")
+  input_shape = tuple(int(d) for d in input_shape)
+  if name not in _VECTOR_INPUT and len(input_shape) != 3:
+    raise ValueError(
+      f"Model {name!r} needs image inputs of shape (H, W, C), got {input_shape}; for feature vectors use 'mlp'."
+    )
+  if num_classes < 2:
+    raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
   try:
-    return _MODELS[name](num_classes=num_classes, input_shape=tuple(input_shape), rngs=nnx.Rngs(seed), **kwargs)
+    return _MODELS[name](num_classes=num_classes, input_shape=input_shape, rngs=nnx.Rngs(seed), **kwargs)
   except TypeError as e:
     raise ValueError(f"Bad arguments {kwargs} for model {name!r}: {e}") from None
 
 
 def count_params(model: nnx.Module) -> int:
-  """The number of trainable parameters (`nnx.Param` leaves)."""
+  """The number of trainable parameters (`nnx.Param` leaves; batch-norm running statistics are not counted)."""
   return sum(int(np.prod(x.shape)) for x in jax.tree.leaves(nnx.state(model, nnx.Param)))
 
 
-__all__ = ["LeNet", "MLP", "count_params", "create", "names"]
+__all__ = [
+  "MLP",
+  "CifarResNet",
+  "ConvNet",
+  "EfficientNetB0",
+  "LSoftmaxCNN",
+  "LeNet",
+  "MobileNetV3",
+  "PreActResNet18",
+  "ResNeXt29",
+  "ResNet",
+  "VisionTransformer",
+  "WideResNet",
+  "count_params",
+  "create",
+  "names",
+]

@@ -7,7 +7,11 @@ class LeNet(nnx.Module):
   """conv5x5(16) -> ReLU -> maxpool2 -> conv5x5(16) -> ReLU -> maxpool2 -> dense(50) -> ReLU -> dense(K).
 
   Convolutions use 'VALID' padding, as in LeNet: a 28x28 input becomes 24 -> 12 -> 8 -> 4, so the hidden layer
-  sees 4*4*16 = 256 features. On 28x28x1 inputs with 10 classes it has 20,192 parameters.
+  sees 4*4*16 = 256 features. On 28x28x1 inputs with 10 classes it has 20,192 parameters: 416 + 6,416 + 12,850
+  + 510. HEM Table 2 reports 20,194 for its LeNet. Its A.1.3 gives only the two 16-channel convolutions and the 50
+  hidden units; no choice of kernel size, padding or pooling for those layers moves the count by exactly 2, so the
+  table's model holds two scalar parameters the text does not describe (one learnable scalar per convolution block,
+  as a PReLU slope would be, fits).
   """
 
   def __init__(

@@ -1,0 +1,117 @@
+"""The ResNets of He et al. (2016a) as torchvision defines them: ResNet-18/34/50/101.
+
+Large inputs get the ImageNet stem (7x7 stride-2 convolution and 3x3 stride-2 max-pool); small ones (CIFAR, by
+default any input of at most 64x64) the usual CIFAR stem, a 3x3 stride-1 convolution without pooling, as in the code
+of Pang et al. (2021) that HEM uses (appendix A.1.3). Shape-changing shortcuts are 1x1 convolutions with batch norm.
+Table 2 of HEM: ResNet-18 on CIFAR-10 has 11,173,962 parameters, ResNet-50 on ImageNet 25,557,032.
+"""
+
+from flax import nnx
+
+from el_jax.models.layers import batch_norm, conv, global_average_pool
+
+
+class _Shortcut(nnx.Module):
+  """Identity, or a strided 1x1 convolution with batch norm where the shape changes."""
+
+  def __init__(self, in_channels: int, out_channels: int, stride: int, *, rngs: nnx.Rngs):
+    self.project = stride != 1 or in_channels != out_channels
+    if self.project:
+      self.conv = conv(in_channels, out_channels, 1, stride=stride, rngs=rngs)
+      self.bn = batch_norm(out_channels, rngs=rngs)
+
+  def __call__(self, x):
+    return self.bn(self.conv(x)) if self.project else x
+
+
+class BasicBlock(nnx.Module):
+  """Two 3x3 convolutions (ResNet-18/34)."""
+
+  expansion = 1
+
+  def __init__(self, in_channels: int, width: int, stride: int, *, rngs: nnx.Rngs):
+    self.conv1 = conv(in_channels, width, 3, stride=stride, rngs=rngs)
+    self.bn1 = batch_norm(width, rngs=rngs)
+    self.conv2 = conv(width, width, 3, rngs=rngs)
+    self.bn2 = batch_norm(width, rngs=rngs)
+    self.shortcut = _Shortcut(in_channels, width, stride, rngs=rngs)
+
+  def __call__(self, x):
+    out = nnx.relu(self.bn1(self.conv1(x)))
+    return nnx.relu(self.bn2(self.conv2(out)) + self.shortcut(x))
+
+
+class Bottleneck(nnx.Module):
+  """1x1 -> 3x3 (strided, as in torchvision's "ResNet v1.5") -> 1x1 expanding by 4 (ResNet-50/101)."""
+
+  expansion = 4
+
+  def __init__(self, in_channels: int, width: int, stride: int, *, rngs: nnx.Rngs):
+    out_channels = width * self.expansion
+    self.conv1 = conv(in_channels, width, 1, rngs=rngs)
+    self.bn1 = batch_norm(width, rngs=rngs)
+    self.conv2 = conv(width, width, 3, stride=stride, rngs=rngs)
+    self.bn2 = batch_norm(width, rngs=rngs)
+    self.conv3 = conv(width, out_channels, 1, rngs=rngs)
+    self.bn3 = batch_norm(out_channels, rngs=rngs)
+    self.shortcut = _Shortcut(in_channels, out_channels, stride, rngs=rngs)
+
+  def __call__(self, x):
+    out = nnx.relu(self.bn1(self.conv1(x)))
+    out = nnx.relu(self.bn2(self.conv2(out)))
+    return nnx.relu(self.bn3(self.conv3(out)) + self.shortcut(x))
+
+
+# depth -> (block, blocks per stage)
+_LAYOUTS = {
+  18: (BasicBlock, (2, 2, 2, 2)),
+  34: (BasicBlock, (3, 4, 6, 3)),
+  50: (Bottleneck, (3, 4, 6, 3)),
+  101: (Bottleneck, (3, 4, 23, 3)),
+}
+_STEMS = ("auto", "cifar", "imagenet")
+
+
+class ResNet(nnx.Module):
+  """stem -> 4 stages (64, 128, 256, 512 channels wide) -> global average -> dense(K).
+
+  Args:
+    depth: 18, 34, 50 or 101.
+    stem: "imagenet", "cifar", or "auto" (the CIFAR stem for inputs of at most `small_input` pixels a side).
+  """
+
+  def __init__(
+    self,
+    *,
+    num_classes: int,
+    input_shape: tuple[int, int, int],
+    rngs: nnx.Rngs,
+    depth: int = 18,
+    stem: str = "auto",
+    small_input: int = 64,
+  ):
+    if depth not in _LAYOUTS:
+      raise ValueError(f"ResNet depth must be one of {sorted(_LAYOUTS)}, got {depth}.")
+    if stem not in _STEMS:
+      raise ValueError(f"ResNet stem must be one of {_STEMS}, got {stem!r}.")
+    height, width, in_channels = input_shape
+    self.imagenet_stem = stem == "imagenet" or (stem == "auto" and max(height, width) > small_input)
+    self.stem = conv(in_channels, 64, 7 if self.imagenet_stem else 3, stride=2 if self.imagenet_stem else 1, rngs=rngs)
+    self.stem_bn = batch_norm(64, rngs=rngs)
+    block, counts = _LAYOUTS[depth]
+    blocks, channels = [], 64
+    for stage, count in enumerate(counts):
+      stage_width = 64 * 2**stage
+      for i in range(count):
+        blocks.append(block(channels, stage_width, 2 if stage > 0 and i == 0 else 1, rngs=rngs))
+        channels = stage_width * block.expansion
+    self.blocks = nnx.List(blocks)
+    self.head = nnx.Linear(channels, num_classes, rngs=rngs)
+
+  def __call__(self, x):
+    x = nnx.relu(self.stem_bn(self.stem(x)))
+    if self.imagenet_stem:
+      x = nnx.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
+    for block in self.blocks:
+      x = block(x)
+    return self.head(global_average_pool(x))
