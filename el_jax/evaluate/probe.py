@@ -1,0 +1,110 @@
+"""The linear probe on frozen features (EL §4.3 and appendix B.2; Kang et al., 2020's decoupled classifier).
+
+The representation is what the model feeds its last linear layer: models keep that layer as `head` (LeNet, MLP
+and the other registered classifiers do), so the features are the model's output with `head` replaced by the
+identity. A freshly initialised linear layer is trained on the frozen training features with cross-entropy —
+EL's recipe: 20 epochs, SGD from learning rate 0.1, multiplied by 0.1 every 5 epochs (momentum 0.9, batch 256,
+here) — and its test accuracy measures the representation. Each epoch visits the training features in a new
+random order, in full batches (an epoch's last partial batch is left for the next reshuffle, as in training).
+"""
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+import optax
+from flax import nnx
+
+from el_jax.evaluate import inference
+
+
+class _Identity(nnx.Module):
+  def __call__(self, x):
+    return x
+
+
+def feature_classifier(model: nnx.Module, normalization: tuple | None) -> inference.Classifier:
+  """A copy of `model` whose output is the input of its `head` layer, as a `Classifier`."""
+  if not isinstance(getattr(model, "head", None), nnx.Linear):
+    raise ValueError(
+      f"{type(model).__name__} has no linear `head` layer: the probe takes features from the input of the model's "
+      "last linear layer, which must be the attribute `head`."
+    )
+  graphdef, state = nnx.split(model)
+  features = nnx.merge(graphdef, state)  # a copy: the original keeps its head
+  features.head = _Identity()
+  return inference.Classifier.from_model(features, normalization)
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+  """EL appendix B.2's classifier retraining schedule."""
+
+  epochs: int = 20
+  learning_rate: float = 0.1
+  decay: float = 0.1
+  decay_every_epochs: int = 5
+  momentum: float = 0.9
+  batch_size: int = 256
+  seed: int = 0
+
+
+def train_linear(features, labels, num_classes: int, recipe: Recipe = Recipe()) -> dict:
+  """Trains `W, b` on `features [N, D]` with cross-entropy as `recipe` says; returns `{"w", "b"}`."""
+  features, labels = jnp.asarray(features, jnp.float32), jnp.asarray(labels, jnp.int32)
+  n, dim = features.shape
+  steps_per_epoch = n // recipe.batch_size
+  if steps_per_epoch == 0:
+    raise ValueError(f"{n} training features are fewer than the probe's batch size {recipe.batch_size}.")
+  schedule = optax.exponential_decay(
+    recipe.learning_rate, recipe.decay_every_epochs * steps_per_epoch, recipe.decay, staircase=True
+  )
+  tx = optax.sgd(schedule, momentum=recipe.momentum)
+  key_init, key_order = jax.random.split(jax.random.key(recipe.seed))
+  params = {
+    "w": jax.nn.initializers.lecun_normal()(key_init, (dim, num_classes)),
+    "b": jnp.zeros(num_classes),
+  }
+  return _fit(params, tx, features, labels, key_order, recipe.epochs, steps_per_epoch, recipe.batch_size)
+
+
+@functools.partial(jax.jit, static_argnames=("tx", "epochs", "steps_per_epoch", "batch_size"))
+def _fit(params, tx, features, labels, key, epochs, steps_per_epoch, batch_size):
+  def loss(params, x, y):
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(x @ params["w"] + params["b"], y))
+
+  def epoch(carry, epoch_key):
+    order = jax.random.permutation(epoch_key, features.shape[0])[: steps_per_epoch * batch_size]
+
+    def step(carry, indices):
+      params, opt_state = carry
+      grads = jax.grad(loss)(params, features[indices], labels[indices])
+      updates, opt_state = tx.update(grads, opt_state, params)
+      return (optax.apply_updates(params, updates), opt_state), None
+
+    return jax.lax.scan(step, carry, order.reshape(steps_per_epoch, batch_size))[0], None
+
+  carry = (params, tx.init(params))
+  return jax.lax.scan(epoch, carry, jax.random.split(key, epochs))[0][0]
+
+
+def accuracy(params, features, labels) -> float:
+  """Top-1 accuracy of the linear classifier `params` on `features`."""
+  logits = jnp.asarray(features) @ params["w"] + params["b"]
+  return float(jnp.mean(jnp.argmax(logits, -1) == jnp.asarray(labels)))
+
+
+def linear_probe(model, normalization, train, test, *, recipe: Recipe = Recipe(), batch_size: int = 1000) -> dict:
+  """Probe accuracy: `{"train_accuracy", "test_accuracy", "feature_dim", "num_train"}` for `ArrayDataset`s."""
+  extractor = feature_classifier(model, normalization)
+  train_features = inference.logits(extractor, train.images, batch_size=batch_size)
+  test_features = inference.logits(extractor, test.images, batch_size=batch_size)
+  params = train_linear(train_features, train.labels, train.num_classes, recipe)
+  return {
+    "train_accuracy": accuracy(params, train_features, train.labels),
+    "test_accuracy": accuracy(params, test_features, test.labels),
+    "feature_dim": int(train_features.shape[1]),
+    "num_train": len(train),
+    "recipe": dataclasses.asdict(recipe),
+  }

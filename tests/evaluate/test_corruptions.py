@@ -1,0 +1,93 @@
+"""The on-the-fly corruptions against closed forms: intensity maps, integer translations, symmetric rotations,
+Poisson noise statistics, line intensities; reproducibility and input checks."""
+
+import numpy as np
+import pytest
+
+from el_jax.evaluate import corruptions
+
+
+def _images(n=8, seed=0):
+  return np.random.default_rng(seed).integers(0, 256, (n, 28, 28, 1)).astype(np.uint8)
+
+
+def _blob(n=2):
+  """A centred Gaussian blob (sigma 4 pixels): smooth, so bilinear resampling is nearly exact."""
+  rows, cols = np.mgrid[:28, :28]
+  blob = 200 * np.exp(-((rows - 13.5) ** 2 + (cols - 13.5) ** 2) / (2 * 4.0**2))
+  return np.repeat(np.rint(blob)[None, ..., None], n, axis=0).astype(np.uint8)
+
+
+def test_every_family_is_reproducible_and_keeps_shape_and_dtype():
+  images = _images()
+  for name in corruptions.names():
+    out = corruptions.corrupt(name, images, seed=3)
+    assert out.shape == images.shape and out.dtype == np.uint8, name
+    np.testing.assert_array_equal(out, corruptions.corrupt(name, images, seed=3), err_msg=name)
+    assert not np.array_equal(out, images), name
+
+
+def test_intensity_corruptions_closed_forms():
+  images = _images()
+  x = images / 255.0
+  brightness = corruptions.corrupt("brightness", images, seed=0, severity=5)
+  np.testing.assert_array_equal(brightness, np.rint(np.clip(x + 0.5, 0, 1) * 255))
+  mean = x.mean(axis=(1, 2), keepdims=True)
+  contrast = corruptions.corrupt("contrast", images, seed=0, severity=4)
+  np.testing.assert_array_equal(contrast, np.rint(((x - mean) * 0.1 + mean) * 255))
+  stripe = corruptions.corrupt("stripe", images, seed=0)
+  np.testing.assert_array_equal(stripe[:, :, :7], 255 - images[:, :, :7])
+  np.testing.assert_array_equal(stripe[:, :, 7:21], images[:, :, 7:21])
+  np.testing.assert_array_equal(stripe[:, :, 21:], 255 - images[:, :, 21:])
+
+
+def test_translate_shifts_by_whole_pixels_with_zero_fill():
+  images = _images(16)
+  out = corruptions.corrupt("translate", images, seed=1, severity=3)
+  padded = np.pad(images, ((0, 0), (3, 3), (3, 3), (0, 0)))
+  for image, shifted in zip(padded, out, strict=True):
+    candidates = [image[3 + dr : 31 + dr, 3 + dc : 31 + dc] for dr in (-3, 3) for dc in (-3, 3)]
+    assert any(np.array_equal(shifted, c) for c in candidates)
+
+
+def test_rotation_keeps_a_centred_blob_and_scale_shrinks_it():
+  blob = _blob()
+  rotated = corruptions.corrupt("rotate", blob, seed=0, severity=5).astype(int)
+  assert np.abs(rotated - blob).max() <= 6
+  scaled = corruptions.corrupt("scale", blob, seed=0, severity=5)  # shrinks by 0.5: a quarter of the area
+  assert scaled.astype(float).sum() == pytest.approx(blob.astype(float).sum() / 4, rel=0.05)
+  assert np.unravel_index(np.argmax(scaled[0, ..., 0]), (28, 28)) in [(13, 13), (13, 14), (14, 13), (14, 14)]
+
+
+def test_shot_noise_is_unbiased_poisson():
+  images = np.full((200, 28, 28, 1), 51, np.uint8)  # x = 0.2; severity 1: Pois(60 x) / 60 (never clipped)
+  out = corruptions.corrupt("shot_noise", images, seed=0, severity=1) / 255.0
+  assert out.mean() == pytest.approx(0.2, abs=0.002)
+  assert out.var() == pytest.approx(0.2 / 60, rel=0.05)
+
+
+def test_impulse_noise_hits_the_severity_fraction():
+  images = np.full((100, 28, 28, 1), 128, np.uint8)
+  out = corruptions.corrupt("impulse_noise", images, seed=0, severity=4)
+  assert np.mean(out != 128) == pytest.approx(0.17, abs=0.01)
+  assert set(np.unique(out)) == {0, 128, 255}
+
+
+def test_motion_blur_keeps_the_interior_of_a_constant_image_and_lines_peak_at_full_intensity():
+  flat = np.full((4, 28, 28, 1), 100, np.uint8)
+  blurred = corruptions.corrupt("motion_blur", flat, seed=0, severity=1)
+  np.testing.assert_array_equal(blurred[:, 12:16, 12:16], 100)
+  blank = np.zeros((20, 28, 28, 1), np.uint8)
+  for name in ("dotted_line", "zigzag"):
+    lines = corruptions.corrupt(name, blank, seed=0)
+    assert np.all(lines.max(axis=(1, 2, 3)) == 255), name
+    assert 0.02 < np.mean(lines > 0) < 0.3, name
+
+
+def test_bad_input_is_named():
+  with pytest.raises(ValueError, match="Valid"):
+    corruptions.corrupt("snow", _images(), seed=0)
+  with pytest.raises(ValueError, match="severity"):
+    corruptions.corrupt("fog", _images(), seed=0, severity=6)
+  with pytest.raises(ValueError, match="uint8"):
+    corruptions.corrupt("fog", _images() / 255.0, seed=0)
