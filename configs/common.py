@@ -40,6 +40,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.dataset.train_subset = config_dict.placeholder(int)  # first N training examples; None: all
   config.dataset.eval_subset = config_dict.placeholder(int)
   config.dataset.normalize = True  # standardise pixels with the training split's per-channel mean and std
+  config.dataset.options = ml_collections.ConfigDict()  # passed to el_jax.data.load, e.g. {"data_dir": ...}
+  config.dataset.augmentation = "none"  # el_jax.data.transforms.augmentation: "none" | "cifar" | "imagenet"
+  config.dataset.image_size = config_dict.placeholder(int)  # crop/resize size for variable-size images
 
   config.model = ml_collections.ConfigDict({"name": "lenet"})
   config.loss = ml_collections.ConfigDict({"name": "cross_entropy"})

@@ -23,7 +23,7 @@ from flax import nnx
 from tqdm import tqdm
 
 from el_jax import data, losses, models
-from el_jax.data import pipeline
+from el_jax.data import pipeline, transforms
 from el_jax.train import checkpoint, optimizer, step
 from el_jax.train import mesh as mesh_lib
 from el_jax.train.metrics_log import MetricsLog
@@ -67,11 +67,13 @@ def _kwargs(section) -> dict:
   return {k: v for k, v in section.to_dict().items() if k != "name"}
 
 
-def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding, normalization=None) -> dict:
+def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding, normalization=None, transforms=()) -> dict:
   """Mean loss, cross-entropy and accuracy over every example of `eval_data` (padded batches, masked)."""
+  rows = mesh_lib.local_rows(sharding, batch_size)
   sums = None
-  for batch in pipeline.eval_batches(eval_data, batch_size=batch_size, normalization=normalization):
-    out = eval_step(state, mesh_lib.global_batch(batch, sharding, batch_size))
+  batches = pipeline.eval_batches(eval_data, batch_size=batch_size, normalization=normalization, transforms=transforms)
+  for batch in batches:
+    out = eval_step(state, mesh_lib.global_batch({k: v[rows] for k, v in batch.items()}, sharding, batch_size))
     sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
   sums = jax.device_get(sums)
   count = int(sums.pop("count"))
@@ -107,9 +109,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
   compute_dtype = jnp.dtype(config.compute_dtype)
 
   # ---- Data ------------------------------------------------------------------------------------------------
-  train_data = data.load(config.dataset.name, config.dataset.train_split).take(config.dataset.train_subset)
-  eval_data = data.load(config.dataset.name, config.dataset.eval_split).take(config.dataset.eval_subset)
+  options = config.dataset.options.to_dict()
+  train_data = data.load(config.dataset.name, config.dataset.train_split, **options).take(config.dataset.train_subset)
+  eval_data = data.load(config.dataset.name, config.dataset.eval_split, **options).take(config.dataset.eval_subset)
   norm = data.normalization(config.dataset.name) if config.dataset.normalize else None
+  input_shape = list(train_data.input_shape)
+  if config.dataset.image_size:  # images cropped or resized to a fixed size (e.g. ImageNet's 224)
+    input_shape[:2] = [config.dataset.image_size] * 2
+  train_transforms, eval_transforms = transforms.augmentation(config.dataset.augmentation, size=input_shape[0])
   steps_per_epoch = pipeline.steps_per_epoch(len(train_data), config.batch_size)
   total_steps = steps_per_epoch * config.num_epochs
   checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
@@ -118,7 +125,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   model_spec = {
     "name": config.model.name,
     "num_classes": train_data.num_classes,
-    "input_shape": list(train_data.input_shape),
+    "input_shape": input_shape,
     "kwargs": _kwargs(config.model),
   }
 
@@ -131,7 +138,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       **model_spec["kwargs"],
     )
 
-  loss_fn = losses.get(config.loss.name, **_kwargs(config.loss))
+  objective = losses.get_objective(config.loss.name, **_kwargs(config.loss))
   tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
 
   def init_state():
@@ -158,10 +165,6 @@ def train_and_evaluate(config, workdir: str) -> dict:
       json.dump(config.to_dict(), f, indent=2)
     checkpoint.write_model_spec(workdir, model_spec)
 
-  def objective(logits, labels, progress):
-    del progress  # no scheduled loss weights yet
-    return jnp.mean(loss_fn(logits, labels))
-
   train_step = jax.jit(
     step.make_train_step(graphdefs, objective, tx, total_steps=total_steps, compute_dtype=compute_dtype),
     in_shardings=(state_sharding, batch_sharding),
@@ -169,14 +172,20 @@ def train_and_evaluate(config, workdir: str) -> dict:
     donate_argnums=0,
   )
   eval_step = jax.jit(
-    step.make_eval_step(graphdefs, loss_fn, compute_dtype=compute_dtype),
+    step.make_eval_step(graphdefs, objective, compute_dtype=compute_dtype),
     in_shardings=(state_sharding, batch_sharding),
     out_shardings=replicated,
   )
 
   def run_eval(state):
     return evaluate(
-      eval_step, state, eval_data, batch_size=config.eval_batch_size, sharding=batch_sharding, normalization=norm
+      eval_step,
+      state,
+      eval_data,
+      batch_size=config.eval_batch_size,
+      sharding=batch_sharding,
+      normalization=norm,
+      transforms=eval_transforms,
     )
 
   if start_step >= total_steps:
@@ -191,7 +200,13 @@ def train_and_evaluate(config, workdir: str) -> dict:
   # ---- Train -----------------------------------------------------------------------------------------------
   log = MetricsLog(workdir, resume_step=start_step, enabled=is_chief)
   dataset = pipeline.train_dataset(
-    train_data, batch_size=config.batch_size, seed=config.seed, num_epochs=config.num_epochs, normalization=norm
+    train_data,
+    batch_size=config.batch_size,
+    seed=config.seed,
+    num_epochs=config.num_epochs,
+    normalization=norm,
+    augment=train_transforms,
+    rows=mesh_lib.local_rows(batch_sharding, config.batch_size),
   )
   batches = pipeline.train_batches(dataset, start_step=start_step)
   meta = {"config": config.to_dict(), "data": {"seed": config.seed, "next_step": None}}

@@ -75,10 +75,9 @@ def local_rows(sharding: NamedSharding, global_batch_size: int) -> slice:
   return slice(lo, hi)
 
 
-def global_batch(batch: dict, sharding: NamedSharding, global_batch_size: int) -> dict:
-  """Assembles a global batch array from this process's rows (`local_rows`) of each entry of `batch`."""
-  rows = local_rows(sharding, global_batch_size)
+def global_batch(local_batch: dict, sharding: NamedSharding, global_batch_size: int) -> dict:
+  """Global batch arrays from each process's rows of them (`local_rows`), as `local_batch` holds."""
   return {
-    k: jax.make_array_from_process_local_data(sharding, v[rows], (global_batch_size, *v.shape[1:]))
-    for k, v in batch.items()
+    k: jax.make_array_from_process_local_data(sharding, v, (global_batch_size, *v.shape[1:]))
+    for k, v in local_batch.items()
   }

@@ -67,8 +67,8 @@ def apply_model(graphdef, graphdefs: Graphdefs, params, model_state, images, *, 
   """`(logits, new_model_state)`: runs the model of `graphdef` (train or eval mode) on `images`."""
   if compute_dtype != jnp.float32:
     params, images = _cast(params, compute_dtype), images.astype(compute_dtype)
-  # A copy of the RNG stream template made inside the trace, so that reseeding can set its keys.
-  rng_state = jax.tree.map(lambda x: x, graphdefs.rng_state)
+  # Copies made inside the trace, so that the model may update them (RNG reseeding, BatchNorm statistics).
+  rng_state, model_state = jax.tree.map(lambda x: x, (graphdefs.rng_state, model_state))
   model = nnx.merge(graphdef, params, rng_state, model_state)
   if rng is not None and graphdefs.rng_streams:
     nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(graphdefs.rng_streams)})
@@ -81,20 +81,21 @@ def make_train_step(
 ):
   """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch objective.
 
-  `objective_fn(logits, labels, progress)` returns the scalar training objective; `progress = step / total_steps`
-  lets scheduled loss weights follow training. Metrics: loss, accuracy, gradient and parameter global norms, and
-  `finite` (False if the loss, a gradient or an updated parameter is not finite).
+  `objective_fn(logits, labels, *, where=None, progress)` returns the scalar training objective (e.g. from
+  `el_jax.losses.get_objective`); `progress = step / total_steps` lets scheduled loss weights follow training.
+  Metrics: loss, accuracy, gradient and parameter global norms, and `finite` (False if the loss, a gradient or an
+  updated parameter is not finite).
   """
 
   def train_step(state, batch):
     rng = jax.random.fold_in(state["rng"], state["step"])
-    progress = state["step"].astype(jnp.float32) / total_steps
+    progress = losses.training_progress(state["step"], total_steps)
 
     def objective(params):
       logits, model_state = apply_model(
         graphdefs.train, graphdefs, params, state["model_state"], batch["image"], rng=rng, compute_dtype=compute_dtype
       )
-      return objective_fn(logits, batch["label"], progress), (logits, model_state)
+      return objective_fn(logits, batch["label"], progress=progress), (logits, model_state)
 
     (loss, (logits, model_state)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
     updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
@@ -118,8 +119,14 @@ def make_train_step(
   return train_step
 
 
-def make_eval_step(graphdefs: Graphdefs, loss_fn, *, compute_dtype=jnp.float32):
-  """`eval_step(state, batch) -> sums`: masked sums of the loss, cross-entropy and correct predictions."""
+def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.float32):
+  """`eval_step(state, batch) -> sums` over the batch's unmasked examples.
+
+  `loss` is the training objective at the end of training (`progress=1`) times the number of unmasked examples, so
+  that summing over batches and dividing by the count gives the mean per-example loss (for losses with a batch-level
+  reduction, such as HEM's or DICE, the example-weighted mean of the batch objectives); `cross_entropy` and
+  `accuracy` are sums over examples.
+  """
 
   def eval_step(state, batch):
     logits, _ = apply_model(
@@ -128,7 +135,7 @@ def make_eval_step(graphdefs: Graphdefs, loss_fn, *, compute_dtype=jnp.float32):
     mask = batch["mask"]
     correct = (jnp.argmax(logits, axis=-1) == batch["label"]) & mask
     return {
-      "loss": jnp.sum(loss_fn(logits, batch["label"], where=mask)),
+      "loss": objective_fn(logits, batch["label"], where=mask, progress=1.0) * jnp.sum(mask),
       "cross_entropy": jnp.sum(losses.cross_entropy(logits, batch["label"], where=mask)),
       "accuracy": jnp.sum(correct),
       "count": jnp.sum(mask),

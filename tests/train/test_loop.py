@@ -220,3 +220,59 @@ def test_tensorboard_events_hold_the_logged_scalars(fake_fashion_mnist, tmp_path
   final = [m for m in _read_metrics(workdir) if "eval/accuracy" in m][-1]
   assert scalars[("eval/accuracy", 8)] == pytest.approx(final["eval/accuracy"])
   assert ("train/grad_norm", 8) in scalars
+
+
+@pytest.mark.slow
+def test_batchnorm_model_trains_and_resumes_exactly(fake_fashion_mnist, tmp_path):
+  """A model with BatchNorm statistics (non-parameter state) through training, eval and resume."""
+
+  def config(num_epochs):
+    c = _tiny_config(num_epochs)
+    c.model = {"name": "resnet20"}
+    c.dataset.train_subset = 128
+    return c
+
+  straight, resumed = str(tmp_path / "straight"), str(tmp_path / "resumed")
+  final = train.train_and_evaluate(config(2), straight)
+  train.train_and_evaluate(config(1), resumed)
+  assert train.train_and_evaluate(config(2), resumed) == final
+  restored = ocp.StandardCheckpointer().restore(os.path.join(straight, "checkpoints", "8", "state"))
+  stats = _flatten(restored["model_state"])
+  means = [v for k, v in stats.items() if "/mean" in k]
+  assert means and all(np.any(v != 0) for v in means)  # running means start at 0: updated from the data
+
+
+@pytest.mark.slow
+def test_loss_schedule_follows_the_training_step(fake_fashion_mnist, tmp_path):
+  """EL with its bonus deferred to mid-training trains exactly as cross-entropy until then, and differently after."""
+
+  def curve(loss, workdir):
+    config = _tiny_config(2)
+    config.loss = loss
+    config.log_every_steps = 1
+    train.train_and_evaluate(config, str(tmp_path / workdir))
+    return [m["train/loss"] for m in _read_metrics(str(tmp_path / workdir)) if "train/loss" in m]
+
+  ce = curve({"name": "cross_entropy"}, "ce")
+  deferred = curve({"name": "encouraging_loss", "bonus_defer": 0.5}, "el")
+  assert len(ce) == len(deferred) == 16
+  assert deferred[:8] == ce[:8]  # progress < 0.5: the bonus weight is 0
+  assert all(d < c for d, c in zip(deferred[8:], ce[8:], strict=True))  # the bonus is <= 0 and now on
+
+
+@pytest.mark.slow
+def test_synthetic_cifar_with_augmentation_trains(tmp_path):
+  config = quickstart.get_config("smoke")
+  config.dataset.name = "synthetic:cifar10"
+  config.dataset.normalize = False
+  config.dataset.augmentation = "cifar"
+  config.dataset.train_subset = 128
+  config.dataset.eval_subset = 100
+  config.model = {"name": "resnet20"}
+  config.batch_size = 32
+  config.eval_batch_size = 50
+  config.num_epochs = 1
+  final = train.train_and_evaluate(config, str(tmp_path / "cifar"))
+  assert 0.0 <= final["eval/accuracy"] <= 1.0 and np.isfinite(final["eval/loss"])
+  with open(tmp_path / "cifar" / "model.json") as f:
+    assert json.load(f)["input_shape"] == [32, 32, 3]

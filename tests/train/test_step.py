@@ -22,9 +22,7 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
     np.asarray(model.head.bias[...], np.float64),
   )
 
-  def objective(logits, labels, progress):
-    return losses.cross_entropy(logits, labels).mean()
-
+  objective = losses.get_objective("cross_entropy")
   train_step = jax.jit(step.make_train_step(graphdefs, objective, tx, total_steps=10))
   new_state, metrics = train_step(state, {"image": x, "label": y})
 
@@ -48,7 +46,9 @@ def test_eval_step_masks_padding():
   x = np.random.default_rng(1).normal(size=(6, 2, 2, 1)).astype(np.float32)
   y = np.array([0, 1, 2, 0, 0, 0])
   mask = np.array([True] * 4 + [False] * 2)
-  sums = jax.jit(step.make_eval_step(graphdefs, losses.cross_entropy))(state, {"image": x, "label": y, "mask": mask})
+  sums = jax.jit(step.make_eval_step(graphdefs, losses.get_objective("cross_entropy")))(
+    state, {"image": x, "label": y, "mask": mask}
+  )
   logits = np.asarray(model(x[:4]), np.float64)
   assert int(sums["count"]) == 4
   np.testing.assert_allclose(sums["loss"], reference.cross_entropy(logits, y[:4]).sum(), rtol=1e-5)
