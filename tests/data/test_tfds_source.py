@@ -91,15 +91,18 @@ def test_take_and_index_errors(tiny_tfds_dir):
 
 
 @pytest.mark.slow  # builds the tiny dataset (about 15 s)
-def test_each_process_reads_its_own_share(tiny_tfds_dir, monkeypatch):
-  shares = []
+def test_per_process_sources_hold_disjoint_shares(tiny_tfds_dir, monkeypatch):
+  shares, whole = [], []
   for index in range(2):
     monkeypatch.setattr(tfds_source.jax, "process_count", lambda: 2)
     monkeypatch.setattr(tfds_source.jax, "process_index", lambda index=index: index)
-    source = data.load("tfds:tiny_images", "train", data_dir=str(tiny_tfds_dir))
+    source = data.load("tfds:tiny_images", "train", data_dir=str(tiny_tfds_dir), per_process=True)
     shares.append({int(source[i]["image"][0, 0, 0]) for i in range(len(source))})
+    # By default (as the trainer uses it) every process addresses the whole split.
+    whole.append(len(data.load("tfds:tiny_images", "train", data_dir=str(tiny_tfds_dir))))
   assert [len(s) for s in shares] == [SIZES["train"] // 2] * 2
   assert shares[0].isdisjoint(shares[1]) and shares[0] | shares[1] == set(range(SIZES["train"]))
+  assert whole == [SIZES["train"]] * 2
 
 
 def test_missing_dataset_names_the_command_that_prepares_it(tmp_path):
