@@ -10,13 +10,14 @@ from el_jax.models.layers import batch_norm, conv, global_average_pool
 
 
 class PreActBlock(nnx.Module):
-  """BN -> ReLU -> conv3x3 -> BN -> ReLU -> conv3x3, plus a shortcut (a 1x1 convolution of the activated input
-  where the shape changes)."""
+  """BN -> ReLU -> conv3x3 -> BN -> ReLU -> dropout -> conv3x3, plus a shortcut (a 1x1 convolution of the activated
+  input where the shape changes). With `dropout=0` (PreAct-ResNet) the dropout is the identity; wide ResNets use it."""
 
-  def __init__(self, in_channels: int, out_channels: int, stride: int, *, rngs: nnx.Rngs):
+  def __init__(self, in_channels: int, out_channels: int, stride: int, *, dropout: float = 0.0, rngs: nnx.Rngs):
     self.bn1 = batch_norm(in_channels, rngs=rngs)
     self.conv1 = conv(in_channels, out_channels, 3, stride=stride, rngs=rngs)
     self.bn2 = batch_norm(out_channels, rngs=rngs)
+    self.dropout = nnx.Dropout(dropout, rngs=rngs)
     self.conv2 = conv(out_channels, out_channels, 3, rngs=rngs)
     self.project = stride != 1 or in_channels != out_channels
     if self.project:
@@ -25,9 +26,8 @@ class PreActBlock(nnx.Module):
   def __call__(self, x):
     out = nnx.relu(self.bn1(x))
     shortcut = self.shortcut(out) if self.project else x
-    out = self.conv1(out)
-    out = self.conv2(nnx.relu(self.bn2(out)))
-    return out + shortcut
+    out = self.dropout(nnx.relu(self.bn2(self.conv1(out))))
+    return self.conv2(out) + shortcut
 
 
 class PreActResNet18(nnx.Module):

@@ -13,33 +13,13 @@ gradient and only shrinks under weight decay) to reproduce the table's counts.
 from flax import nnx
 
 from el_jax.models.layers import batch_norm, conv, global_average_pool
-
-
-class WideBlock(nnx.Module):
-  """BN -> ReLU -> conv3x3 -> BN -> ReLU -> dropout -> conv3x3, plus the shortcut (a 1x1 convolution of the
-  activated input where the width changes)."""
-
-  def __init__(self, in_channels: int, out_channels: int, stride: int, *, dropout: float, rngs: nnx.Rngs):
-    self.bn1 = batch_norm(in_channels, rngs=rngs)
-    self.conv1 = conv(in_channels, out_channels, 3, stride=stride, rngs=rngs)
-    self.bn2 = batch_norm(out_channels, rngs=rngs)
-    self.dropout = nnx.Dropout(dropout, rngs=rngs)
-    self.conv2 = conv(out_channels, out_channels, 3, rngs=rngs)
-    self.project = stride != 1 or in_channels != out_channels
-    if self.project:
-      self.shortcut = conv(in_channels, out_channels, 1, stride=stride, rngs=rngs)
-
-  def __call__(self, x):
-    out = nnx.relu(self.bn1(x))
-    shortcut = self.shortcut(out) if self.project else x
-    out = self.dropout(nnx.relu(self.bn2(self.conv1(out))))
-    return self.conv2(out) + shortcut
+from el_jax.models.preact_resnet import PreActBlock
 
 
 def _group(in_channels, out_channels, count, stride, *, dropout, rngs):
   return nnx.List(
     [
-      WideBlock(
+      PreActBlock(
         in_channels if i == 0 else out_channels, out_channels, stride if i == 0 else 1, dropout=dropout, rngs=rngs
       )
       for i in range(count)
