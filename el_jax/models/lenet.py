@@ -2,6 +2,8 @@
 
 from flax import nnx
 
+from el_jax.models.layers import max_pool_2x2
+
 
 class LeNet(nnx.Module):
   """conv5x5(16) -> ReLU -> maxpool2 -> conv5x5(16) -> ReLU -> maxpool2 -> dense(50) -> ReLU -> dense(K).
@@ -33,7 +35,7 @@ class LeNet(nnx.Module):
     self.head = nnx.Linear(hidden, num_classes, rngs=rngs)
 
   def __call__(self, x):
-    x = nnx.max_pool(nnx.relu(self.conv1(x)), (2, 2), strides=(2, 2))
-    x = nnx.max_pool(nnx.relu(self.conv2(x)), (2, 2), strides=(2, 2))
+    x = max_pool_2x2(nnx.relu(self.conv1(x)))
+    x = max_pool_2x2(nnx.relu(self.conv2(x)))
     x = nnx.relu(self.hidden(x.reshape(x.shape[0], -1)))
     return self.head(x)

@@ -260,3 +260,16 @@ def test_bad_names_arguments_and_shapes_are_clear_errors():
     models.create("vit_ti16", num_classes=10, input_shape=(28, 28, 3))
   with pytest.raises(ValueError, match="at least 2"):
     models.create("mlp", num_classes=1, input_shape=(4,))
+
+
+@pytest.mark.parametrize("shape", [(2, 8, 8, 3), (2, 7, 9, 1)])
+def test_max_pool_2x2_equals_window_max_pool(shape):
+  from el_jax.models.layers import max_pool_2x2
+
+  x = jax.random.normal(jax.random.key(0), shape)
+  np.testing.assert_array_equal(max_pool_2x2(x), nnx.max_pool(x, (2, 2), strides=(2, 2)))
+  # The gradient of a sum of maxima of distinct values is 1 at each window's argmax, 0 elsewhere.
+  grad = jax.grad(lambda x: max_pool_2x2(x).sum())(x)
+  h, w = shape[1] // 2 * 2, shape[2] // 2 * 2
+  assert float(grad.sum()) == shape[0] * (h // 2) * (w // 2) * shape[3]
+  assert set(np.unique(grad)) <= {0.0, 1.0} and not np.any(grad[:, h:, :]) and not np.any(grad[:, :, w:])
