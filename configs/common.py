@@ -43,6 +43,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.dataset.options = ml_collections.ConfigDict()  # passed to el_jax.data.load, e.g. {"data_dir": ...}
   config.dataset.augmentation = "none"  # el_jax.data.transforms.augmentation: "none" | "cifar" | "imagenet"
   config.dataset.image_size = config_dict.placeholder(int)  # crop/resize size for variable-size images
+  config.dataset.long_tail_ratio = config_dict.placeholder(float)  # largest/smallest class count; None: balanced
 
   config.model = ml_collections.ConfigDict({"name": "lenet"})
   config.loss = ml_collections.ConfigDict({"name": "cross_entropy"})
@@ -73,4 +74,43 @@ def shrink_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.C
   config.eval_batch_size = 200
   config.num_epochs = 2
   config.log_every_steps = 8
+  return config
+
+
+def shrink_to_a_few_steps(
+  config: ml_collections.ConfigDict, *, batch_size: int = 4, steps: int = 2, eval_examples: int = 8
+) -> ml_collections.ConfigDict:
+  """A smoke run of one epoch of `steps` steps of `batch_size` examples, evaluated on `eval_examples` examples.
+
+  For models too large for `shrink_for_smoke_test`'s few hundred steps on a CPU (224x224 inputs, wide networks).
+  """
+  config.dataset.train_subset = batch_size * steps
+  config.dataset.eval_subset = eval_examples
+  config.batch_size = batch_size
+  config.eval_batch_size = min(eval_examples, 200)
+  config.num_epochs = 1
+  config.log_every_steps = 1
+  return config
+
+
+def use_stand_in(
+  config: ml_collections.ConfigDict, name: str, *, train_split: str = "train", eval_split: str = "test"
+) -> ml_collections.ConfigDict:
+  """Replaces a dataset that needs a download (TFDS) by `synthetic:<name>`, of the same shapes and classes."""
+  config.dataset.name = f"synthetic:{name}"
+  config.dataset.train_split = train_split
+  config.dataset.eval_split = eval_split
+  config.dataset.options = ml_collections.ConfigDict()
+  return config
+
+
+def shrink_mnist_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
+  """A few steps on MNIST: the TFDS set (`tfds:mnist`) is replaced by its synthetic stand-in; the offline digits
+  (`mnist_digits`) are sorted by class, so a smoke run on them takes all 4,000 training and 1,000 test digits, in 8
+  batches of 500."""
+  if config.dataset.name.startswith("tfds:"):
+    shrink_to_a_few_steps(config, batch_size=32, steps=3, eval_examples=64)
+    use_stand_in(config, "mnist")
+  else:
+    shrink_to_a_few_steps(config, batch_size=500, steps=8, eval_examples=1000)
   return config

@@ -14,12 +14,15 @@ Names:
   synthetic:<name>                    a stand-in with the shapes and sizes of <name> (option `seed`)
 """
 
-from el_jax.data import fashion_mnist, mnist_digits, synthetic, tfds_source, uci
+import numpy as np
+
+from el_jax.data import fashion_mnist, long_tail, mnist_digits, subset, synthetic, tfds_source, uci
 from el_jax.data.arrays import ArrayDataset
 from el_jax.data.continual import class_split, permuted
 from el_jax.data.idx import IdxFormatError, read_idx
 from el_jax.data.long_tail import long_tailed
 from el_jax.data.source import Source
+from el_jax.data.subset import Subset
 from el_jax.data.synthetic import SyntheticSource
 from el_jax.data.tfds_source import TfdsSource
 
@@ -58,6 +61,27 @@ def load(name: str, split: str, **options) -> Source:
   raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}, tfds:<name>, synthetic:<name>.")
 
 
+def from_config(dataset: dict) -> tuple[Source, Source]:
+  """The training and evaluation sets that a config's `dataset` section describes.
+
+  Keys used: `name`, `train_split`, `eval_split`, `options` (passed to `load`), `train_subset` and `eval_subset`
+  (first N examples; None: all), and `long_tail_ratio` (None: balanced; else the training set is cut to a long tail
+  whose largest-to-smallest class ratio is this, after `train_subset`, see `long_tail`).
+  """
+  options = dict(dataset.get("options") or {})
+  train = load(dataset["name"], dataset.get("train_split", "train"), **options).take(dataset.get("train_subset"))
+  ratio = dataset.get("long_tail_ratio")
+  if ratio:
+    train = long_tail.long_tailed(train, long_tail.factor_for_ratio(ratio, train.num_classes))
+  evaluation = load(dataset["name"], dataset.get("eval_split", "test"), **options).take(dataset.get("eval_subset"))
+  return train, evaluation
+
+
+def class_counts(source: Source) -> np.ndarray:
+  """`[K]` examples per class of `source` (reads every label of a source without a `labels` array)."""
+  return np.bincount(subset.labels_of(source), minlength=source.num_classes)
+
+
 def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]] | None:
   """`(mean, std)` per channel of dataset `name`'s training pixels on the [0, 1] scale.
 
@@ -80,9 +104,12 @@ __all__ = [
   "ArrayDataset",
   "IdxFormatError",
   "Source",
+  "Subset",
   "SyntheticSource",
   "TfdsSource",
+  "class_counts",
   "class_split",
+  "from_config",
   "load",
   "long_tailed",
   "names",

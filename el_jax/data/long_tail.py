@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from el_jax.data.arrays import ArrayDataset
+from el_jax.data.subset import Subset, labels_of
 
 
 def factor_for_ratio(ratio: float, num_classes: int) -> float:
@@ -28,16 +29,23 @@ def class_counts(counts, factor: float) -> np.ndarray:
   return np.array([math.floor(s * factor**j) for j, s in enumerate(counts)], np.int64)
 
 
-def long_tailed(data: ArrayDataset, factor: float) -> ArrayDataset:
-  """`data` with class `j` cut to its first `floor(s_j * factor**j)` examples; the order of the rest is kept."""
-  counts = np.bincount(data.labels, minlength=data.num_classes)
+def long_tailed(data, factor: float):
+  """`data` with class `j` cut to its first `floor(s_j * factor**j)` examples; the order of the rest is kept.
+
+  An `ArrayDataset` gives an `ArrayDataset`; any other source (TFDS, synthetic) gives a `Subset` view of it.
+  """
+  labels = labels_of(data)
+  counts = np.bincount(labels, minlength=data.num_classes)
   keep_counts = class_counts(counts, factor)
   if (keep_counts == 0).any():
     empty = np.flatnonzero(keep_counts == 0).tolist()
     raise ValueError(f"{data.name}: factor {factor} leaves classes {empty} without examples; use a larger factor.")
   rank = np.zeros(len(data), np.int64)  # position of each example within its class
   for c in range(data.num_classes):
-    members = np.flatnonzero(data.labels == c)
+    members = np.flatnonzero(labels == c)
     rank[members] = np.arange(len(members))
-  keep = np.flatnonzero(rank < keep_counts[data.labels])
-  return data.select(keep, name=f"{data.name}/long_tailed_{factor:g}")
+  keep = np.flatnonzero(rank < keep_counts[labels])
+  name = f"{data.name}/long_tailed_{factor:g}"
+  if isinstance(data, ArrayDataset):
+    return data.select(keep, name=name)
+  return Subset(data, keep, name=name)

@@ -29,6 +29,18 @@ def margin_histogram(runs: dict, path: str) -> None:
   _save(fig, path)
 
 
+def energy_histogram(runs: dict, path: str) -> None:
+  """Histograms of the conditional energies `E(y|x) = -z_y` of each run on the test set (EL Figs. 1 and 5)."""
+  fig, ax = plt.subplots(figsize=(6, 4))
+  values = np.concatenate([np.asarray(v) for v in runs.values()])
+  bins = np.linspace(values.min(), values.max(), 100)
+  for label, energy in runs.items():
+    ax.hist(energy, bins=bins, histtype="step", label=label, density=True)
+  ax.set(xlabel="energy $E(y|x) = -z_y$", ylabel="density", title="Conditional energy of the true class")
+  ax.legend(fontsize=7)
+  _save(fig, path)
+
+
 def ood_score_histograms(runs: dict, score: str, path: str) -> None:
   """Per run (rows) and OOD set (columns): histograms of `score` on the test set and on the OOD set.
 

@@ -104,13 +104,15 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
       list(m.items()) + [(f"energy {k}", v) for k, v in report["energy"].items() if k != "class_energy"],
     ),
   ]
-  curves = report["gradient_weight"]["curves"]
-  grid = np.asarray(curves["p_y"])
-  picks = [int(np.argmin(np.abs(grid - p))) for p in (0.1, 0.5, 0.9, 0.99)]
-  rows = [[name] + [weights[i] for i in picks] for name, weights in curves.items() if name != "p_y"]
-  parts += ["## Gradient weight -dL/dz_y against p_y", _table(["loss"] + [f"p_y={grid[i]:.2f}" for i in picks], rows)]
-  if report["gradient_weight"]["skipped"]:
-    parts.append("Not plotted: " + "; ".join(f"{k}: {v}" for k, v in report["gradient_weight"]["skipped"].items()))
+  if "gradient_weight" in report:
+    curves = report["gradient_weight"]["curves"]
+    grid = np.asarray(curves["p_y"])
+    picks = [int(np.argmin(np.abs(grid - p))) for p in (0.1, 0.5, 0.9, 0.99)]
+    rows = [[name] + [weights[i] for i in picks] for name, weights in curves.items() if name != "p_y"]
+    header = ["loss"] + [f"p_y={grid[i]:.2f}" for i in picks]
+    parts += ["## Gradient weight -dL/dz_y against p_y", _table(header, rows)]
+    if report["gradient_weight"]["skipped"]:
+      parts.append("Not plotted: " + "; ".join(f"{k}: {v}" for k, v in report["gradient_weight"]["skipped"].items()))
   if "probe" in report:
     p = report["probe"]
     parts += [
@@ -166,8 +168,9 @@ def _plot(runs: dict, out_dir: str) -> list[str]:
     plots.ood_score_histograms(per_run, score, paths[f"ood_{score}"])
   if len(runs) == 1:
     report = next(iter(runs.values()))[0]
-    paths["gradient_weight"] = os.path.join(out_dir, "gradient_weight.png")
-    plots.gradient_weight_curves(report["gradient_weight"]["curves"], paths["gradient_weight"])
+    if "gradient_weight" in report:
+      paths["gradient_weight"] = os.path.join(out_dir, "gradient_weight.png")
+      plots.gradient_weight_curves(report["gradient_weight"]["curves"], paths["gradient_weight"])
     paths["class_energy"] = os.path.join(out_dir, "class_energy.png")
     plots.class_energy_heatmap(report["energy"]["class_energy"], paths["class_energy"])
   return list(paths.values())

@@ -38,12 +38,14 @@ class Options:
   ood_count: int | None = None  # first N images of each OOD set
   corruptions: bool = True
   corruption_severity: int | None = None  # None: MNIST-C's severity for each family
+  corruption_subset: int | None = None  # first N test examples corrupted (None: as test_subset)
   attack_subset: int | None = None  # first N test examples attacked
   fgsm_eps: tuple = (0.01, 0.02, 0.05, 0.1, 0.2)
   pgd_linf_eps: tuple = (0.1,)
   pgd_l2_eps: tuple = (1.0,)
   pgd_steps: int = 10
   probe: bool = True
+  gradient_weights: bool = True  # the loss's gradient-weight curves
   probe_train_subset: int | None = None  # first N training examples for the probe
   num_bins: int = 15
   tpr: float = 0.95  # FPR at this TPR; also DAR's acceptance rate of correctly classified clean samples
@@ -67,13 +69,11 @@ def _scores(logits) -> dict:
   return {name: np.asarray(fn(logits), np.float64) for name, fn in ood.SCORES.items()}
 
 
-def _loss_kwargs(loss_config: dict) -> dict:
-  return {k: v for k, v in loss_config.items() if k != "name"}
-
-
-def _gradient_weights(loss_config: dict, num_classes: int) -> dict:
+def _gradient_weights(loss_config: dict, class_counts) -> dict:
   """Weight curves for the run's loss (with its hyper-parameters) and every registered loss at its defaults."""
-  candidates = {f"{loss_config['name']} (this run)": (loss_config["name"], _loss_kwargs(loss_config))}
+  num_classes = len(class_counts)
+  hparams = losses.resolve_data_hparams({k: v for k, v in loss_config.items() if k != "name"}, class_counts)
+  candidates = {f"{loss_config['name']} (this run)": (loss_config["name"], hparams)}
   for name in losses.names():
     candidates.setdefault(name, (name, {}))
   fns, skipped = {}, {}
@@ -114,12 +114,13 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
   labels = test.labels
   probs = _softmax(logits.astype(np.float64))
   correct = np.asarray(metrics.correct(logits, labels))
-  train = data.load(name, dataset.get("train_split", "train")).take(dataset.get("train_subset"))
+  train = data.from_config(dataset)[0]  # with the run's subset and long tail: shot accuracy needs its class counts
+  train_counts = data.class_counts(train)
   report["accuracy"] = {
     "top1": float(correct.mean()),
     "nll": float(np.mean(metrics.nll(logits, labels))),
     "per_class": metrics.per_class_accuracy(logits, labels, num_classes).tolist(),
-    "shot": metrics.shot_accuracy(logits, labels, np.bincount(train.labels, minlength=num_classes)),
+    "shot": metrics.shot_accuracy(logits, labels, train_counts),
   }
   report["calibration"] = {
     "num_bins": options.num_bins,
@@ -134,7 +135,9 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
   report["energy"] = margins.energy_summary(logits, labels) | {
     "class_energy": margins.class_energy(logits, labels, num_classes).tolist()
   }
-  report["gradient_weight"] = _timed(timings, "gradient_weight", _gradient_weights, config["loss"], num_classes)
+  arrays["energy"] = -np.take_along_axis(logits, labels[:, None], axis=1)[:, 0].astype(np.float64)  # E(y|x) = -z_y
+  if options.gradient_weights:
+    report["gradient_weight"] = _timed(timings, "gradient_weight", _gradient_weights, config["loss"], train_counts)
 
   # ---- OOD rejection -------------------------------------------------------------------------------------------
   clean_scores = _scores(logits)
@@ -167,13 +170,17 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
   if options.corruptions:
     start = time.perf_counter()
     accuracy = {}
+    corrupted = test.take(options.corruption_subset)
     for index, family in enumerate(corruptions.names()):
-      images = corruptions.corrupt(family, test.images, seed=options.seed + index, severity=options.corruption_severity)
-      accuracy[family] = metrics.accuracy(inference.logits(classifier, images, batch_size=batch), labels)
+      images = corruptions.corrupt(
+        family, corrupted.images, seed=options.seed + index, severity=options.corruption_severity
+      )
+      accuracy[family] = metrics.accuracy(inference.logits(classifier, images, batch_size=batch), corrupted.labels)
     report["corruptions"] = {
       "severity": {f: options.corruption_severity or corruptions.DEFAULT_SEVERITY[f] for f in corruptions.names()},
       "accuracy": accuracy,
       "mean_accuracy": float(np.mean(list(accuracy.values()))),
+      "num_corrupted": len(corrupted),
     }
     timings["corruptions"] = round(time.perf_counter() - start, 2)
 

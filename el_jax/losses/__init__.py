@@ -9,6 +9,7 @@ This package imports only jax and numpy.
 
 from el_jax.losses._bonus import Bonus
 from el_jax.losses._cross_entropy import cross_entropy
+from el_jax.losses._data_hparams import resolve_data_hparams
 from el_jax.losses._dice import dice_loss
 from el_jax.losses._encouraging import encouraging_loss, sigmoid_encouraging_loss
 from el_jax.losses._expectation import expectation_loss, mixed_ce_expectation
@@ -57,6 +58,7 @@ __all__ = [
   "multiclass_margin_loss",
   "names",
   "objective_hparams",
+  "resolve_data_hparams",
   "sigmoid_encouraging_loss",
   "sigmoid_focal_loss",
   "sigmoid_halted_focal_loss",

@@ -82,6 +82,13 @@ def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding, normaliz
   return {f"eval/{k}": float(v) / count for k, v in sums.items()}
 
 
+def loss_hparams(loss: dict, train_data) -> dict:
+  """The loss section's hyper-parameters (without `name`), with training-set markers such as `margin="hem"`
+  resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs them."""
+  hparams = {k: v for k, v in loss.items() if k != "name"}
+  return losses.resolve_data_hparams(hparams, lambda: data.class_counts(train_data))
+
+
 def _check_divisible(name: str, batch_size: int, num_devices: int) -> None:
   if batch_size % num_devices:
     raise ValueError(
@@ -109,9 +116,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   compute_dtype = jnp.dtype(config.compute_dtype)
 
   # ---- Data ------------------------------------------------------------------------------------------------
-  options = config.dataset.options.to_dict()
-  train_data = data.load(config.dataset.name, config.dataset.train_split, **options).take(config.dataset.train_subset)
-  eval_data = data.load(config.dataset.name, config.dataset.eval_split, **options).take(config.dataset.eval_subset)
+  train_data, eval_data = data.from_config(config.dataset.to_dict())
   norm = data.normalization(config.dataset.name) if config.dataset.normalize else None
   input_shape = list(train_data.input_shape)
   if config.dataset.image_size:  # images cropped or resized to a fixed size (e.g. ImageNet's 224)
@@ -138,7 +143,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       **model_spec["kwargs"],
     )
 
-  objective = losses.get_objective(config.loss.name, **_kwargs(config.loss))
+  objective = losses.get_objective(config.loss.name, **loss_hparams(config.loss.to_dict(), train_data))
   tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
 
   def init_state():

@@ -1,0 +1,354 @@
+"""The reproduction report: each study's tables (mean ± std over seeds), figures, and every testable claim of the
+three papers set beside our measurement with a verdict.
+
+`write(studies, runs_dir, report_dir)` reads the results that `el_jax.studies.runner` wrote and writes
+`reproduction.md`, `reproduction.json` (the same numbers, for notebooks) and `figures/*.png` into `report_dir`.
+Runs without a result yet are listed as pending, so a report of a partial study says what it lacks.
+"""
+
+import json
+import math
+import os
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from el_jax.evaluate import plots  # noqa: E402
+from el_jax.studies import claims as claims_lib  # noqa: E402
+from el_jax.studies import runner, uci  # noqa: E402
+
+ORDER = ("fashion_mnist", "uci", "long_tail", "el_analyses")  # the report's section order: studies (a) to (d)
+MARKDOWN_NAME = "reproduction.md"
+JSON_NAME = "reproduction.json"
+FIGURES = "figures"
+
+# Columns of the study tables: (metric, header).
+IMAGE_COLUMNS = (
+  ("accuracy", "accuracy"),
+  ("corruption_accuracy", "corrupted"),
+  ("ood_auroc_msp", "OOD AUROC (MSP)"),
+  ("ood_auroc_max_logit", "OOD AUROC (max logit)"),
+  ("fpr95_msp", "FPR95 (MSP)"),
+  ("ece", "ECE"),
+  ("median_margin", "median margin"),
+  ("mean_energy", "energy -z_y"),
+  ("fgsm_0.1", "FGSM 0.1"),
+  ("pgd_linf_0.1", "PGD 0.1"),
+)
+LONG_TAIL_COLUMNS = (
+  ("accuracy", "accuracy"),
+  ("many_shot", "many-shot"),
+  ("medium_shot", "medium-shot"),
+  ("few_shot", "few-shot"),
+  ("ood_auroc_msp", "OOD AUROC (MSP)"),
+  ("ood_auroc_max_logit", "OOD AUROC (max logit)"),
+)
+ANALYSIS_COLUMNS = (
+  ("accuracy", "accuracy"),
+  ("probe_accuracy", "linear probe"),
+  ("median_margin", "median margin"),
+  ("mean_energy", "energy -z_y"),
+  ("ood_auroc_max_logit_real", "AUROC vs MNIST (max logit)"),
+)
+UNBOUNDED = ("median_margin", "mean_energy", "nll")  # shown as numbers; every other metric as a percentage
+VERDICT_WORDS = {
+  "holds": "holds",
+  "contradicted": "contradicted",
+  "not significant": "not significant",
+  "not significant (n=1)": "not significant (one seed)",
+}
+
+
+def _table(header, rows) -> str:
+  lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+  lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
+  return "\n".join(lines)
+
+
+def _scale(metric: str) -> float:
+  return 1.0 if metric in UNBOUNDED else 100.0
+
+
+def _mean_std(values, metric: str) -> str:
+  if not values:
+    return "–"
+  v = np.asarray(values, float) * _scale(metric)
+  digits = 2
+  if len(v) == 1:
+    return f"{v[0]:.{digits}f} (n=1)"
+  return f"{v.mean():.{digits}f} ± {v.std(ddof=1):.{digits}f}"
+
+
+def _group_key(labels: dict) -> str:
+  """The label that is not the loss: "model" or "imbalance"."""
+  return next(k for k in labels if k != "loss")
+
+
+def _values(results, group: str, loss: str, metric: str) -> list:
+  """Per-seed values of `metric` for the runs of (`group`, `loss`)."""
+  return [
+    r["metrics"][metric]
+    for r in results
+    if r["labels"][_group_key(r["labels"])] == group and r["labels"]["loss"] == loss and metric in r["metrics"]
+  ]
+
+
+def _summary(results, columns) -> dict:
+  """`{group: {loss: {metric: {"mean", "std", "n", "values"}}}}` in run order."""
+  out = {}
+  for r in results:
+    group, loss = r["labels"][_group_key(r["labels"])], r["labels"]["loss"]
+    out.setdefault(group, {}).setdefault(loss, {})
+  for group, by_loss in out.items():
+    for loss in by_loss:
+      for metric, _ in columns:
+        values = _values(results, group, loss, metric)
+        if values:
+          by_loss[loss][metric] = {
+            "mean": float(np.mean(values)),
+            "std": float(np.std(values, ddof=1)) if len(values) > 1 else None,
+            "n": len(values),
+            "values": values,
+          }
+  return out
+
+
+def _study_tables(results, columns, *, units_note: bool = True) -> list[str]:
+  parts = []
+  for group, by_loss in _summary(results, columns).items():
+    present = [(m, h) for m, h in columns if any(m in v for v in by_loss.values())]
+    rows = [[loss] + [_mean_std(_values(results, group, loss, m), m) for m, _ in present] for loss in by_loss]
+    parts += [f"**{group}**", _table(["loss"] + [h for _, h in present], rows)]
+  if units_note:
+    parts.append(
+      "Mean ± standard deviation over seeds; percentages except the margin and the energy (logit units). "
+      "Lower is better for FPR95, ECE and the energy."
+    )
+  return parts
+
+
+def _pending(study, results) -> list[str]:
+  done = {(r["group"], r["seed"]) for r in results}
+  return [run.name for run in study.runs if (run.group, run.seed) not in done]
+
+
+# ---- Claims ------------------------------------------------------------------------------------------------------
+
+
+def _claim_values(claim, results_by_study: dict, model: str, label: str) -> list:
+  if claim.study == "uci":
+    records = [r for r in results_by_study.get("uci", []) if r["network"] == model and r["loss"] == label]
+    if not records:
+      return []
+    per_seed = np.mean([r["test"] for r in records], axis=0)  # mean over sets, per seed
+    return per_seed.tolist()
+  sources = ["fashion_mnist", "el_analyses"] if claim.study == "el_analyses" else [claim.study]
+  results = [r for s in sources for r in results_by_study.get(s, [])]
+  return _values(results, model, label, claim.metric)
+
+
+def _claim_rows(results_by_study: dict) -> list[dict]:
+  rows = []
+  for claim in claims_lib.CLAIMS:
+    models = claim.models or claims_lib.STUDY_MODELS[claim.study]
+    for model in models:
+      t = _claim_values(claim, results_by_study, model, claim.treatment)
+      b = _claim_values(claim, results_by_study, model, claim.baseline)
+      row = {
+        "paper": claim.paper,
+        "statement": claim.statement,
+        "source": claim.source,
+        "study": claim.study,
+        "model": model,
+        "metric": claim.metric,
+        "treatment": claim.treatment,
+        "baseline": claim.baseline,
+        "higher_is_better": claim.higher_is_better,
+        "treatment_values": t,
+        "baseline_values": b,
+      }
+      if t and b:
+        row |= claims_lib.check(claim, t, b)
+      else:
+        row |= {"difference": None, "standard_error": None, "verdict": "not run"}
+      rows.append(row)
+  return rows
+
+
+def _claims_section(rows) -> list[str]:
+  titles = {
+    "encouraging_loss": "Encouraging Loss (Zhao et al., AAAI 2022)",
+    "expectation_mixing": "Mixing CE and the expectation loss (Battash et al., AAAI 2022)",
+    "hem": "HEM (Spratling & Schütt)",
+  }
+  parts = [
+    "## The papers' claims against our measurements",
+    "Each claim is one comparison (treatment against baseline, one metric, one model). The difference is signed so "
+    "that positive favours the treatment, in percentage points (logit units for margins and energy; UCI: accuracy "
+    "averaged over the sets, per seed). Verdict: *holds* if the difference exceeds twice its standard error "
+    "(Welch, over seeds), *contradicted* if it is below minus twice, *not significant* otherwise.",
+  ]
+  for paper, title in titles.items():
+    mine = [r for r in rows if r["paper"] == paper]
+    counts = {v: sum(r["verdict"] == v for r in mine) for v in ("holds", "not significant", "contradicted", "not run")}
+    parts += [
+      f"### {title}",
+      f"Of {len(mine)} comparisons: **{counts['holds']} hold**, {counts['not significant']} are not significant, "
+      f"**{counts['contradicted']} are contradicted**"
+      + (f", {counts['not run']} not run yet." if counts["not run"] else "."),
+    ]
+    table, by_claim = [], {}
+    for r in mine:
+      by_claim.setdefault((r["statement"], r["source"], r["treatment"], r["baseline"], r["metric"]), []).append(r)
+    for (statement, source, treatment, baseline, metric), per_model in by_claim.items():
+      cells = []
+      for r in per_model:
+        scale = _scale(metric)
+        if r["difference"] is None:
+          cells.append(f"{r['model']}: not run")
+          continue
+        se = r["standard_error"]
+        se = "" if se is None or math.isnan(se) else f" ± {scale * se:.2f}"
+        cells.append(
+          f"{r['model']}: {_mean_std(r['treatment_values'], metric)} vs {_mean_std(r['baseline_values'], metric)}, "
+          f"{scale * r['difference']:+.2f}{se}: **{VERDICT_WORDS[r['verdict']]}**"
+        )
+      table.append([statement, source, f"{treatment} vs {baseline} ({metric})", "<br>".join(cells)])
+    parts.append(_table(["claim", "where", "comparison", "here: treatment vs baseline, difference ± SE"], table))
+    parts.append(f"Not testable here: {claims_lib.CLAIM_NOTES[paper]}")
+  return parts
+
+
+# ---- Figures -----------------------------------------------------------------------------------------------------
+
+
+def _bar_figure(summary: dict, metrics: tuple, path: str, title: str) -> None:
+  """Grouped bars (losses) per group, one panel per metric, with standard-deviation error bars."""
+  groups = list(summary)
+  fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.6), squeeze=False)
+  for ax, (metric, header) in zip(axes[0], metrics, strict=True):
+    losses = list(dict.fromkeys(loss for g in groups for loss in summary[g]))
+    width = 0.8 / max(len(losses), 1)
+    for i, loss in enumerate(losses):
+      means = [summary[g].get(loss, {}).get(metric, {}).get("mean", np.nan) * _scale(metric) for g in groups]
+      stds = [(summary[g].get(loss, {}).get(metric, {}).get("std") or 0.0) * _scale(metric) for g in groups]
+      ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=stds, label=loss, capsize=2)
+    ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
+    ax.set_title(header, fontsize=9)
+    finite = [
+      summary[g][loss][metric]["mean"] * _scale(metric)
+      for g in groups
+      for loss in summary[g]
+      if metric in summary[g][loss]
+    ]
+    if finite:
+      low, high = min(finite), max(finite)
+      ax.set_ylim(low - 0.15 * (high - low + 1e-9) - 0.5, high + 0.15 * (high - low + 1e-9) + 0.5)
+  axes[0][0].legend(fontsize=6, ncol=2)
+  fig.suptitle(title, fontsize=10)
+  fig.tight_layout()
+  fig.savefig(path, dpi=110)
+  plt.close(fig)
+
+
+def _distribution_figures(study, runs_dir: str, results, figures_dir: str) -> list[str]:
+  """EL Figs. 1, 5, 6: margins and conditional energies of CE against EL, LeNet, seed 0."""
+  picks = {"ce": "CE", "el_le1": "EL (LE = 1)", "el_le0.75": "EL (LE = 0.75)"}
+  by_group = {(r["group"], r["seed"]) for r in results}
+  runs = {
+    picks[run.labels["loss"]]: run
+    for run in study.runs
+    if run.labels.get("model") == "lenet"
+    and run.labels["loss"] in picks
+    and (run.group, run.seed) in by_group
+    and run.seed == min(r["seed"] for r in results)
+  }
+  if len(runs) < 2:
+    return []
+  arrays = {label: runner.load_arrays(study, runs_dir, run) for label, run in runs.items()}
+  paths = [os.path.join(figures_dir, "margins_ce_vs_el.png"), os.path.join(figures_dir, "energy_ce_vs_el.png")]
+  plots.margin_histogram({k: a["margins"] for k, a in arrays.items()}, paths[0])
+  plots.energy_histogram({k: a["energy"] for k, a in arrays.items()}, paths[1])
+  return paths
+
+
+# ---- The report --------------------------------------------------------------------------------------------------
+
+
+def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) -> list[str]:
+  """Writes the report of `studies` (`{name: Study}`) from the results in `runs_dir`; returns the paths written."""
+  figures_dir = os.path.join(report_dir, FIGURES)
+  os.makedirs(figures_dir, exist_ok=True)
+  studies = {
+    name: studies[name] for name in sorted(studies, key=lambda n: (n not in ORDER, ORDER.index(n) if n in ORDER else 0))
+  }
+  results = {name: runner.load_results(study, runs_dir) for name, study in studies.items()}
+  figures, summaries = [], {}
+  parts = [
+    "# Reproduction report" + (" (tiny version: a pipeline check, not evidence)" if tiny else ""),
+    "CPU-scale studies of the three papers' claims, written by `python reproduce.py` from the runs in "
+    f"`{runs_dir}`. Each study is a config in `configs/studies/`; the numbers below are means ± standard deviations "
+    "over seeds, and every run can be retrained alone with `train.py --config configs/studies/<study>.py:<args>`.",
+  ]
+  seconds = sum(sum(r.get("seconds", {}).values()) for name in results if name != "uci" for r in results[name])
+  parts.append(f"Compute: {seconds / 60:.0f} minutes of training and evaluation over the image-classification runs.")
+
+  for name, study in studies.items():
+    parts += [f"## {study.title}", study.description.replace("\n", " ")]
+    got = results[name]
+    if study.uci is not None:
+      if not got:
+        parts.append("*Not run yet.*")
+        continue
+      stats = uci.table4(got)
+      summaries[name] = {"table4": stats, "records": got}
+      for network, by_loss in stats.items():
+        rows = [[lab, s["wins"], f"{s['delta_accuracy']:+.2f}", f"{s['mean_rank']:.2f}"] for lab, s in by_loss.items()]
+        parts += [f"**{network}**", _table(["loss", "wins", "Δ accuracy vs CE (points)", "mean rank"], rows)]
+      sets = list(dict.fromkeys(r["dataset"] for r in got))
+      for network in stats:
+        rows = []
+        for label in stats[network]:
+          row = [label]
+          for s in sets:
+            record = next(r for r in got if r["network"] == network and r["loss"] == label and r["dataset"] == s)
+            row.append(_mean_std(record["test"], "accuracy"))
+          rows.append(row)
+        parts += [f"Test accuracy per set, **{network}** (%)", _table(["loss", *sets], rows)]
+      continue
+    columns = {"long_tail": LONG_TAIL_COLUMNS, "el_analyses": ANALYSIS_COLUMNS}.get(name, IMAGE_COLUMNS)
+    if name == "el_analyses":  # study (a)'s LeNet runs of CE and EL, beside this study's half-learning-rate runs
+      base = [r for r in results.get("fashion_mnist", []) if r["labels"]["model"] == "lenet"]
+      base = [r for r in base if r["labels"]["loss"] in ("ce", "el_le0.5", "el_le0.75", "el_le1")]
+      got = base + got
+    if not got:
+      parts.append("*Not run yet.*")
+      continue
+    summaries[name] = _summary(got, columns)
+    parts += _study_tables(got, columns)
+    pending = _pending(study, results[name])
+    if pending:
+      parts.append(f"Pending runs ({len(pending)}): " + ", ".join(pending))
+    figure = os.path.join(figures_dir, f"{name}.png")
+    shown = {"long_tail": LONG_TAIL_COLUMNS[:4], "el_analyses": ANALYSIS_COLUMNS[:2]}.get(
+      name, (IMAGE_COLUMNS[0], IMAGE_COLUMNS[2], IMAGE_COLUMNS[1])
+    )
+    _bar_figure(summaries[name], shown, figure, study.title)
+    figures.append(figure)
+    parts.append(f"![{name}]({FIGURES}/{os.path.basename(figure)})")
+    if name == "el_analyses" and "fashion_mnist" in studies:
+      paths = _distribution_figures(studies["fashion_mnist"], runs_dir, results["fashion_mnist"], figures_dir)
+      figures += paths
+      parts += [f"![{os.path.basename(p)}]({FIGURES}/{os.path.basename(p)})" for p in paths]
+
+  rows = _claim_rows(results)
+  parts += _claims_section(rows)
+  markdown = os.path.join(report_dir, MARKDOWN_NAME)
+  with open(markdown, "w") as f:
+    f.write("\n\n".join(parts) + "\n")
+  with open(os.path.join(report_dir, JSON_NAME), "w") as f:
+    json.dump({"tiny": tiny, "studies": summaries, "claims": rows}, f, indent=1, default=float)
+  return [markdown, os.path.join(report_dir, JSON_NAME), *figures]

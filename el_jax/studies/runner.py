@@ -1,0 +1,134 @@
+"""Runs a study: trains and evaluates each run that has no result yet, so an interrupted study resumes.
+
+Each run trains in `<runs_dir>/<study>/<run name>/` (the trainer resumes a half-trained run from its checkpoint) and
+is then evaluated by `el_jax.evaluate.suite`; its figures go to `result.json` (the flat `metrics` the report
+tabulates, and the full evaluation report) and its per-example arrays (margins, energies, OOD scores) to
+`arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`.
+"""
+
+import json
+import math
+import os
+import time
+
+import numpy as np
+
+from el_jax.evaluate import suite
+from el_jax.studies import uci
+from el_jax.train import checkpoint, loop
+
+RESULT_NAME = "result.json"
+ARRAYS_NAME = "arrays.npz"
+UCI_NAME = "records.json"
+
+
+def metrics(report: dict) -> dict:
+  """The flat figures of one evaluation report that the study tables use (see `el_jax.studies.claims.METRICS`)."""
+  ood = report["ood"]
+  out = {
+    "accuracy": report["accuracy"]["top1"],
+    "nll": report["accuracy"]["nll"],
+    "ece": report["calibration"]["ece"],
+    "median_margin": report["margins"]["q50"],
+    "mean_energy": report["energy"]["on_data"],
+  }
+  for score in ("msp", "max_logit"):
+    out[f"ood_auroc_{score}"] = ood["mean"][score]["auroc"]
+    out[f"fpr95_{score}"] = ood["mean"][score]["fpr_at_95tpr"]
+    if ood.get("real_set") in ood["sets"]:
+      out[f"ood_auroc_{score}_real"] = ood["sets"][ood["real_set"]][score]["auroc"]
+  if "corruptions" in report:
+    out["corruption_accuracy"] = report["corruptions"]["mean_accuracy"]
+  for attack, curve in report.get("adversarial", {}).items():
+    for i, eps in enumerate(curve["eps"][1:], start=1):
+      out[f"{attack}_{eps:g}"] = curve["robust_accuracy"][i]
+      if attack != "fgsm":
+        for score in ("msp", "max_logit"):
+          out[f"dar_{score}_{attack}_{eps:g}"] = curve[f"dar_{score}"][i]
+  if "probe" in report:
+    out["probe_accuracy"] = report["probe"]["test_accuracy"]
+  for group, value in report["accuracy"]["shot"].items():
+    if not math.isnan(value):
+      out[f"{group}_shot"] = value
+  return {k: float(v) for k, v in out.items()}
+
+
+def run_dir(runs_dir: str, study, run) -> str:
+  return os.path.join(runs_dir, study.name, run.name)
+
+
+def train_and_evaluate(run, workdir: str) -> dict:
+  """Trains `run` in `workdir` (resuming), evaluates its last checkpoint and writes its result files."""
+  start = time.perf_counter()
+  loop.train_and_evaluate(run.config, workdir)
+  trained = time.perf_counter()
+  model, step = checkpoint.load_model(workdir)
+  config = run.config.to_dict()
+  report, arrays = suite.run(model, config, suite.Options(**run.evaluation))
+  result = {
+    "group": run.group,
+    "labels": run.labels,
+    "seed": run.seed,
+    "step": int(step),
+    "metrics": metrics(report),
+    "seconds": {"train": round(trained - start, 1), "evaluate": round(time.perf_counter() - trained, 1)},
+    "config": config,
+    "report": report,
+  }
+  np.savez_compressed(os.path.join(workdir, ARRAYS_NAME), **arrays)
+  with open(os.path.join(workdir, RESULT_NAME + ".tmp"), "w") as f:
+    json.dump(result, f, indent=1)
+  os.replace(os.path.join(workdir, RESULT_NAME + ".tmp"), os.path.join(workdir, RESULT_NAME))  # written last
+  return result
+
+
+def run_study(study, runs_dir: str, *, log=print) -> None:
+  """Runs every run of `study` without a result in `runs_dir`."""
+  if study.uci is not None:
+    path = os.path.join(runs_dir, study.name, UCI_NAME)
+    if os.path.isfile(path):
+      log(f"{study.name}: done ({path})")
+      return
+    records = uci.run(study.uci, log=log)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+      json.dump({"sweep": _jsonable(study.uci), "records": records}, f, indent=1)
+    return
+  for index, run in enumerate(study.runs, start=1):
+    workdir = run_dir(runs_dir, study, run)
+    if os.path.isfile(os.path.join(workdir, RESULT_NAME)):
+      continue
+    log(f"{study.name} [{index}/{len(study.runs)}] {run.name}")
+    result = train_and_evaluate(run, workdir)
+    log(
+      f"  accuracy {result['metrics']['accuracy']:.4f}; train {result['seconds']['train']} s, "
+      f"evaluate {result['seconds']['evaluate']} s"
+    )
+
+
+def load_results(study, runs_dir: str):
+  """The results written so far: a list of run results, or the UCI records; missing runs are left out."""
+  if study.uci is not None:
+    path = os.path.join(runs_dir, study.name, UCI_NAME)
+    if not os.path.isfile(path):
+      return []
+    with open(path) as f:
+      return json.load(f)["records"]
+  results = []
+  for run in study.runs:
+    path = os.path.join(run_dir(runs_dir, study, run), RESULT_NAME)
+    if os.path.isfile(path):
+      with open(path) as f:
+        results.append(json.load(f))
+  return results
+
+
+def load_arrays(study, runs_dir: str, run) -> dict:
+  with np.load(os.path.join(run_dir(runs_dir, study, run), ARRAYS_NAME)) as npz:
+    return dict(npz)
+
+
+def _jsonable(sweep) -> dict:
+  import dataclasses
+
+  return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(sweep).items()}
