@@ -9,7 +9,7 @@ FMNIST_FILE := train-images-idx3-ubyte.gz
 FMNIST_SYSTEM_DIR := /usr/share/datasets/fashion-mnist
 PYTEST_ARGS ?=
 
-.PHONY: install data quickstart test test-fast lint clean
+.PHONY: install data quickstart reproduce test test-fast lint clean
 
 install: $(STAMP)
 
@@ -37,6 +37,10 @@ data:
 
 quickstart: install data
 	$(PY) train.py --config configs/quickstart.py --workdir runs/quickstart
+
+# The CPU-scale studies of the papers' claims (about 2 hours on 2 cores; resumes if interrupted).
+reproduce: install data
+	$(PY) reproduce.py
 
 # The tests make their own data; `data` is installed for the tests that read the real files.
 test: install data

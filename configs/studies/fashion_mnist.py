@@ -34,7 +34,13 @@ EVALUATION = {
   "probe": False,
   "gradient_weights": False,
 }
-TINY_EVALUATION = EVALUATION | {"test_subset": 500, "corruption_subset": 200, "ood_count": 200, "attack_subset": 100}
+TINY_EVALUATION = EVALUATION | {
+  "test_subset": 500,
+  "corruption_subset": 200,
+  "ood_count": 200,
+  "attack_subset": 100,
+  "pgd_linf_eps": (),
+}
 
 
 def get_config(arg=None) -> ml_collections.ConfigDict:
