@@ -50,6 +50,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
   config = common.base_config()
   config.seed = args.seed
   config.dataset.train_subset = TRAIN_SUBSET
+  config.dataset.eval_subset = 2000  # the per-epoch check; the final evaluation uses the whole test set
   config.model.name = args.model
   config.loss = ml_collections.ConfigDict(menu.loss(args.loss))
   config.optimizer.name = "adam"

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from el_jax import data, losses, models
 from el_jax.data import pipeline, transforms
-from el_jax.train import checkpoint, optimizer, step
+from el_jax.train import checkpoint, optimizer, prefetch, step
 from el_jax.train import mesh as mesh_lib
 from el_jax.train.metrics_log import MetricsLog
 
@@ -213,7 +213,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
     augment=train_transforms,
     rows=mesh_lib.local_rows(batch_sharding, config.batch_size),
   )
-  batches = pipeline.train_batches(dataset, start_step=start_step)
+  batches = prefetch.DevicePrefetch(
+    pipeline.train_batches(dataset, start_step=start_step),
+    lambda batch: mesh_lib.global_batch(batch, batch_sharding, config.batch_size),
+  )
   meta = {"config": config.to_dict(), "data": {"seed": config.seed, "next_step": None}}
   last_saved = start_step or None
   pending, data_wait, window_start, metrics = [], 0.0, time.perf_counter(), {}
@@ -255,7 +258,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     with _SigtermFlag() as sigterm:
       for done in range(start_step + 1, total_steps + 1):
         fetch_start = time.perf_counter()
-        batch = mesh_lib.global_batch(next(batches), batch_sharding, config.batch_size)
+        batch = next(batches)
         data_wait += time.perf_counter() - fetch_start
         state, step_metrics = train_step(state, batch)
         pending.append(step_metrics)
@@ -278,6 +281,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
           ckpt.wait_until_finished()
           raise Preempted(done)
   finally:
+    batches.close()
     bar.close()
     log.close()
     ckpt.wait_until_finished()
