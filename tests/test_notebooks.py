@@ -1,0 +1,206 @@
+"""Executes the notebooks under notebooks/ in a kernel running this interpreter (the project's venv).
+
+`loss_curves.ipynb` asserts that the library's losses match the papers' closed forms and the HEM paper's Table 1, so
+executing it is a test of the losses. `reproduction_report.ipynb` is run against a small hand-made report with the
+shape `el_jax.studies.report` writes, with studies, models and metrics left out on purpose.
+"""
+
+import json
+import math
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+pytest.importorskip("ipykernel")
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+KERNEL = "el_jax_test_python"
+MAX_BYTES = 1_500_000
+
+
+@pytest.fixture
+def kernel_name(tmp_path, monkeypatch):
+  """A kernelspec that starts `sys.executable`, put first on JUPYTER_PATH so that it wins over any installed one."""
+  spec = tmp_path / "jupyter" / "kernels" / KERNEL
+  spec.mkdir(parents=True)
+  argv = [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"]
+  (spec / "kernel.json").write_text(json.dumps({"argv": argv, "display_name": "el_jax venv", "language": "python"}))
+  monkeypatch.setenv("JUPYTER_PATH", os.pathsep.join([str(tmp_path / "jupyter"), os.environ.get("JUPYTER_PATH", "")]))
+  monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))  # connection files; no home folder needed
+  monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))  # no user profile or startup scripts
+  return KERNEL
+
+
+def execute(name: str, kernel: str):
+  """Runs notebooks/`name` from its folder, first checking that the kernel is this interpreter; returns it."""
+  nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+  check = f"import sys\nassert sys.prefix == {sys.prefix!r}, f'kernel runs {{sys.executable}}, not the venv'"
+  nb.cells.insert(0, nbformat.v4.new_code_cell(check))
+  client = nbclient.NotebookClient(
+    nb, kernel_name=kernel, timeout=900, resources={"metadata": {"path": str(NOTEBOOKS)}}, allow_errors=False
+  )
+  client.execute()
+  return nb
+
+
+def text_of(nb) -> str:
+  """Everything the notebook printed or displayed as text or markdown."""
+  parts = []
+  for cell in nb.cells:
+    for out in cell.get("outputs", []):
+      parts.append(out.get("text", ""))
+      data = out.get("data", {})
+      parts += [data.get("text/markdown", ""), data.get("text/plain", "")]
+  return "\n".join(parts)
+
+
+def metric(values):
+  """One metric cell of a study summary: mean, sample std (None for one value), n and the values."""
+  mean = sum(values) / len(values)
+  std = (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5 if len(values) > 1 else None
+  return {"mean": mean, "std": std, "n": len(values), "values": values}
+
+
+def claim(paper, study, model, metric_name, treatment, baseline, t, b, verdict, difference=None, se=None):
+  return {
+    "paper": paper,
+    "statement": f"{treatment} beats {baseline} on {metric_name}.",
+    "source": "Table 1",
+    "study": study,
+    "model": model,
+    "metric": metric_name,
+    "treatment": treatment,
+    "baseline": baseline,
+    "higher_is_better": True,
+    "treatment_values": t,
+    "baseline_values": b,
+    "difference": difference,
+    "standard_error": se,
+    "verdict": verdict,
+  }
+
+
+def synthetic_report() -> dict:
+  """A hand-made reproduction.json: fashion_mnist without mlp/convnet, long_tail without ratio10, no el_analyses."""
+  image = {
+    "ce": {"accuracy": metric([0.90, 0.91, 0.92]), "ood_auroc_msp": metric([0.80, 0.82, 0.81])},
+    "el_le0.75": {"accuracy": metric([0.92, 0.925, 0.93]), "ood_auroc_max_logit": metric([0.85])},
+  }
+  shots = ("accuracy", "many_shot", "medium_shot", "few_shot", "ood_auroc_msp")
+  long_tail = {
+    "ce": {m: metric([0.6 - 0.1 * i, 0.62 - 0.1 * i]) for i, m in enumerate(shots)},
+    "hem_plus": {m: metric([0.58 - 0.05 * i]) for i, m in enumerate(shots[:3])},
+  }
+  records = [
+    {"dataset": d, "network": net, "loss": loss, "seeds": [0, 1], "test": [acc, acc + 0.02]}
+    for d, acc in (("iris", 0.9), ("wine", 0.95))
+    for net in ("linear", "hidden")
+    for loss, acc in (("ce", acc), ("mix_f0_to_05", acc + 0.01))
+  ]
+  table4 = {
+    net: {
+      "ce": {"wins": 0, "delta_accuracy": 0.0, "mean_rank": 2.0},
+      "mix_f0_to_05": {"wins": 2, "delta_accuracy": 1.0, "mean_rank": 1.0},
+    }
+    for net in ("linear", "hidden")
+  }
+  claims = [
+    claim(
+      "encouraging_loss",
+      "fashion_mnist",
+      "lenet",
+      "accuracy",
+      "el_le0.75",
+      "ce",
+      [0.92, 0.925, 0.93],
+      [0.90, 0.91, 0.92],
+      "holds",
+      0.015,
+      0.005,
+    ),
+    claim("encouraging_loss", "fashion_mnist", "mlp", "accuracy", "el_le0.75", "ce", [], [], "not run"),
+    claim(
+      "expectation_mixing",
+      "uci",
+      "linear",
+      "accuracy",
+      "mix_f0_to_05",
+      "ce",
+      [0.935, 0.955],
+      [0.925, 0.945],
+      "not significant",
+      0.01,
+      0.014,
+    ),
+    claim(
+      "hem",
+      "long_tail",
+      "ratio100",
+      "few_shot",
+      "hem_plus",
+      "ce",
+      [0.48],
+      [0.3, 0.32],
+      "not significant (n=1)",
+      0.17,
+      math.nan,
+    ),
+    claim(
+      "hem",
+      "fashion_mnist",
+      "lenet",
+      "ood_auroc_msp",
+      "ce",
+      "el_le0.75",
+      [0.80, 0.82, 0.81],
+      [0.78, 0.79],
+      "contradicted",
+      -0.03,
+      0.01,
+    ),
+  ]
+  studies = {
+    "fashion_mnist": {"lenet": image},
+    "uci": {"table4": table4, "records": records},
+    "long_tail": {"ratio100": long_tail},
+  }
+  return {"tiny": True, "studies": studies, "claims": claims}
+
+
+@pytest.mark.parametrize("name", ["loss_curves.ipynb", "reproduction_report.ipynb"])
+def test_committed_notebook_has_outputs_and_fits(name):
+  path = NOTEBOOKS / name
+  assert path.stat().st_size < MAX_BYTES, f"{name} is {path.stat().st_size} bytes; lower the figures' dpi"
+  nb = nbformat.read(path, as_version=4)
+  outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+  assert any("image/png" in o.get("data", {}) for o in outputs), f"{name} was committed without its figures"
+  assert not [o for o in outputs if o.output_type == "error"], f"{name} was committed with an error"
+
+
+@pytest.mark.slow
+def test_loss_curves_notebook(kernel_name):
+  nb = execute("loss_curves.ipynb", kernel_name)
+  text = text_of(nb)
+  assert "Eqs. 7 and 9 hold" in text
+  assert "square-root convention" in text
+
+
+def test_reproduction_report_notebook(kernel_name, tmp_path, monkeypatch):
+  path = tmp_path / "report" / "reproduction.json"
+  path.parent.mkdir()
+  path.write_text(json.dumps(synthetic_report()))
+  monkeypatch.setenv("EL_JAX_REPORT", str(path))
+  text = text_of(execute("reproduction_report.ipynb", kernel_name))
+  assert str(path) in text
+  assert "study **el_analyses**: not in the report" in text
+  assert "no results for mlp, convnet" in text and "no results for ratio10" in text
+  assert "el_analyses: not in this report" in text
+  assert "| 1 | 0 | 0 | 0 | 1 | 2 |" in text  # encouraging_loss: one holds, one not run
+  assert "**not significant (n=1)**" in text and "**contradicted**" in text
+  assert "| mix_f0_to_05 | 2 | +1.00 | 1.00 |" in text
+  assert "(not found next to the JSON)" in text
