@@ -7,6 +7,7 @@ writes both, a Markdown table and the plots (see `report`).
 """
 
 import dataclasses
+import functools
 import json
 import os
 import time
@@ -87,6 +88,31 @@ def _gradient_weights(loss_config: dict, class_counts) -> dict:
   return {"curves": gradient_weight.curves(fns, num_classes=num_classes), "skipped": skipped}
 
 
+# The OOD sets and corrupted test sets depend only on the data and the options: a process evaluating many runs (a
+# study) builds them once. Arrays are returned read-only so that no caller can alter the shared copy.
+@functools.lru_cache(maxsize=2)
+def _ood_sets(name: str, split: str, test_subset, seed: int, count) -> dict:
+  test = data.load(name, split).take(test_subset)
+  return _read_only(ood_sets.build(name, test.images, seed=seed, count=count))
+
+
+@functools.lru_cache(maxsize=2)
+def _corrupted(name: str, split: str, test_subset, corruption_subset, seed: int, severity) -> dict:
+  images = data.load(name, split).take(test_subset).take(corruption_subset).images
+  return _read_only(
+    {
+      family: corruptions.corrupt(family, images, seed=seed + index, severity=severity)
+      for index, family in enumerate(corruptions.names())
+    }
+  )
+
+
+def _read_only(arrays: dict) -> dict:
+  for array in arrays.values():
+    array.setflags(write=False)
+  return arrays
+
+
 def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
   """Evaluates `model` (in evaluation mode) trained as `config` (the workdir's config.json) says."""
   timings = {}
@@ -141,7 +167,8 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
 
   # ---- OOD rejection -------------------------------------------------------------------------------------------
   clean_scores = _scores(logits)
-  sets = _timed(timings, "ood_sets", ood_sets.build, name, test.images, seed=options.seed, count=options.ood_count)
+  split = dataset.get("eval_split", "test")
+  sets = _timed(timings, "ood_sets", _ood_sets, name, split, options.test_subset, options.seed, options.ood_count)
   report["ood"] = {"sets": {}, "real_set": ood_sets.real_set_name(name)}
   for score in ood.SCORES:
     arrays[f"ood/{score}/in"] = clean_scores[score]
@@ -171,10 +198,10 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
     start = time.perf_counter()
     accuracy = {}
     corrupted = test.take(options.corruption_subset)
-    for index, family in enumerate(corruptions.names()):
-      images = corruptions.corrupt(
-        family, corrupted.images, seed=options.seed + index, severity=options.corruption_severity
-      )
+    families = _corrupted(
+      name, split, options.test_subset, options.corruption_subset, options.seed, options.corruption_severity
+    )
+    for family, images in families.items():
       accuracy[family] = metrics.accuracy(inference.logits(classifier, images, batch_size=batch), corrupted.labels)
     report["corruptions"] = {
       "severity": {f: options.corruption_severity or corruptions.DEFAULT_SEVERITY[f] for f in corruptions.names()},
