@@ -13,6 +13,7 @@ from flax import nnx
 
 from el_jax.models.convnet import ConvNet
 from el_jax.models.efficientnet import EfficientNetB0
+from el_jax.models.inception_v3 import InceptionV3
 from el_jax.models.lenet import LeNet
 from el_jax.models.lsoftmax_cnn import LSoftmaxCNN
 from el_jax.models.mlp import MLP
@@ -21,6 +22,8 @@ from el_jax.models.preact_resnet import PreActResNet18
 from el_jax.models.resnet import ResNet
 from el_jax.models.resnet_cifar import CifarResNet
 from el_jax.models.resnext import ResNeXt29
+from el_jax.models.shufflenet_v2 import ShuffleNetV2
+from el_jax.models.swin import SwinTransformer
 from el_jax.models.vit import VisionTransformer
 from el_jax.models.wide_resnet import WideResNet
 
@@ -37,10 +40,15 @@ _MODELS = {
   "wrn22_10": functools.partial(WideResNet, depth=22, width=10),
   "wrn28_10": functools.partial(WideResNet, depth=28, width=10),
   "resnext29": ResNeXt29,
+  "resnext50_32x4d": functools.partial(ResNet, depth=50, groups=32, width_per_group=4),
+  "resnext101_32x8d": functools.partial(ResNet, depth=101, groups=32, width_per_group=8),
   **{f"vit_{size}16": functools.partial(VisionTransformer, size=size, patch=16) for size in ("ti", "s", "b")},
   "efficientnet_b0": EfficientNetB0,
   "mobilenet_v3_small": functools.partial(MobileNetV3, size="small"),
   "mobilenet_v3_large": functools.partial(MobileNetV3, size="large"),
+  "shufflenet_v2": ShuffleNetV2,
+  "inception_v3": InceptionV3,
+  "swin_t": functools.partial(SwinTransformer, size="t"),
 }
 # Models that also accept flat feature vectors `[N, D]`; the others need images `[N, H, W, C]`.
 _VECTOR_INPUT = {"mlp"}
@@ -82,12 +90,15 @@ __all__ = [
   "CifarResNet",
   "ConvNet",
   "EfficientNetB0",
+  "InceptionV3",
   "LSoftmaxCNN",
   "LeNet",
   "MobileNetV3",
   "PreActResNet18",
   "ResNeXt29",
   "ResNet",
+  "ShuffleNetV2",
+  "SwinTransformer",
   "VisionTransformer",
   "WideResNet",
   "count_params",

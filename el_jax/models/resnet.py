@@ -1,9 +1,14 @@
-"""The ResNets of He et al. (2016a) as torchvision defines them: ResNet-18/34/50/101.
+"""The ResNets of He et al. (2016a) as torchvision defines them: ResNet-18/34/50/101, and the ResNeXts of Xie et al.
+(2017) built from the same bottleneck: ResNeXt-50 32x4d and ResNeXt-101 32x8d.
 
 Large inputs get the ImageNet stem (7x7 stride-2 convolution and 3x3 stride-2 max-pool); small ones (CIFAR, by
 default any input of at most 64x64) the usual CIFAR stem, a 3x3 stride-1 convolution without pooling, as in the code
 of Pang et al. (2021) that HEM uses (appendix A.1.3). Shape-changing shortcuts are 1x1 convolutions with batch norm.
 Table 2 of HEM: ResNet-18 on CIFAR-10 has 11,173,962 parameters, ResNet-50 on ImageNet 25,557,032.
+
+A ResNeXt is a bottleneck ResNet whose 3x3 convolutions have `groups` groups of `width_per_group * 2**stage`
+channels each (torchvision's `groups` and `width_per_group`; a ResNet is 1 group of 64). With 1,000 classes and the
+ImageNet stem, ResNeXt-50 32x4d has 25,028,904 parameters and ResNeXt-101 32x8d 88,791,336 (torchvision's counts).
 """
 
 from flax import nnx
@@ -29,7 +34,11 @@ class BasicBlock(nnx.Module):
 
   expansion = 1
 
-  def __init__(self, in_channels: int, width: int, stride: int, *, rngs: nnx.Rngs):
+  def __init__(
+    self, in_channels: int, width: int, stride: int, *, rngs: nnx.Rngs, groups: int = 1, width_per_group: int = 64
+  ):
+    if groups != 1 or width_per_group != 64:
+      raise ValueError("Grouped convolutions (ResNeXt) need a bottleneck ResNet: depth 50 or 101.")
     self.conv1 = conv(in_channels, width, 3, stride=stride, rngs=rngs)
     self.bn1 = batch_norm(width, rngs=rngs)
     self.conv2 = conv(width, width, 3, rngs=rngs)
@@ -42,17 +51,23 @@ class BasicBlock(nnx.Module):
 
 
 class Bottleneck(nnx.Module):
-  """1x1 -> 3x3 (strided, as in torchvision's "ResNet v1.5") -> 1x1 expanding by 4 (ResNet-50/101)."""
+  """1x1 -> 3x3 (strided, as in torchvision's "ResNet v1.5"; grouped in a ResNeXt) -> 1x1 to 4x `width` channels.
+
+  The inner width is `width * width_per_group // 64 * groups` (`width` for a ResNet's single group of 64).
+  """
 
   expansion = 4
 
-  def __init__(self, in_channels: int, width: int, stride: int, *, rngs: nnx.Rngs):
+  def __init__(
+    self, in_channels: int, width: int, stride: int, *, rngs: nnx.Rngs, groups: int = 1, width_per_group: int = 64
+  ):
     out_channels = width * self.expansion
-    self.conv1 = conv(in_channels, width, 1, rngs=rngs)
-    self.bn1 = batch_norm(width, rngs=rngs)
-    self.conv2 = conv(width, width, 3, stride=stride, rngs=rngs)
-    self.bn2 = batch_norm(width, rngs=rngs)
-    self.conv3 = conv(width, out_channels, 1, rngs=rngs)
+    inner = width * width_per_group // 64 * groups
+    self.conv1 = conv(in_channels, inner, 1, rngs=rngs)
+    self.bn1 = batch_norm(inner, rngs=rngs)
+    self.conv2 = conv(inner, inner, 3, stride=stride, groups=groups, rngs=rngs)
+    self.bn2 = batch_norm(inner, rngs=rngs)
+    self.conv3 = conv(inner, out_channels, 1, rngs=rngs)
     self.bn3 = batch_norm(out_channels, rngs=rngs)
     self.shortcut = _Shortcut(in_channels, out_channels, stride, rngs=rngs)
 
@@ -77,6 +92,8 @@ class ResNet(nnx.Module):
 
   Args:
     depth: 18, 34, 50 or 101.
+    groups, width_per_group: the grouped 3x3 convolutions of a ResNeXt (bottleneck depths only), e.g. 32 and 4 for
+      ResNeXt-50 32x4d; the defaults 1 and 64 give the plain ResNet.
     stem: "imagenet", "cifar", or "auto" (the CIFAR stem for inputs of at most `small_input` pixels a side).
   """
 
@@ -87,6 +104,8 @@ class ResNet(nnx.Module):
     input_shape: tuple[int, int, int],
     rngs: nnx.Rngs,
     depth: int = 18,
+    groups: int = 1,
+    width_per_group: int = 64,
     stem: str = "auto",
     small_input: int = 64,
   ):
@@ -99,11 +118,14 @@ class ResNet(nnx.Module):
     self.stem = conv(in_channels, 64, 7 if self.imagenet_stem else 3, stride=2 if self.imagenet_stem else 1, rngs=rngs)
     self.stem_bn = batch_norm(64, rngs=rngs)
     block, counts = _LAYOUTS[depth]
+    if groups < 1 or width_per_group < 1:
+      raise ValueError(f"groups and width_per_group must be positive, got {groups} and {width_per_group}.")
     blocks, channels = [], 64
     for stage, count in enumerate(counts):
       stage_width = 64 * 2**stage
       for i in range(count):
-        blocks.append(block(channels, stage_width, 2 if stage > 0 and i == 0 else 1, rngs=rngs))
+        stride = 2 if stage > 0 and i == 0 else 1
+        blocks.append(block(channels, stage_width, stride, groups=groups, width_per_group=width_per_group, rngs=rngs))
         channels = stage_width * block.expansion
     self.blocks = nnx.List(blocks)
     self.head = nnx.Linear(channels, num_classes, rngs=rngs)
