@@ -97,6 +97,10 @@ class Bonus(NamedTuple):
     return out
 
   def of_p(self, p):
-    """`b(p)` from `p` alone, with :math:`\\log(1 - p)` taken as :math:`\\log\\max(1 - p, \\epsilon, 2^{-126})`."""
-    log_1m_p = jnp.log(jnp.maximum(1.0 - p, max(self.eps, _TINY)))
+    """`b(p)` from `p` alone, with :math:`\\log(1 - p)` clamped below at :math:`\\log\\max(\\epsilon, 2^{-126})`.
+
+    :math:`\\log(1 - p)` is evaluated as `log1p(-p)`, whose only constant is the clamp, so that a sum of `of_p`
+    fuses into its reduction beside element-wise uses of `slope_times_p` (see `_fused`).
+    """
+    log_1m_p = jnp.maximum(jnp.log1p(-p), math.log(max(self.eps, _TINY)))
     return self.of_logs(log_1m_p, p)

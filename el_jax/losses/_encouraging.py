@@ -9,9 +9,9 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from el_jax.losses import _inputs
+from el_jax.losses import _fused, _inputs
 from el_jax.losses._bonus import Bonus
-from el_jax.losses._label_probs import _others, label_log_probs, set_at_label
+from el_jax.losses._label_probs import label_log_probs, set_at_label
 
 
 def encouraging_loss(
@@ -46,7 +46,7 @@ def encouraging_loss(
 
   With label smoothing `s` (as the released timm/fairseq variants):
   :math:`L = \sum_k q_k (-\log p_k + \rho\, b(p_k))`, :math:`q = (1 - s) e_y + s / K`. The label's term is exact;
-  in the others' terms :math:`\log(1 - p_k)` is evaluated at :math:`\max(1 - p_k, \epsilon, 2^{-126})`.
+  in the others' terms :math:`\log(1 - p_k)` is clamped below at :math:`\log\max(\epsilon, 2^{-126})`.
 
   Without smoothing the gradient is the cross-entropy gradient rescaled per example,
   :math:`\nabla_z L = (1 - \rho\, p_y\, b'(p_y))\,(p - e_y)`: with the normal bonus and :math:`\rho = 1`,
@@ -89,33 +89,43 @@ def _smoothed_terms(bonus, logits, labels, rho):
   r"""`(log p_y, log(1 - p_y), T)` with :math:`T = \sum_{k \ne y} (-\log p_k + \rho\, b(p_k))`.
 
   The gradient of `T` is :math:`(K - 1) p - (1 - e_y) + \rho (u - p \sum_k u_k)` with
-  :math:`u_k = [k \ne y]\, b'(p_k)\, p_k`; the forward pass keeps :math:`\sum_k u_k` per example so that the
-  backward pass is one element-wise write, as for cross-entropy.
+  :math:`u_k = [k \ne y]\, b'(p_k)\, p_k`. The forward pass reads the logits for the largest other logit, writes
+  :math:`e_k = e^{z_k - m}` (0 at the label), sums it and the bonus, then overwrites it with `u` and sums that;
+  the backward pass recomputes `p` from the logits and overwrites `u` with the gradient. One `[..., K]` array is
+  live throughout, as for cross-entropy.
   """
   return _smoothed_fwd(bonus, logits, labels, rho)[0]
 
 
 def _smoothed_fwd(bonus, logits, labels, rho):
-  e, s, z_y, lse_others = _others(logits, labels)
+  k = logits.shape[-1]
+  z_y = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
+  m = _fused.row_values(jax.lax.stop_gradient(jnp.max(_fused.without_label(logits, labels), axis=-1)))
+  e = jnp.exp(jnp.where(_fused.is_label(labels, logits.shape), -jnp.inf, logits) - m[..., None])
+  s = jnp.sum(e, axis=-1)
+  lse_others = m + jnp.log(s)
   d = z_y - lse_others
   log_z = jnp.logaddexp(z_y, lse_others)
-  p_others = (e / s[..., None]) * jax.nn.sigmoid(-d)[..., None]  # p_k off the label, 0 at it (where b(0) = 0)
-  bonus_sum = jnp.sum(bonus.of_p(p_others), axis=-1)
-  u_sum = jnp.sum(bonus.slope_times_p(p_others), axis=-1)
-  neg_log_p_sum = (logits.shape[-1] - 1) * log_z - (jnp.sum(logits, axis=-1) - z_y)
+  scale = _fused.row_values(jax.nn.sigmoid(-d) / s)  # p_k = e_k (1 - p_y) / s off the label, 0 at it (b(0) = 0)
+  bonus_sum = jnp.sum(bonus.of_p(e * scale[..., None]), axis=-1)
+  # u_k = p_k b'(p_k) is written once the bonus has been summed, in the place of `e`; the backward pass reads it.
+  u = bonus.slope_times_p(e * _fused.row_values(scale, after=bonus_sum)[..., None])
+  u_sum = jnp.sum(u, axis=-1)
+  neg_log_p_sum = (k - 1) * log_z - (jnp.sum(logits, axis=-1) - z_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d), neg_log_p_sum + rho * bonus_sum)
-  return out, (e, labels, rho, s, d, bonus_sum, u_sum)
+  return out, (logits, u, labels, rho, m, s, d, bonus_sum, u_sum)
 
 
 def _smoothed_bwd(bonus, residuals, cotangents):
-  e, labels, rho, s, d, bonus_sum, u_sum = residuals
+  logits, u, labels, rho, m, s, d, bonus_sum, u_sum = residuals
   g_log_p, g_log_1m_p, g_others = cotangents
   p_y, one_minus_p_y = jax.nn.sigmoid(d), jax.nn.sigmoid(-d)
   c = g_log_p * one_minus_p_y - g_log_1m_p * p_y
-  k = e.shape[-1]
-  r = e / s[..., None]  # p_k / (1 - p_y) off the label; the label's entry is written after
+  k = logits.shape[-1]
+  # r_k = p_k / (1 - p_y) off the label, recomputed from the logits; the label's entry is written after.
+  others = jnp.where(_fused.is_label(labels, logits.shape), -jnp.inf, logits)
+  r = jnp.exp(others - _fused.row_values(m)[..., None]) * (1.0 / s)[..., None]
   p = r * one_minus_p_y[..., None]
-  u = bonus.slope_times_p(p)
   g, cc, uu = g_others[..., None], c[..., None], u_sum[..., None]
   grad = -cc * r + g * ((k - 1) * p - 1.0 + rho * (u - p * uu))
   at_label = c + g_others * ((k - 1) * p_y - rho * p_y * u_sum)

@@ -8,36 +8,74 @@ The paper's Table 1 lists, for MM and HEM, values equal to the square root of ea
 LogitNorm columns follow their definitions; these functions implement Eq. 6-8 as written.
 """
 
+import functools
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from el_jax.losses import _inputs
+from el_jax.losses import _fused, _inputs
 
 
-def _hinge_errors(logits, labels, margin):
-  """`(errors, label_error)`: :math:`\\max(0, z_i - z_y + \\mu_i)` for every `i` `[..., K]` (Eq. 6), and its value at
-  the label, :math:`\\max(0, \\mu_y)` `[...]`, which callers remove (the label's error is 0 by definition).
+@functools.partial(jax.custom_vjp, nondiff_argnums=(0,))
+def _kept_hinge_sums(hem, logits, labels, margin):
+  r"""`(total, count)` `[...]`: the sum and the number of the kept hinge errors of each example.
 
-  :math:`z_y - z_y` is exactly 0, so removing the label's term afterwards is exact; it keeps the `[..., K]`
-  computation free of masks, which lets it fuse like cross-entropy's.
+  The kept errors are the :math:`e_i = \max(0, z_i - z_y + \mu_i)`, :math:`i \ne y`, with :math:`e_i > 0` and,
+  for HEM (`hem=True`), :math:`e_i \ge \bar e = \frac{1}{K} \sum_i e_i` (Eq. 8; MM keeps every positive error,
+  Eq. 7). Neither `count` nor the threshold :math:`\bar e` is differentiated. The gradient of `total` is
+  :math:`[i \text{ kept}]` for :math:`i \ne y` and :math:`-\mathrm{count}` at the label.
+
+  The forward pass writes the errors once, `[..., K]`, reduces them (HEM: keeps those at or above their mean
+  in place), and sums the kept errors and their signs; the backward pass overwrites them with the gradient, so
+  the whole computation holds one `[..., K]` array, as cross-entropy does.
   """
+  return _kept_fwd(hem, logits, labels, margin)[0]
+
+
+def _kept_fwd(hem, logits, labels, margin):
+  z_y = jnp.take_along_axis(logits, labels[..., None], axis=-1)
+  errors = jnp.where(_fused.is_label(labels, logits.shape), 0.0, jax.nn.relu(logits - z_y + margin))
+  if hem:
+    threshold = _fused.row_values(jax.lax.stop_gradient(jnp.sum(errors, axis=-1) / logits.shape[-1]))
+    errors = jnp.where(errors >= threshold[..., None], errors, 0.0)
+  total, count = jnp.sum(errors, axis=-1), jnp.sum(jnp.sign(errors), axis=-1)
+  return (total, count), (errors, labels, margin, count)
+
+
+def _kept_bwd(hem, residuals, cotangents):
+  kept_errors, labels, margin, count = residuals
+  g_total = cotangents[0]
+  kept = jnp.where(kept_errors > 0.0, g_total[..., None], 0.0)
+  at_label = _fused.row_values(-g_total * count)
+  grad = jnp.where(_fused.is_label(labels, kept.shape), at_label[..., None], kept)
+  if margin.ndim == 0:
+    grad_margin = jnp.sum(g_total * count).astype(margin.dtype)
+  else:
+    grad_margin = jnp.sum(kept, axis=tuple(range(kept.ndim - 1))).astype(margin.dtype)
+  return grad, None, grad_margin
+
+
+_kept_hinge_sums.defvjp(_kept_fwd, _kept_bwd)
+
+
+def _margin_array(logits, margin):
   margin = jnp.asarray(margin, logits.dtype)
   if margin.ndim not in (0, 1) or (margin.ndim == 1 and margin.shape[0] != logits.shape[-1]):
     raise ValueError(
       f"margin must be a scalar or a [K] array of per-logit margins (K = {logits.shape[-1]}), got shape {margin.shape}."
     )
-  z_y = jnp.take_along_axis(logits, labels[..., None], axis=-1)
-  label_error = jax.nn.relu(margin if margin.ndim == 0 else margin[labels])
-  return jax.nn.relu(logits - z_y + margin), jnp.broadcast_to(label_error, labels.shape)
+  return margin
 
 
 def multiclass_margin_loss(logits, labels, *, margin=1.0, where=None):
   r"""Multi-class margin loss (MM, HEM paper Eq. 7).
 
   .. math::  L = \frac{1}{K} \sum_{i} e_i, \quad e_i = \max(0, z_i - z_y + \mu_i)\ (i \ne y),\ e_y = 0
+
+  Its gradient is :math:`[e_i > 0] / K` for :math:`i \ne y` and :math:`-\#\{i \ne y: e_i > 0\} / K` at the
+  label; the backward pass writes it in one element-wise pass, as cross-entropy does.
 
   Args:
     logits: `[..., K]` unnormalised scores.
@@ -49,8 +87,9 @@ def multiclass_margin_loss(logits, labels, *, margin=1.0, where=None):
     float32 per-example losses of shape `[...]`.
   """
   logits, labels = _inputs.prepare(logits, labels)
-  errors, label_error = _hinge_errors(logits, labels, margin)
-  return _inputs.apply_where((jnp.sum(errors, axis=-1) - label_error) / logits.shape[-1], where)
+  margin = _margin_array(logits, margin)
+  total, _ = _kept_hinge_sums(False, logits, labels, margin)
+  return _inputs.apply_where(total / logits.shape[-1], where)
 
 
 def hem_loss(logits, labels, *, margin, where=None):
@@ -59,6 +98,8 @@ def hem_loss(logits, labels, *, margin, where=None):
   With :math:`\bar e = \mathrm{stop\_gradient}(\frac{1}{K}\sum_i e_i)`, the kept errors are those with
   :math:`e_i \ge \bar e` and :math:`e_i > 0`, and the example's loss is their mean (0 if none is kept).
   The batch objective averages only the examples whose loss is above zero: `hem_reduce`.
+  With `n` kept errors the gradient is :math:`1 / n` at each kept logit and :math:`-1` at the label (the count
+  and the threshold are not differentiated).
 
   Args:
     logits: `[..., K]` unnormalised scores.
@@ -70,13 +111,9 @@ def hem_loss(logits, labels, *, margin, where=None):
     float32 per-example losses of shape `[...]`.
   """
   logits, labels = _inputs.prepare(logits, labels)
-  errors, label_error = _hinge_errors(logits, labels, margin)
-  threshold = jax.lax.stop_gradient((jnp.sum(errors, axis=-1) - label_error) / logits.shape[-1])
-  kept = (errors >= threshold[..., None]) & (errors > 0.0)
-  label_kept = (label_error >= threshold) & (label_error > 0.0)
-  total = jnp.sum(jnp.where(kept, errors, 0.0), axis=-1) - jnp.where(label_kept, label_error, 0.0)
-  count = jnp.sum(kept, axis=-1) - label_kept
-  return _inputs.apply_where(total / jnp.maximum(count, 1).astype(logits.dtype), where)
+  margin = _margin_array(logits, margin)
+  total, count = _kept_hinge_sums(True, logits, labels, margin)
+  return _inputs.apply_where(total / jnp.maximum(count, 1.0), where)
 
 
 def hem_reduce(losses, where=None):
