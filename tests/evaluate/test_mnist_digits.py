@@ -12,8 +12,16 @@ def test_splits_partition_the_5000_digits_with_balanced_classes():
   full, train, test = (mnist_digits.load(s) for s in ("all", "train", "test"))
   assert full.images.shape == (5000, 28, 28, 1) and full.images.dtype == np.uint8
   assert (len(train), len(test)) == (4000, 1000)
-  np.testing.assert_array_equal(test.images, full.images[::5])
+  raw_images, _ = mnist_digits.parse(mnist_digits.path())
+
+  def rows(images):
+    return sorted(image.tobytes() for image in images)
+
+  assert rows(test.images) == rows(raw_images[::5])  # the file's rows 0, 5, 10, ...
+  assert rows(train.images) == rows(np.delete(raw_images, np.s_[::5], axis=0))
   np.testing.assert_array_equal(np.bincount(full.labels), [500] * 10)
+  for split in (full, train, test):  # the file is sorted by class; each split's first digits mix them all
+    assert len(np.unique(split.labels[:100])) == 10
   # Real digits: dark background, bright strokes, every image non-blank.
   assert full.images.max(axis=(1, 2, 3)).min() > 100 and full.images[:, 0, 0, 0].max() == 0
 
