@@ -66,13 +66,13 @@ def _flatten(tree: dict, prefix: str = "") -> dict:
 def check_resumable(saved_config: dict, config: dict, *, where: str) -> None:
   """Raises a ValueError naming every setting in which `config` differs from the checkpoint's `saved_config`.
 
-  Only the settings in `RESUMABLE_KEYS` (run length, logging, evaluation, precision, mesh) may change on resume.
+  Only the settings in `RESUMABLE_KEYS` (run length, logging, evaluation, precision, mesh) may change on resume. A
+  setting absent from one side matches None on the other: an optional setting added to the configs after a
+  checkpoint was written (e.g. `dataset.long_tail_ratio`) is off in both.
   """
   saved, current = _flatten(saved_config), _flatten(config)
   differing = sorted(
-    key
-    for key in saved.keys() | current.keys()
-    if key not in RESUMABLE_KEYS and saved.get(key, "<absent>") != current.get(key, "<absent>")
+    key for key in saved.keys() | current.keys() if key not in RESUMABLE_KEYS and saved.get(key) != current.get(key)
   )
   if differing:
     details = "; ".join(

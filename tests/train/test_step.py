@@ -3,6 +3,7 @@
 import jax
 import numpy as np
 import optax
+import pytest
 
 from el_jax import losses, models
 from el_jax.train import step
@@ -53,3 +54,15 @@ def test_eval_step_masks_padding():
   assert int(sums["count"]) == 4
   np.testing.assert_allclose(sums["loss"], reference.cross_entropy(logits, y[:4]).sum(), rtol=1e-5)
   assert int(sums["accuracy"]) == int(np.sum(logits.argmax(-1) == y[:4]))
+
+
+def test_resume_check_names_differences_and_treats_absent_as_none():
+  from el_jax.train import checkpoint
+
+  saved = {"model": {"name": "lenet"}, "dataset": {"name": "fashion_mnist"}, "num_epochs": 10}
+  later = {"model": {"name": "lenet"}, "dataset": {"name": "fashion_mnist", "long_tail_ratio": None}, "num_epochs": 20}
+  checkpoint.check_resumable(saved, later, where="w")  # a new optional setting, off; a resumable key changed
+  with pytest.raises(ValueError, match=r"dataset\.long_tail_ratio: checkpoint '<absent>', now 10\.0"):
+    checkpoint.check_resumable(
+      saved, {**later, "dataset": {"name": "fashion_mnist", "long_tail_ratio": 10.0}}, where="w"
+    )
