@@ -40,7 +40,8 @@ def base_config() -> ml_collections.ConfigDict:
   config.dataset.train_subset = config_dict.placeholder(int)  # first N training examples; None: all
   config.dataset.eval_subset = config_dict.placeholder(int)
   config.dataset.normalize = True  # standardise pixels with the training split's per-channel mean and std
-  config.dataset.options = ml_collections.ConfigDict()  # passed to el_jax.data.load, e.g. {"data_dir": ...}
+  # Passed to el_jax.data.load when set: e.g. --config.dataset.options.data_dir=/data/tfds for the TFDS sets.
+  config.dataset.options = ml_collections.ConfigDict({"data_dir": config_dict.placeholder(str)})
   config.dataset.augmentation = "none"  # el_jax.data.transforms.augmentation: "none" | "cifar" | "imagenet"
   config.dataset.image_size = config_dict.placeholder(int)  # crop/resize size for variable-size images
   config.dataset.long_tail_ratio = config_dict.placeholder(float)  # largest/smallest class count; None: balanced
@@ -106,11 +107,10 @@ def use_stand_in(
 
 def shrink_mnist_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A few steps on MNIST: the TFDS set (`tfds:mnist`) is replaced by its synthetic stand-in; the offline digits
-  (`mnist_digits`) are sorted by class, so a smoke run on them takes all 4,000 training and 1,000 test digits, in 8
-  batches of 500."""
+  (`mnist_digits`, in a shuffled order) are cut to their first 512 training and 500 test digits."""
   if config.dataset.name.startswith("tfds:"):
     shrink_to_a_few_steps(config, batch_size=32, steps=3, eval_examples=64)
     use_stand_in(config, "mnist")
   else:
-    shrink_to_a_few_steps(config, batch_size=500, steps=8, eval_examples=1000)
+    shrink_to_a_few_steps(config, batch_size=64, steps=8, eval_examples=500)
   return config

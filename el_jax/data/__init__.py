@@ -64,11 +64,11 @@ def load(name: str, split: str, **options) -> Source:
 def from_config(dataset: dict) -> tuple[Source, Source]:
   """The training and evaluation sets that a config's `dataset` section describes.
 
-  Keys used: `name`, `train_split`, `eval_split`, `options` (passed to `load`), `train_subset` and `eval_subset`
-  (first N examples; None: all), and `long_tail_ratio` (None: balanced; else the training set is cut to a long tail
-  whose largest-to-smallest class ratio is this, after `train_subset`, see `long_tail`).
+  Keys used: `name`, `train_split`, `eval_split`, `options` (those not None go to `load`), `train_subset` and
+  `eval_subset` (first N examples; None: all), and `long_tail_ratio` (None: balanced; else the training set is cut
+  to a long tail whose largest-to-smallest class ratio is this, after `train_subset`, see `long_tail`).
   """
-  options = dict(dataset.get("options") or {})
+  options = {k: v for k, v in (dataset.get("options") or {}).items() if v is not None}  # None: not set
   train = load(dataset["name"], dataset.get("train_split", "train"), **options).take(dataset.get("train_subset"))
   ratio = dataset.get("long_tail_ratio")
   if ratio:

@@ -40,3 +40,12 @@ def test_subset_rejects_out_of_range_indices():
     data.Subset(source, np.array([0, 10]))
   with pytest.raises(IndexError):
     data.Subset(source, np.array([1, 2]))[2]
+
+
+def test_options_that_are_none_are_not_passed():
+  unset, _ = data.from_config({"name": "uci_iris", "options": {"data_dir": None}})
+  default = data.load("uci_iris", "train")
+  np.testing.assert_array_equal(unset.images, default.images)
+  reseeded, _ = data.from_config({"name": "uci_iris", "options": {"data_dir": None, "seed": 3}})
+  np.testing.assert_array_equal(reseeded.images, data.load("uci_iris", "train", seed=3).images)
+  assert not np.array_equal(reseeded.labels, default.labels)
