@@ -16,29 +16,29 @@ def _save(fig, path):
   plt.close(fig)
 
 
-def margin_histogram(runs: dict, path: str) -> None:
-  """Histograms of the margins `z_y - max_{k!=y} z_k` of each run (EL Fig. 6)."""
+def _histograms(runs: dict, path: str, *, xlabel: str, title: str, zero_line: bool = False) -> None:
+  """One step histogram per run of its values, on shared bins."""
   fig, ax = plt.subplots(figsize=(6, 4))
   values = np.concatenate([np.asarray(v) for v in runs.values()])
   bins = np.linspace(values.min(), values.max(), 100)
-  for label, margins in runs.items():
-    ax.hist(margins, bins=bins, histtype="step", label=label, density=True)
-  ax.axvline(0.0, color="black", linewidth=0.8)
-  ax.set(xlabel="margin $z_y - \\max_{k \\neq y} z_k$", ylabel="density", title="Margins on the test set")
+  for label, run_values in runs.items():
+    ax.hist(run_values, bins=bins, histtype="step", label=label, density=True)
+  if zero_line:
+    ax.axvline(0.0, color="black", linewidth=0.8)
+  ax.set(xlabel=xlabel, ylabel="density", title=title)
   ax.legend(fontsize=7)
   _save(fig, path)
+
+
+def margin_histogram(runs: dict, path: str) -> None:
+  """Histograms of the margins `z_y - max_{k!=y} z_k` of each run (EL Fig. 6)."""
+  xlabel = "margin $z_y - \\max_{k \\neq y} z_k$"
+  _histograms(runs, path, xlabel=xlabel, title="Margins on the test set", zero_line=True)
 
 
 def energy_histogram(runs: dict, path: str) -> None:
   """Histograms of the conditional energies `E(y|x) = -z_y` of each run on the test set (EL Figs. 1 and 5)."""
-  fig, ax = plt.subplots(figsize=(6, 4))
-  values = np.concatenate([np.asarray(v) for v in runs.values()])
-  bins = np.linspace(values.min(), values.max(), 100)
-  for label, energy in runs.items():
-    ax.hist(energy, bins=bins, histtype="step", label=label, density=True)
-  ax.set(xlabel="energy $E(y|x) = -z_y$", ylabel="density", title="Conditional energy of the true class")
-  ax.legend(fontsize=7)
-  _save(fig, path)
+  _histograms(runs, path, xlabel="energy $E(y|x) = -z_y$", title="Conditional energy of the true class")
 
 
 def ood_score_histograms(runs: dict, score: str, path: str) -> None:
