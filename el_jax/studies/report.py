@@ -189,7 +189,9 @@ def _claims_section(rows) -> list[str]:
     "Each claim is one comparison (treatment against baseline, one metric, one model). The difference is signed so "
     "that positive favours the treatment, in percentage points (logit units for margins and energy; UCI: accuracy "
     "averaged over the sets, per seed). Verdict: *holds* if the difference exceeds twice its standard error "
-    "(Welch, over seeds), *contradicted* if it is below minus twice, *not significant* otherwise.",
+    "(Welch, over seeds), *contradicted* if it is below minus twice, *not significant* otherwise. With three seeds "
+    "and over a hundred comparisons, expect a few verdicts to be wrong by chance: read a single verdict as evidence, "
+    "not proof.",
   ]
   for paper, title in titles.items():
     mine = [r for r in rows if r["paper"] == paper]
@@ -235,7 +237,8 @@ def _bar_figure(summary: dict, metrics: tuple, path: str, title: str) -> None:
     for i, loss in enumerate(losses):
       means = [summary[g].get(loss, {}).get(metric, {}).get("mean", np.nan) * _scale(metric) for g in groups]
       stds = [(summary[g].get(loss, {}).get(metric, {}).get("std") or 0.0) * _scale(metric) for g in groups]
-      ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=stds, label=loss, capsize=2)
+      color = plt.cm.tab20(i % 20)  # more losses than the default cycle's 10 colours
+      ax.bar(np.arange(len(groups)) + i * width, means, width, yerr=stds, label=loss, capsize=2, color=color)
     ax.set_xticks(np.arange(len(groups)) + 0.4 - width / 2, groups)
     ax.set_title(header, fontsize=9)
     finite = [
@@ -294,7 +297,10 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
     "over seeds, and every run can be retrained alone with `train.py --config configs/studies/<study>.py:<args>`.",
   ]
   seconds = sum(sum(r.get("seconds", {}).values()) for name in results if name != "uci" for r in results[name])
-  parts.append(f"Compute: {seconds / 60:.0f} minutes of training and evaluation over the image-classification runs.")
+  parts.append(
+    f"Time recorded by the image-classification runs: {seconds / 60:.0f} minutes of training and evaluation (a run "
+    "resumed from a checkpoint records only what remained; the figure depends on the machine and its load)."
+  )
 
   for name, study in studies.items():
     parts += [f"## {study.title}", study.description.replace("\n", " ")]

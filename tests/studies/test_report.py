@@ -50,7 +50,7 @@ def test_report_tables_claims_and_pending_runs(tmp_path):
   assert "mlp: not run" in text
   pending = len(study.runs) - len(written)
   assert f"Pending runs ({pending})" in text
-  assert "Compute: 6 minutes" in text
+  assert "Time recorded by the image-classification runs: 6 minutes" in text
   summary = json.load(open(paths[1]))
   entry = summary["studies"]["fashion_mnist"]["lenet"]["el_le1"]["accuracy"]
   assert entry["mean"] == np.mean(ACCURACY["el_le1"]) and entry["n"] == 3
