@@ -1,22 +1,24 @@
-"""The losses the CPU-scale studies compare, by label, with the papers' hyper-parameters."""
+"""The losses the CPU-scale studies compare, by label, with the papers' hyper-parameters (from `configs.losses`)."""
+
+from configs import losses
 
 LOSSES = {
-  "ce": {"name": "cross_entropy"},
-  "el_le0.5": {"name": "encouraging_loss", "log_end": 0.5},  # EL conservative bonus, LE = 0.5
-  "el_le0.75": {"name": "encouraging_loss", "log_end": 0.75},
-  "el_le1": {"name": "encouraging_loss"},  # EL's normal bonus (LE = 1)
-  "el_aggressive": {"name": "encouraging_loss", "bonus_start": 0.5},  # EL's aggressive bonus (bs = 0.5)
-  "mix_f0": {"name": "mixed_ce_expectation", "focus_schedule": "F=0"},
-  "mix_f0_05": {"name": "mixed_ce_expectation", "focus_schedule": "F=0,0.5"},
-  "mix_f0_to_05": {"name": "mixed_ce_expectation", "focus_schedule": "F=0-0.5"},
-  "expectation": {"name": "expectation_loss"},
+  "ce": losses.cross_entropy(),
+  "el_le0.5": losses.encouraging(log_end=0.5),  # EL's conservative bonus, LE = 0.5
+  "el_le0.75": losses.encouraging(log_end=0.75),
+  "el_le1": losses.encouraging(),  # EL's normal bonus (LE = 1)
+  "el_aggressive": losses.encouraging(bonus_start=0.5),  # EL's aggressive bonus (bs = 0.5)
+  "mix_f0": losses.MIXING["f0"],
+  "mix_f0_05": losses.MIXING["f0_05"],
+  "mix_f0_to_05": losses.MIXING["f0_to_05"],
+  "expectation": losses.MIXING_UCI["expectation"],
   "focal": {"name": "focal_loss", "gamma": 2.0},
-  "focal_a0.25": {"name": "focal_loss", "gamma": 2.0, "alpha": 0.25},  # the mixing paper's focal baseline
-  "hem": {"name": "hem_loss", "margin": "hem"},  # margin sqrt(2000 / N)
-  "hem_plus": {"name": "hem_loss", "margin": "hem_plus"},  # per-class margins sqrt(2000 / (K s_i))
-  "mm": {"name": "multiclass_margin_loss", "margin": 1.0},
-  "logit_norm": {"name": "logit_norm_loss", "tau": 0.04},
-  "logit_adjusted": {"name": "logit_adjusted_loss", "class_counts": "train"},
+  "focal_a0.25": losses.MIXING_UCI["focal"],  # the mixing paper's focal baseline
+  "hem": losses.HEM["hem"],  # margin sqrt(2000 / N)
+  "hem_plus": losses.HEM["hem_plus"],  # per-class margins sqrt(2000 / (K s_i))
+  "mm": losses.HEM["mm"],
+  "logit_norm": losses.HEM["logit_norm"],
+  "logit_adjusted": losses.HEM["logit_adjusted"],
 }
 
 
