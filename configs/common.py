@@ -105,6 +105,14 @@ def use_stand_in(
   return config
 
 
+def one_step_on_stand_in(
+  config: ml_collections.ConfigDict, name: str, *, eval_split: str = "test"
+) -> ml_collections.ConfigDict:
+  """The smoke run of a large-input config: one step of two images of `synthetic:<name>`, evaluated on two."""
+  shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
+  return use_stand_in(config, name, eval_split=eval_split)
+
+
 def shrink_mnist_for_smoke_test(config: ml_collections.ConfigDict) -> ml_collections.ConfigDict:
   """A few steps on MNIST: the TFDS set (`tfds:mnist`) is replaced by its synthetic stand-in; the offline digits
   (`mnist_digits`, in a shuffled order) are cut to their first 512 training and 500 test digits."""

@@ -44,6 +44,5 @@ def get_config(arg=None):
   config.batch_size = batch_size
   config.num_epochs = 90
   if args.smoke:
-    common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
-    common.use_stand_in(config, args.dataset)
+    common.one_step_on_stand_in(config, args.dataset)
   return config

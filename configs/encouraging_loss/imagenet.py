@@ -76,6 +76,5 @@ def get_config(arg=None):
   {"resnet50": _resnet50, "efficientnet_b0": _efficientnet_b0}[args.model](config, args.loss)
   config.eval_batch_size = 500
   if args.smoke:
-    common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
-    common.use_stand_in(config, "imagenet", eval_split="validation")
+    common.one_step_on_stand_in(config, "imagenet", eval_split="validation")
   return config

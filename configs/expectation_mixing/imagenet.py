@@ -49,6 +49,5 @@ def get_config(arg=None):
   config.eval_batch_size = 500
   config.num_epochs = 90
   if args.smoke:
-    common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
-    common.use_stand_in(config, "imagenet", eval_split="validation")
+    common.one_step_on_stand_in(config, "imagenet", eval_split="validation")
   return config

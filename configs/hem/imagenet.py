@@ -54,6 +54,5 @@ def get_config(arg=None):
     config.batch_size = 256
     config.num_epochs = 100
   if args.smoke:
-    common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
-    common.use_stand_in(config, "imagenet", eval_split="validation")
+    common.one_step_on_stand_in(config, "imagenet", eval_split="validation")
   return config
