@@ -11,11 +11,10 @@ import os
 import sys
 from pathlib import Path
 
+import ipykernel  # noqa: F401 (the kernel the notebooks run in; a dev dependency like nbclient and nbformat)
+import nbclient
+import nbformat
 import pytest
-
-nbformat = pytest.importorskip("nbformat")
-nbclient = pytest.importorskip("nbclient")
-pytest.importorskip("ipykernel")
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
