@@ -116,17 +116,19 @@ def _summary(results, columns) -> dict:
   return out
 
 
-def _study_tables(results, columns, *, units_note: bool = True) -> list[str]:
+def _study_tables(summary: dict, columns) -> list[str]:
+  """One table per group of `_summary`'s output, with a column for each metric some loss of the group has."""
   parts = []
-  for group, by_loss in _summary(results, columns).items():
+  for group, by_loss in summary.items():
     present = [(m, h) for m, h in columns if any(m in v for v in by_loss.values())]
-    rows = [[loss] + [_mean_std(_values(results, group, loss, m), m) for m, _ in present] for loss in by_loss]
+    rows = [
+      [loss] + [_mean_std(stats.get(m, {}).get("values", []), m) for m, _ in present] for loss, stats in by_loss.items()
+    ]
     parts += [f"**{group}**", _table(["loss"] + [h for _, h in present], rows)]
-  if units_note:
-    parts.append(
-      "Mean ± standard deviation over seeds; percentages except the margin and the energy (logit units). "
-      "Lower is better for FPR95, ECE and the energy."
-    )
+  parts.append(
+    "Mean ± standard deviation over seeds; percentages except the margin and the energy (logit units). "
+    "Lower is better for FPR95, ECE and the energy."
+  )
   return parts
 
 
@@ -258,16 +260,19 @@ def _bar_figure(summary: dict, metrics: tuple, path: str, title: str) -> None:
 
 
 def _distribution_figures(study, runs_dir: str, results, figures_dir: str) -> list[str]:
-  """EL Figs. 1, 5, 6: margins and conditional energies of CE against EL, LeNet, seed 0."""
+  """EL Figs. 1, 5, 6: margins and conditional energies of CE against EL, LeNet, the lowest seed with results."""
   picks = {"ce": "CE", "el_le1": "EL (LE = 1)", "el_le0.75": "EL (LE = 0.75)"}
-  by_group = {(r["group"], r["seed"]) for r in results}
+  done = {(r["group"], r["seed"]) for r in results}
+  if not done:
+    return []
+  seed = min(s for _, s in done)
   runs = {
     picks[run.labels["loss"]]: run
     for run in study.runs
     if run.labels.get("model") == "lenet"
     and run.labels["loss"] in picks
-    and (run.group, run.seed) in by_group
-    and run.seed == min(r["seed"] for r in results)
+    and (run.group, seed) in done
+    and run.seed == seed
   }
   if len(runs) < 2:
     return []
@@ -334,7 +339,7 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
       parts.append("*Not run yet.*")
       continue
     summaries[name] = _summary(got, columns)
-    parts += _study_tables(got, columns)
+    parts += _study_tables(summaries[name], columns)
     pending = _pending(study, results[name])
     if pending:
       parts.append(f"Pending runs ({len(pending)}): " + ", ".join(pending))

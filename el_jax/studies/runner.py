@@ -6,6 +6,7 @@ tabulates, and the full evaluation report) and its per-example arrays (margins, 
 `arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`.
 """
 
+import dataclasses
 import json
 import math
 import os
@@ -129,6 +130,4 @@ def load_arrays(study, runs_dir: str, run) -> dict:
 
 
 def _jsonable(sweep) -> dict:
-  import dataclasses
-
   return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(sweep).items()}

@@ -66,6 +66,8 @@ def train_sweep(train, validation, test, *, hidden_layers: int, loss: dict, swee
   total = steps * sweep.epochs
   tx = optax.sgd(1.0, momentum=sweep.momentum)  # updates scale linearly with the learning rate: applied below
 
+  splits = (train, validation, test)  # accuracies recorded after every epoch
+
   def run_one(lr, seed):
     key = jax.random.key(seed)
     params = init_params(jax.random.fold_in(key, 0), x.shape[1], train.num_classes, hidden_layers)
@@ -92,7 +94,6 @@ def train_sweep(train, validation, test, *, hidden_layers: int, loss: dict, swee
     _, accuracies = jax.lax.scan(epoch, (params, opt_state), jnp.arange(sweep.epochs))
     return accuracies  # [epochs, 3]
 
-  splits = (train, validation, test)
   lrs = jnp.asarray(sweep.learning_rates, jnp.float32)
   seeds = jnp.asarray(sweep.seeds, jnp.uint32)
   per_lr = jax.vmap(jax.vmap(run_one, in_axes=(None, 0)), in_axes=(0, None))
