@@ -12,7 +12,11 @@ Names:
   cifar10, cifar100, imagenet, svhn   TFDS datasets prepared as array_record (options `data_dir`, `per_process`)
   tfds:<name>                         any TFDS dataset prepared as array_record (same options)
   synthetic:<name>                    a stand-in with the shapes and sizes of <name> (option `seed`)
+  text:<name>, translation:<name>,    sources of token and graph records (`el_jax.data.text`, `.translation`,
+  graphs:<name>                       `.graphs`), whose inputs are dicts of arrays; see `el_jax.train.step`
 """
+
+import importlib
 
 import numpy as np
 
@@ -39,6 +43,13 @@ TFDS_NAMES = {
   "svhn": "svhn_cropped",
 }
 UCI_NAMES = {f"uci_{name}": name for name in uci.NAMES}
+# Families of non-image sources: `<family>:<name>` is `el_jax.data.<family>.load(name, split, **options)`.
+FAMILIES = ("text", "translation", "graphs")
+
+
+def _family(name: str) -> str | None:
+  family = name.partition(":")[0]
+  return family if ":" in name and family in FAMILIES else None
 
 
 def names() -> list[str]:
@@ -56,9 +67,14 @@ def load(name: str, split: str, **options) -> Source:
     return uci.load(UCI_NAMES[name], split, **options)
   if name.startswith("synthetic:"):
     return synthetic.load(name.removeprefix("synthetic:"), split, **options)
+  if family := _family(name):
+    return importlib.import_module(f"el_jax.data.{family}").load(name.partition(":")[2], split, **options)
   if name in TFDS_NAMES or name.startswith("tfds:"):
     return TfdsSource(TFDS_NAMES.get(name) or name.removeprefix("tfds:"), split, **options)
-  raise ValueError(f"Unknown dataset {name!r}. Valid names: {', '.join(names())}, tfds:<name>, synthetic:<name>.")
+  families = ", ".join(f"{f}:<name>" for f in FAMILIES)
+  raise ValueError(
+    f"Unknown dataset {name!r}. Valid names: {', '.join(names())}, tfds:<name>, synthetic:<name>, {families}."
+  )
 
 
 def from_config(dataset: dict) -> tuple[Source, Source]:
@@ -90,7 +106,7 @@ def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]] | No
   if name in _OFFLINE:
     module = _OFFLINE[name]
     return module.MEAN, module.STD
-  if name in UCI_NAMES or name.startswith("synthetic:"):
+  if name in UCI_NAMES or name.startswith("synthetic:") or _family(name):
     return None
   tfds_name = TFDS_NAMES.get(name) or name.removeprefix("tfds:")
   if name in TFDS_NAMES or name.startswith("tfds:"):

@@ -31,14 +31,25 @@ def steps_per_epoch(num_examples: int, batch_size: int) -> int:
 
 
 def _stack(records: list[dict], normalization, name: str) -> dict:
-  shapes = {np.shape(r["image"]) for r in records}
-  if len(shapes) > 1:
-    raise ValueError(
-      f"{name}: records of different shapes {sorted(shapes)} cannot be batched; add a transform that crops or "
-      "resizes them to one size (e.g. transforms.RandomResizedCrop or transforms.ResizeCenterCrop)."
-    )
-  images = to_float(np.stack([np.asarray(r["image"]) for r in records]), normalization)
-  return {"image": images, "label": np.asarray([r["label"] for r in records], np.int32)}
+  """One batch from `records`: every key stacked; images converted by `to_float`, labels as int32."""
+  keys = set(records[0])
+  if any(set(r) != keys for r in records):
+    raise ValueError(f"{name}: records with different keys cannot be batched: {sorted(keys)} and others.")
+  for key in sorted(keys):
+    shapes = {np.shape(r[key]) for r in records}
+    if len(shapes) > 1:
+      fix = (
+        "add a transform that crops or resizes them to one size (e.g. transforms.RandomResizedCrop or "
+        "transforms.ResizeCenterCrop)"
+        if key == "image"
+        else "the source must pad its records to one fixed shape"
+      )
+      raise ValueError(f"{name}: {key!r} entries of different shapes {sorted(shapes)} cannot be batched; {fix}.")
+  batch = {key: np.stack([np.asarray(r[key]) for r in records]) for key in keys}
+  batch["label"] = batch["label"].astype(np.int32)
+  if "image" in batch:
+    batch["image"] = to_float(batch["image"], normalization)
+  return batch
 
 
 def _check_transforms(transforms: tuple) -> tuple:
@@ -70,7 +81,8 @@ def train_dataset(
   augment=(),
   rows: slice | None = None,
 ) -> grain.MapDataset:
-  """The training batches of `num_epochs` epochs: element `s` is `{"image", "label"}` for step `s`.
+  """The training batches of `num_epochs` epochs: element `s` is the batch of step `s` (`{"image", "label"}`, or
+  the keys of the source's records, see `el_jax.train.step`).
 
   Args:
     data: a `Source` (e.g. `ArrayDataset`, `TfdsSource`).
@@ -116,7 +128,8 @@ def train_batches(dataset: grain.MapDataset, *, start_step: int = 0, prefetch: i
 
 
 def eval_batches(data, *, batch_size: int, normalization: tuple | None = None, transforms=()):
-  """Yields `{"image", "label", "mask"}` batches covering every example of `data` once; the last one is zero-padded.
+  """Yields batches covering every example of `data` once, each the source's keys (`image`, `label`, ...) plus a
+  `mask`; the last one is zero-padded, with `mask` False on the padding.
 
   `transforms` (deterministic grain `Map`s, e.g. `transforms.ResizeCenterCrop(256, 224)`) are applied to each
   record; images are then converted by `to_float(images, normalization)`.
@@ -126,13 +139,11 @@ def eval_batches(data, *, batch_size: int, normalization: tuple | None = None, t
   for start in range(0, len(data), batch_size):
     stop = min(start + batch_size, len(data))
     if isinstance(data, ArrayDataset) and not transforms:
-      images, labels = to_float(data.images[start:stop], normalization), data.labels[start:stop]
+      batch = {"image": to_float(data.images[start:stop], normalization), "label": data.labels[start:stop]}
     else:
       batch = _stack([_apply(data[i], transforms, None) for i in range(start, stop)], normalization, name)
-      images, labels = batch["image"], batch["label"]
-    pad = batch_size - len(labels)
-    mask = np.concatenate([np.ones(len(labels), bool), np.zeros(pad, bool)])
+    pad = batch_size - (stop - start)
     if pad:
-      images = np.concatenate([images, np.zeros((pad, *images.shape[1:]), images.dtype)])
-      labels = np.concatenate([labels, np.zeros(pad, labels.dtype)])
-    yield {"image": images, "label": labels, "mask": mask}
+      batch = {k: np.concatenate([v, np.zeros((pad, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
+    batch["mask"] = np.arange(batch_size) < stop - start
+    yield batch

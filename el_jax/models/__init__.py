@@ -6,6 +6,7 @@ evaluation behaviour with `model.train()` / `model.eval()`.
 """
 
 import functools
+import importlib
 
 import jax
 import numpy as np
@@ -52,11 +53,25 @@ _MODELS = {
 }
 # Models that also accept flat feature vectors `[N, D]`; the others need images `[N, H, W, C]`.
 _VECTOR_INPUT = {"mlp"}
+# Families of models for inputs other than images (tokens, graphs): each module's `MODELS` maps names to
+# constructors taking `input_shape` as a dict `{input name: shape}` (see `el_jax.train.step`).
+_FAMILY_MODULES = ("lstm", "bert", "transformer", "graph_nets")
+
+
+def _family_models() -> dict:
+  found = {}
+  for module in _FAMILY_MODULES:
+    try:
+      found.update(importlib.import_module(f"el_jax.models.{module}").MODELS)
+    except ModuleNotFoundError as e:
+      if e.name != f"el_jax.models.{module}":
+        raise
+  return found
 
 
 def names() -> list[str]:
   """The registered model names."""
-  return sorted(_MODELS)
+  return sorted({**_MODELS, **_family_models()})
 
 
 def create(name: str, *, num_classes: int, input_shape: tuple[int, ...], seed: int = 0, **kwargs) -> nnx.Module:
@@ -65,17 +80,23 @@ def create(name: str, *, num_classes: int, input_shape: tuple[int, ...], seed: i
   Extra keyword arguments go to the model's constructor (e.g. `depth`, `width` for `mlp` and `wrn`).
   To count parameters without initialising them, build it under `nnx.eval_shape(lambda: create(...))`.
   """
-  if name not in _MODELS:
+  registry = {**_MODELS, **_family_models()}
+  if name not in registry:
     raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(names())}.")
-  input_shape = tuple(int(d) for d in input_shape)
-  if name not in _VECTOR_INPUT and len(input_shape) != 3:
+  if isinstance(input_shape, dict):  # named inputs (tokens, graphs): the model checks them
+    if name in _MODELS:
+      raise ValueError(f"Model {name!r} takes one array of inputs, not named inputs {sorted(input_shape)}.")
+    input_shape = {k: tuple(int(d) for d in v) for k, v in input_shape.items()}
+  else:
+    input_shape = tuple(int(d) for d in input_shape)
+  if name in _MODELS and name not in _VECTOR_INPUT and len(input_shape) != 3:
     raise ValueError(
       f"Model {name!r} needs image inputs of shape (H, W, C), got {input_shape}; for feature vectors use 'mlp'."
     )
   if num_classes < 2:
     raise ValueError(f"num_classes must be at least 2, got {num_classes}.")
   try:
-    return _MODELS[name](num_classes=num_classes, input_shape=input_shape, rngs=nnx.Rngs(seed), **kwargs)
+    return registry[name](num_classes=num_classes, input_shape=input_shape, rngs=nnx.Rngs(seed), **kwargs)
   except TypeError as e:
     raise ValueError(f"Bad arguments {kwargs} for model {name!r}: {e}") from None
 

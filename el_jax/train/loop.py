@@ -9,6 +9,8 @@ Stopping early:
     `Preempted`; `train.py` then exits with status 143 (128 + SIGTERM). The same command resumes.
   * a non-finite loss, gradient or updated parameter raises `NonFiniteError` naming the step; no checkpoint is
     written after it, so the workdir keeps the last good one.
+  * `config.early_stopping_patience = N` ends training once the eval loss has not improved for N epochs; the
+    checkpoint of that epoch records it, so rerunning the command evaluates instead of training on.
 """
 
 import json
@@ -68,7 +70,8 @@ def _kwargs(section) -> dict:
 
 
 def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding, normalization=None, transforms=()) -> dict:
-  """Mean loss, cross-entropy and accuracy over every example of `eval_data` (padded batches, masked)."""
+  """Mean loss, cross-entropy and accuracy over every example of `eval_data` (padded batches, masked), per label
+  (per unmasked token for per-token labels)."""
   rows = mesh_lib.local_rows(sharding, batch_size)
   sums = None
   batches = pipeline.eval_batches(eval_data, batch_size=batch_size, normalization=normalization, transforms=transforms)
@@ -76,10 +79,12 @@ def evaluate(eval_step, state, eval_data, *, batch_size: int, sharding, normaliz
     out = eval_step(state, mesh_lib.global_batch({k: v[rows] for k, v in batch.items()}, sharding, batch_size))
     sums = out if sums is None else jax.tree.map(jnp.add, sums, out)
   sums = jax.device_get(sums)
-  count = int(sums.pop("count"))
+  count, weight = int(sums.pop("count")), float(sums.pop("weight"))
   if count != len(eval_data):
     raise RuntimeError(f"evaluation saw {count} examples instead of {len(eval_data)}.")
-  return {f"eval/{k}": float(v) / count for k, v in sums.items()}
+  if weight == 0:
+    raise ValueError(f"{getattr(eval_data, 'name', 'the evaluation set')} has no unmasked labels to evaluate.")
+  return {f"eval/{k}": float(v) / weight for k, v in sums.items()}
 
 
 def loss_hparams(loss: dict, train_data) -> dict:
@@ -87,6 +92,45 @@ def loss_hparams(loss: dict, train_data) -> dict:
   resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs them."""
   hparams = {k: v for k, v in loss.items() if k != "name"}
   return losses.resolve_data_hparams(hparams, lambda: data.class_counts(train_data))
+
+
+def _input_shape_and_transforms(dataset, train_data):
+  """`(input_shape, train_transforms, eval_transforms)`: the model's input shape after the image transforms of the
+  config's `dataset` section. Sources of other inputs (a dict `input_shape`, e.g. tokens) take no image options."""
+  if isinstance(train_data.input_shape, dict):
+    if dataset.image_size or dataset.augmentation != "none":
+      raise ValueError(
+        f"{train_data.name} has no images (its inputs are {sorted(train_data.input_shape)}): set "
+        "dataset.image_size=None and dataset.augmentation='none'."
+      )
+    return {k: list(v) for k, v in train_data.input_shape.items()}, (), ()
+  input_shape = list(train_data.input_shape)
+  if dataset.image_size:  # images cropped or resized to a fixed size (e.g. ImageNet's 224)
+    input_shape[:2] = [dataset.image_size] * 2
+  return input_shape, *transforms.augmentation(dataset.augmentation, size=input_shape[0])
+
+
+class _EarlyStopping:
+  """Tracks the best eval loss; `update(loss)` is True once it has not improved for `patience` evaluations.
+
+  Its state is a JSON-able dict kept in the checkpoint's meta, so a resumed run counts on from where it stopped.
+  """
+
+  def __init__(self, patience: int | None, state: dict | None = None):
+    if patience is not None and patience < 1:
+      raise ValueError(f"config.early_stopping_patience must be None or at least 1, got {patience}.")
+    self.patience = patience
+    self.state = dict(state or {"best": None, "since_best": 0, "stopped": False})
+
+  def update(self, loss: float) -> bool:
+    if self.patience is None:
+      return False
+    if self.state["best"] is None or loss < self.state["best"]:
+      self.state.update(best=loss, since_best=0)
+    else:
+      self.state["since_best"] += 1
+    self.state["stopped"] = self.state["since_best"] >= self.patience
+    return self.state["stopped"]
 
 
 def _check_divisible(name: str, batch_size: int, num_devices: int) -> None:
@@ -118,10 +162,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   # ---- Data ------------------------------------------------------------------------------------------------
   train_data, eval_data = data.from_config(config.dataset.to_dict())
   norm = data.normalization(config.dataset.name) if config.dataset.normalize else None
-  input_shape = list(train_data.input_shape)
-  if config.dataset.image_size:  # images cropped or resized to a fixed size (e.g. ImageNet's 224)
-    input_shape[:2] = [config.dataset.image_size] * 2
-  train_transforms, eval_transforms = transforms.augmentation(config.dataset.augmentation, size=input_shape[0])
+  input_shape, train_transforms, eval_transforms = _input_shape_and_transforms(config.dataset, train_data)
   steps_per_epoch = pipeline.steps_per_epoch(len(train_data), config.batch_size)
   total_steps = steps_per_epoch * config.num_epochs
   checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
@@ -156,6 +197,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   os.makedirs(workdir, exist_ok=True)
   ckpt = checkpoint.manager(os.path.join(workdir, "checkpoints"), max_to_keep=config.checkpoint_keep)
   start_step = ckpt.latest_step() or 0
+  saved = {}
   if start_step:  # restored straight into its sharded layout
     saved = checkpoint.read_meta(ckpt, start_step)
     checkpoint.check_resumable(saved["config"], config.to_dict(), where=workdir)
@@ -193,7 +235,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
       transforms=eval_transforms,
     )
 
-  if start_step >= total_steps:
+  early_stopping = _EarlyStopping(config.get("early_stopping_patience"), saved.get("early_stopping"))
+  if start_step >= total_steps or early_stopping.state["stopped"]:
     print(f"{workdir}: training already complete ({start_step} steps); evaluating the final checkpoint.")
     metrics = run_eval(state)
     print(json.dumps(metrics))
@@ -217,7 +260,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
     pipeline.train_batches(dataset, start_step=start_step),
     lambda batch: mesh_lib.global_batch(batch, batch_sharding, config.batch_size),
   )
-  meta = {"config": config.to_dict(), "data": {"seed": config.seed, "next_step": None}}
+  meta = {"config": config.to_dict(), "data": {"seed": config.seed, "next_step": None}, "early_stopping": None}
   last_saved = start_step or None
   pending, data_wait, window_start, metrics = [], 0.0, time.perf_counter(), {}
 
@@ -250,6 +293,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   def save(done: int) -> None:
     nonlocal last_saved
     meta["data"]["next_step"] = done
+    meta["early_stopping"] = early_stopping.state
     checkpoint.save(ckpt, done, state, meta)
     last_saved = done
 
@@ -267,6 +311,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
         preempted = sigterm.raised or (multi_process and ckpt.reached_preemption(done))
         if done % config.log_every_steps == 0 or end_of_epoch or done % checkpoint_every == 0 or preempted:
           flush(done)
+        stop_early = False
         if end_of_epoch:
           metrics = run_eval(state)
           log.write(done, done / steps_per_epoch, metrics)
@@ -274,9 +319,16 @@ def train_and_evaluate(config, workdir: str) -> dict:
             f"epoch {done // steps_per_epoch}/{config.num_epochs}: eval loss {metrics['eval/loss']:.4f}, "
             f"accuracy {metrics['eval/accuracy']:.4f}"
           )
+          stop_early = early_stopping.update(metrics["eval/loss"])
         if end_of_epoch or done % checkpoint_every == 0 or preempted:
           save(done)
           window_start = time.perf_counter()
+        if stop_early:
+          bar.write(
+            f"early stopping: the eval loss has not improved for {early_stopping.patience} epochs "
+            f"(best {early_stopping.state['best']:.4f})."
+          )
+          break
         if preempted:
           ckpt.wait_until_finished()
           raise Preempted(done)

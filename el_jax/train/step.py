@@ -10,9 +10,16 @@ The model's structure is static: a `Graphdefs` holds it in training mode (batch 
 evaluation mode (running averages, dropout off), plus the model's RNG streams, which are reseeded every step from
 `fold_in(rng, step)` so that a resumed run draws the same dropout masks as an uninterrupted one.
 
-Mixed precision: with `compute_dtype=bfloat16` the parameters and images are cast to bfloat16 for the forward and
-backward pass (activations and matmuls in bfloat16); parameters, gradients, optimiser state and the loss stay
-float32 (the losses upcast their logits).
+A batch is a dict of arrays with a leading batch axis:
+  label        int32 `[B]` classes, or `[B, T]` for per-token labels (e.g. translation)
+  label_mask   optional bool, the shape of `label`: False on padding tokens, which the loss and accuracy ignore
+  mask         evaluation only: bool `[B]`, False on the examples that pad the last batch
+  (any other)  the model's inputs: `model(batch["image"])` when `image` is the only one, else `model(**inputs)`
+               (e.g. `tokens`, or `nodes`, `adjacency` and `node_mask`)
+
+Mixed precision: with `compute_dtype=bfloat16` the parameters and float inputs are cast to bfloat16 for the forward
+and backward pass (activations and matmuls in bfloat16); parameters, gradients, optimiser state and the loss stay
+float32 (the losses upcast their logits). Integer and bool inputs (tokens, masks) are left as they are.
 """
 
 import dataclasses
@@ -59,20 +66,45 @@ def init_state(model: nnx.Module, tx: optax.GradientTransformation, *, seed: int
   return graphdefs, state
 
 
+# Batch keys that are not model inputs.
+NOT_INPUTS = ("label", "label_mask", "mask")
+
+
+def model_inputs(batch: dict) -> dict:
+  """The entries of `batch` that the model takes (every key but `label`, `label_mask` and `mask`)."""
+  return {k: v for k, v in batch.items() if k not in NOT_INPUTS}
+
+
+def label_weights(batch: dict):
+  """Bool weights of the shape of `batch["label"]`: the `label_mask` (True when absent), and with the example
+  `mask` of evaluation batches broadcast over per-token labels."""
+  labels = batch["label"]
+  weights = jnp.ones(labels.shape, bool) if "label_mask" not in batch else batch["label_mask"].astype(bool)
+  if "mask" in batch:
+    weights = weights & batch["mask"].reshape(batch["mask"].shape + (1,) * (labels.ndim - 1))
+  return weights
+
+
 def _cast(tree, dtype):
   return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
-def apply_model(graphdef, graphdefs: Graphdefs, params, model_state, images, *, rng=None, compute_dtype=jnp.float32):
-  """`(logits, new_model_state)`: runs the model of `graphdef` (train or eval mode) on `images`."""
+def apply_model(graphdef, graphdefs: Graphdefs, params, model_state, inputs, *, rng=None, compute_dtype=jnp.float32):
+  """`(logits, new_model_state)`: runs the model of `graphdef` (train or eval mode) on `inputs`, an array of images
+  or a dict of model inputs (see the module docstring)."""
   if compute_dtype != jnp.float32:
-    params, images = _cast(params, compute_dtype), images.astype(compute_dtype)
+    params, inputs = _cast(params, compute_dtype), _cast(inputs, compute_dtype)
   # Copies made inside the trace, so that the model may update them (RNG reseeding, BatchNorm statistics).
   rng_state, model_state = jax.tree.map(lambda x: x, (graphdefs.rng_state, model_state))
   model = nnx.merge(graphdef, params, rng_state, model_state)
   if rng is not None and graphdefs.rng_streams:
     nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(graphdefs.rng_streams)})
-  logits = model(images)
+  if not isinstance(inputs, dict):
+    logits = model(inputs)
+  elif set(inputs) == {"image"}:
+    logits = model(inputs["image"])
+  else:
+    logits = model(**inputs)
   return logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState)))
 
 
@@ -83,19 +115,28 @@ def make_train_step(
 
   `objective_fn(logits, labels, *, where=None, progress)` returns the scalar training objective (e.g. from
   `el_jax.losses.get_objective`); `progress = step / total_steps` lets scheduled loss weights follow training.
-  Metrics: loss, accuracy, gradient and parameter global norms, and `finite` (False if the loss, a gradient or an
-  updated parameter is not finite).
+  A batch's `label_mask`, when present, is the objective's `where`. Metrics: loss, accuracy (over the unmasked
+  labels), gradient and parameter global norms, and `finite` (False if the loss, a gradient or an updated parameter
+  is not finite).
   """
 
   def train_step(state, batch):
     rng = jax.random.fold_in(state["rng"], state["step"])
     progress = losses.training_progress(state["step"], total_steps)
 
+    where = batch.get("label_mask")
+
     def objective(params):
       logits, model_state = apply_model(
-        graphdefs.train, graphdefs, params, state["model_state"], batch["image"], rng=rng, compute_dtype=compute_dtype
+        graphdefs.train,
+        graphdefs,
+        params,
+        state["model_state"],
+        model_inputs(batch),
+        rng=rng,
+        compute_dtype=compute_dtype,
       )
-      return objective_fn(logits, batch["label"], progress=progress), (logits, model_state)
+      return objective_fn(logits, batch["label"], where=where, progress=progress), (logits, model_state)
 
     (loss, (logits, model_state)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
     updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
@@ -109,7 +150,7 @@ def make_train_step(
     grad_norm, param_norm = optax.tree.norm(grads), optax.tree.norm(new_state["params"])
     metrics = {
       "loss": loss,
-      "accuracy": jnp.mean(jnp.argmax(logits, axis=-1) == batch["label"]),
+      "accuracy": _weighted_accuracy(logits, batch["label"], label_weights(batch)),
       "grad_norm": grad_norm,
       "param_norm": param_norm,
       "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(param_norm),
@@ -119,26 +160,39 @@ def make_train_step(
   return train_step
 
 
-def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.float32):
-  """`eval_step(state, batch) -> sums` over the batch's unmasked examples.
+def _weighted_accuracy(logits, labels, weights):
+  correct = (jnp.argmax(logits, axis=-1) == labels) & weights
+  return jnp.sum(correct) / jnp.maximum(jnp.sum(weights), 1)
 
-  `loss` is the training objective at the end of training (`progress=1`) times the number of unmasked examples, so
-  that summing over batches and dividing by the count gives the mean per-example loss (for losses with a batch-level
-  reduction, such as HEM's or DICE, the example-weighted mean of the batch objectives); `cross_entropy` and
-  `accuracy` are sums over examples.
+
+def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.float32):
+  """`eval_step(state, batch) -> sums` over the batch's unmasked labels.
+
+  `weight` counts the unmasked labels (examples, or tokens for per-token labels) and `count` the unmasked examples.
+  `loss` is the training objective at the end of training (`progress=1`) times `weight`, so that summing over
+  batches and dividing by the summed weight gives the mean loss per label (for losses with a batch-level reduction,
+  such as HEM's or DICE, the weighted mean of the batch objectives); `cross_entropy` and `accuracy` are sums over
+  the unmasked labels.
   """
 
   def eval_step(state, batch):
     logits, _ = apply_model(
-      graphdefs.eval, graphdefs, state["params"], state["model_state"], batch["image"], compute_dtype=compute_dtype
+      graphdefs.eval,
+      graphdefs,
+      state["params"],
+      state["model_state"],
+      model_inputs(batch),
+      compute_dtype=compute_dtype,
     )
-    mask = batch["mask"]
-    correct = (jnp.argmax(logits, axis=-1) == batch["label"]) & mask
+    weights = label_weights(batch)
+    correct = (jnp.argmax(logits, axis=-1) == batch["label"]) & weights
+    weight = jnp.sum(weights)
     return {
-      "loss": objective_fn(logits, batch["label"], where=mask, progress=1.0) * jnp.sum(mask),
-      "cross_entropy": jnp.sum(losses.cross_entropy(logits, batch["label"], where=mask)),
+      "loss": objective_fn(logits, batch["label"], where=weights, progress=1.0) * weight,
+      "cross_entropy": jnp.sum(losses.cross_entropy(logits, batch["label"], where=weights)),
       "accuracy": jnp.sum(correct),
-      "count": jnp.sum(mask),
+      "weight": weight,
+      "count": jnp.sum(batch["mask"]),
     }
 
   return eval_step

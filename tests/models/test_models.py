@@ -188,7 +188,8 @@ def test_forward_and_backward_under_jit_large(name, input_shape):
 def test_every_registered_model_is_exercised():
   from tests.models.test_more_models import NEW_MODELS  # exercised there
 
-  assert {name for name, _ in _FAST + _SLOW} | NEW_MODELS | {"wrn"} == set(models.names())
+  image_models = set(models.names()) - set(models._family_models())  # token and graph models: tested with their data
+  assert {name for name, _ in _FAST + _SLOW} | NEW_MODELS | {"wrn"} == image_models
 
 
 def test_the_unused_first_group_gets_no_gradient():
@@ -248,7 +249,7 @@ def test_seed_controls_initialisation():
 
 
 def test_bad_names_arguments_and_shapes_are_clear_errors():
-  with pytest.raises(ValueError, match="Valid names: convnet, efficientnet_b0"):
+  with pytest.raises(ValueError, match="Valid names: .*convnet, efficientnet_b0"):
     models.create("resnet_typo", num_classes=10, input_shape=(28, 28, 1))
   with pytest.raises(ValueError, match="widht"):
     models.create("mlp", num_classes=10, input_shape=(28, 28, 1), widht=3)
