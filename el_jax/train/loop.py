@@ -303,7 +303,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
       for done in range(start_step + 1, total_steps + 1):
         fetch_start = time.perf_counter()
         batch = next(batches)
-        data_wait += time.perf_counter() - fetch_start
+        if not pending or pending[-1]["loss"].is_ready():
+          # Waiting for input stalls training only once the step before has finished: count the whole wait then (an
+          # upper bound), and none of it while that step was still computing through it.
+          data_wait += time.perf_counter() - fetch_start
         state, step_metrics = train_step(state, batch)
         pending.append(step_metrics)
         bar.update(1)
