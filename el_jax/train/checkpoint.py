@@ -108,9 +108,9 @@ def load_model(workdir: str, step: int | None = None) -> tuple[nnx.Module, int]:
     raise FileNotFoundError(f"{spec_path} not found: {workdir} is not a workdir written by train.py.")
   with open(spec_path) as f:
     spec = json.load(f)
-  model = models.create(
-    spec["name"], num_classes=spec["num_classes"], input_shape=tuple(spec["input_shape"]), **spec["kwargs"]
-  )
+  shape = spec["input_shape"]  # a list, or a dict of lists for named inputs
+  shape = shape if isinstance(shape, dict) else tuple(shape)
+  model = models.create(spec["name"], num_classes=spec["num_classes"], input_shape=shape, **spec["kwargs"])
   with manager(os.path.join(workdir, "checkpoints"), max_to_keep=None) as mngr:
     step = mngr.latest_step() if step is None else step
     if step is None:
