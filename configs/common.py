@@ -60,7 +60,8 @@ def base_config() -> ml_collections.ConfigDict:
   config.log_every_steps = 100
   config.checkpoint_every_steps = 0  # 0: at the end of every epoch only
   config.checkpoint_keep = 2
-  config.early_stopping_patience = config_dict.placeholder(int)  # epochs without a lower eval loss; None: off
+  config.early_stopping_patience = config_dict.placeholder(int)  # epochs without a better eval metric; None: off
+  config.early_stopping_metric = config_dict.placeholder(str)  # "loss" (lower is better; None) or "accuracy"
 
   # Devices: `data` x `fsdp` mesh (data=-1 uses every device); activations and matmuls in compute_dtype.
   config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "fsdp_min_size": 2**14})

@@ -12,11 +12,11 @@ NCI1 CE 70.53 +- 0.28 -> EL 71.04 +- 0.38.
 
 Protocol: each of the paper's runs draws 50 random 80/10/10 train / validation / test splits of the graphs and reports
 the mean test accuracy, each taken at the epoch of best validation accuracy. Here one training run is one split,
-`split_seed=0..49`; it evaluates on the validation split after every epoch and stops once the validation loss has not
-improved for 50 epochs (`early_stopping_patience`; the released code counts epochs without a better validation
-accuracy instead), or after `num_epochs` = 1000. Every epoch's checkpoint is kept (`checkpoint_keep=None`, about
-1 MB each), so the test accuracy of the epoch with the best `eval/accuracy` in `metrics.jsonl` is read by loading
-that checkpoint (`el_jax.train.checkpoint.load_model(workdir, step)`) and evaluating it on the "test" split.
+`split_seed=0..49`; it evaluates on the validation split after every epoch and stops once the validation accuracy has
+not improved for 50 epochs (`early_stopping_patience`, `early_stopping_metric="accuracy"`, as the released code), or
+after `num_epochs` = 1000. Every epoch's checkpoint is kept (`checkpoint_keep=None`, about 1 MB each), so the test
+accuracy of the best epoch (printed when training stops, and the best `eval/accuracy` in `metrics.jsonl`) is read by
+loading that checkpoint (`el_jax.train.checkpoint.load_model(workdir, step)`) and evaluating it on the "test" split.
 Differences from the released code: each epoch drops its last partial batch (the split's graphs are reshuffled every
 epoch), and the split permutation is numpy's, not PyTorch's `random_split`.
 
@@ -76,6 +76,7 @@ def get_config(arg=None):
   config.eval_batch_size = 128  # 128 padded PROTEINS graphs: 49 MB of uint8 adjacency
   config.num_epochs = NUM_EPOCHS
   config.early_stopping_patience = 50
+  config.early_stopping_metric = "accuracy"
   config.checkpoint_keep = None  # every epoch: the best-validation-accuracy epoch is evaluated on the test split
   config.log_every_steps = 10
   if args.smoke:

@@ -9,8 +9,9 @@ Stopping early:
     `Preempted`; `train.py` then exits with status 143 (128 + SIGTERM). The same command resumes.
   * a non-finite loss, gradient or updated parameter raises `NonFiniteError` naming the step; no checkpoint is
     written after it, so the workdir keeps the last good one.
-  * `config.early_stopping_patience = N` ends training once the eval loss has not improved for N epochs; the
-    checkpoint of that epoch records it, so rerunning the command evaluates instead of training on.
+  * `config.early_stopping_patience = N` ends training once the eval `config.early_stopping_metric` ("loss" or
+    "accuracy") has not improved for N epochs; the checkpoint of that epoch records it (and the best step), so
+    rerunning the command evaluates instead of training on.
 """
 
 import json
@@ -111,22 +112,27 @@ def _input_shape_and_transforms(dataset, train_data):
 
 
 class _EarlyStopping:
-  """Tracks the best eval loss; `update(loss)` is True once it has not improved for `patience` evaluations.
+  """Tracks the best eval `metric` ("loss": lowest, "accuracy": highest); `update(metrics)` is True once it has not
+  improved for `patience` evaluations.
 
   Its state is a JSON-able dict kept in the checkpoint's meta, so a resumed run counts on from where it stopped.
   """
 
-  def __init__(self, patience: int | None, state: dict | None = None):
+  def __init__(self, patience: int | None, metric: str = "loss", state: dict | None = None):
     if patience is not None and patience < 1:
       raise ValueError(f"config.early_stopping_patience must be None or at least 1, got {patience}.")
-    self.patience = patience
-    self.state = dict(state or {"best": None, "since_best": 0, "stopped": False})
+    if metric not in ("loss", "accuracy"):
+      raise ValueError(f"config.early_stopping_metric must be 'loss' or 'accuracy', got {metric!r}.")
+    self.patience, self.metric = patience, metric
+    self.state = dict(state or {"best": None, "best_step": None, "since_best": 0, "stopped": False})
 
-  def update(self, loss: float) -> bool:
+  def update(self, metrics: dict, step: int) -> bool:
     if self.patience is None:
       return False
-    if self.state["best"] is None or loss < self.state["best"]:
-      self.state.update(best=loss, since_best=0)
+    value = metrics[f"eval/{self.metric}"]
+    sign = 1.0 if self.metric == "loss" else -1.0
+    if self.state["best"] is None or sign * value < sign * self.state["best"]:
+      self.state.update(best=value, best_step=step, since_best=0)
     else:
       self.state["since_best"] += 1
     self.state["stopped"] = self.state["since_best"] >= self.patience
@@ -235,7 +241,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
       transforms=eval_transforms,
     )
 
-  early_stopping = _EarlyStopping(config.get("early_stopping_patience"), saved.get("early_stopping"))
+  early_stopping = _EarlyStopping(
+    config.get("early_stopping_patience"), config.get("early_stopping_metric") or "loss", saved.get("early_stopping")
+  )
   if start_step >= total_steps or early_stopping.state["stopped"]:
     print(f"{workdir}: training already complete ({start_step} steps); evaluating the final checkpoint.")
     metrics = run_eval(state)
@@ -322,14 +330,14 @@ def train_and_evaluate(config, workdir: str) -> dict:
             f"epoch {done // steps_per_epoch}/{config.num_epochs}: eval loss {metrics['eval/loss']:.4f}, "
             f"accuracy {metrics['eval/accuracy']:.4f}"
           )
-          stop_early = early_stopping.update(metrics["eval/loss"])
+          stop_early = early_stopping.update(metrics, done)
         if end_of_epoch or done % checkpoint_every == 0 or preempted:
           save(done)
           window_start = time.perf_counter()
         if stop_early:
           bar.write(
-            f"early stopping: the eval loss has not improved for {early_stopping.patience} epochs "
-            f"(best {early_stopping.state['best']:.4f})."
+            f"early stopping: the eval {early_stopping.metric} has not improved for {early_stopping.patience} "
+            f"epochs (best {early_stopping.state['best']:.4f}, at step {early_stopping.state['best_step']})."
           )
           break
         if preempted:

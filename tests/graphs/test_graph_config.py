@@ -27,6 +27,7 @@ def test_every_variant_has_the_papers_settings(arg):
   assert (config.optimizer.weight_decay, config.optimizer.weight_decay_mode) == (1e-4, "coupled")
   assert config.optimizer.schedule == "constant" and config.batch_size == 128
   assert config.early_stopping_patience == 50 and config.num_epochs == 1000
+  assert config.early_stopping_metric == "accuracy"
   assert config.model.to_dict() == {"name": "gcn_sagpool", "hidden": 128, "ratio": 0.5, "dropout": 0.5, "num_blocks": 3}
   if arg.endswith("loss=el"):
     assert config.loss.name == "encouraging_loss" and config.loss.log_end == 0.5

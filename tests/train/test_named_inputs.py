@@ -149,3 +149,22 @@ def test_bfloat16_casts_float_inputs_and_keeps_integer_ones():
     params
   )
   assert seen == {"tokens": jnp.int32, "weights": jnp.bfloat16}
+
+
+def test_early_stopping_on_accuracy_keeps_the_best_step(token_task, tmp_path, capsys):
+  config = _config(num_epochs=10, learning_rate=0.0, patience=1)
+  config.early_stopping_metric = "accuracy"
+  train.train_and_evaluate(config, str(tmp_path))
+  out = capsys.readouterr().out
+  # A constant accuracy: the best is the first epoch's (96 sequences / 16 a step: step 6), and training stops after
+  # the second.
+  assert "eval accuracy has not improved for 1 epochs" in out and "at step 6)" in out
+  with open(os.path.join(tmp_path, "metrics.jsonl")) as f:
+    assert [r["epoch"] for r in map(json.loads, f) if "eval/loss" in r] == [1.0, 2.0]
+
+
+def test_an_unknown_early_stopping_metric_is_a_clear_error(token_task, tmp_path):
+  config = _config(num_epochs=1, learning_rate=0.0, patience=1)
+  config.early_stopping_metric = "ece"
+  with pytest.raises(ValueError, match="early_stopping_metric must be 'loss' or 'accuracy'"):
+    train.train_and_evaluate(config, str(tmp_path))
