@@ -56,10 +56,12 @@ def main(argv):
     # Library INFO logs (Orbax reports every save) drown the progress bar; `--verbosity=0` shows them.
     logging.set_verbosity(logging.WARNING)
   _init_jax()
-  from el_jax import train  # imported after flag parsing so `--help` and flag errors are fast
+  from el_jax import continual, train  # imported after flag parsing so `--help` and flag errors are fast
 
+  # Continual-learning configs (a `continual` section) train a sequence of episodes; the others train once.
+  run = continual.train_and_evaluate if "continual" in _CONFIG.value else train.train_and_evaluate
   try:
-    train.train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    run(_CONFIG.value, _WORKDIR.value)
   except train.Preempted as e:
     print(e, file=sys.stderr)
     sys.exit(EXIT_PREEMPTED)

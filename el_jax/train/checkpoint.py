@@ -68,9 +68,11 @@ def check_resumable(saved_config: dict, config: dict, *, where: str) -> None:
 
   Only the settings in `RESUMABLE_KEYS` (run length, logging, evaluation, precision, mesh) may change on resume. A
   setting absent from one side matches None on the other: an optional setting added to the configs after a
-  checkpoint was written (e.g. `dataset.long_tail_ratio`) is off in both.
+  checkpoint was written (e.g. `dataset.long_tail_ratio`) is off in both. Values compare as JSON values (a tuple
+  equals the list the checkpoint's JSON holds).
   """
-  saved, current = _flatten(saved_config), _flatten(config)
+  # Compared as JSON holds them: the saved config's lists are the current config's tuples.
+  saved, current = (_flatten(json.loads(json.dumps(c))) for c in (saved_config, config))
   differing = sorted(
     key for key in saved.keys() | current.keys() if key not in RESUMABLE_KEYS and saved.get(key) != current.get(key)
   )

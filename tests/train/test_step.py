@@ -1,5 +1,7 @@
 """One training step checked against the closed-form gradient of softmax regression."""
 
+import json
+
 import jax
 import numpy as np
 import optax
@@ -66,3 +68,13 @@ def test_resume_check_names_differences_and_treats_absent_as_none():
     checkpoint.check_resumable(
       saved, {**later, "dataset": {"name": "fashion_mnist", "long_tail_ratio": 10.0}}, where="w"
     )
+
+
+def test_resume_check_matches_tuples_with_the_lists_of_the_saved_json():
+  from el_jax.train import checkpoint
+
+  config = {"optimizer": {"boundaries": (30, 60), "factors": (0.1, 0.1)}}
+  saved = json.loads(json.dumps(config))  # as config.json and the checkpoint's meta hold it: lists
+  checkpoint.check_resumable(saved, config, where="w")
+  with pytest.raises(ValueError, match=r"optimizer\.boundaries: checkpoint \[30, 60\], now \[30, 80\]"):
+    checkpoint.check_resumable(saved, {"optimizer": {"boundaries": (30, 80), "factors": (0.1, 0.1)}}, where="w")
