@@ -3,11 +3,14 @@
 `config.optimizer` keys:
   name:              "sgd" | "adam" | "adamw" | "rmsprop"
   learning_rate:     the base (peak) learning rate
-  schedule:          "constant" | "cosine" (to 0 at the end of training) | "multistep"
+  schedule:          "constant" | "cosine" (to 0 at the end of training) | "linear" (to 0 at the end of training)
+                     | "multistep" | "inverse_sqrt"
+                     (fairseq's `inverse_sqrt`: `lr * t / W` for `t < W`, then `lr * sqrt(W / t)`, see `inverse_sqrt`)
   boundaries:        for "multistep", the epochs at which the learning rate is multiplied by a factor
   decay_factor:      for "multistep", the factor at each boundary (cumulative: 0.1 at 30 and 60 gives 0.01 after 60),
                      or a list with one factor per boundary
-  warmup_epochs:     warm-up length in epochs before the schedule starts (0: none)
+  warmup_epochs:     warm-up length in epochs before the schedule starts (0: none; not with "inverse_sqrt")
+  warmup_steps:      for "inverse_sqrt" (and only for it), its warm-up length `W` in updates (e.g. 4000)
   warmup:            "linear" (from 0) | "exponential" (geometric, from `learning_rate * warmup_init_factor`)
   warmup_init_factor: the starting fraction of the exponential warm-up (default 1e-3)
   weight_decay:      the L2 coefficient `wd` (0: none)
@@ -20,6 +23,7 @@
 
 import inspect
 
+import jax.numpy as jnp
 import optax
 
 _OPTIMIZERS = {
@@ -35,6 +39,7 @@ _OWN_KEYS = (
   "boundaries",
   "decay_factor",
   "warmup_epochs",
+  "warmup_steps",
   "warmup",
   "warmup_init_factor",
   "weight_decay",
@@ -53,15 +58,46 @@ def _warmup(config, steps: int) -> optax.Schedule:
   raise ValueError(f"Unknown warm-up {kind!r}. Valid: linear, exponential.")
 
 
+def inverse_sqrt(learning_rate: float, warmup_steps: int) -> optax.Schedule:
+  r"""fairseq's `inverse_sqrt` schedule (Vaswani et al. 2017, Eq. 3, with the peak rate as a parameter):
+
+  .. math::  \eta(t) = \eta \, t / W \ (t < W), \qquad \eta(t) = \eta \sqrt{W / t} \ (t \ge W)
+
+  for the update count `t` (0 before the first update, so the first update has rate 0, as in fairseq with its
+  default `--warmup-init-lr 0`) and `W` warm-up updates: a linear warm-up to the peak `learning_rate` at `t = W`,
+  then a decay proportional to `1 / sqrt(t)`.
+  """
+  if int(warmup_steps) != warmup_steps or warmup_steps < 1:
+    raise ValueError(f"optimizer.warmup_steps must be a positive integer for inverse_sqrt, got {warmup_steps!r}.")
+  warmup = float(warmup_steps)
+
+  def schedule(count):
+    t = jnp.asarray(count, jnp.float32)
+    return learning_rate * jnp.where(t < warmup, t / warmup, jnp.sqrt(warmup / jnp.maximum(t, 1.0)))
+
+  return schedule
+
+
 def learning_rate_schedule(config, *, steps_per_epoch: int, num_epochs: int) -> optax.Schedule:
   """The learning rate as a function of the step, from `config.optimizer` (see the module docstring)."""
   base = config.learning_rate
   warmup = int(round(config.get("warmup_epochs", 0) * steps_per_epoch))
   name = config.get("schedule", "constant")
+  if (name == "inverse_sqrt") != (config.get("warmup_steps") is not None):
+    raise ValueError(
+      "optimizer.warmup_steps is the warm-up of schedule 'inverse_sqrt' and is required by it; with other schedules "
+      f"use warmup_epochs (schedule={name!r}, warmup_steps={config.get('warmup_steps')!r})."
+    )
+  if name == "inverse_sqrt":
+    if warmup:
+      raise ValueError("schedule 'inverse_sqrt' has its own warm-up (optimizer.warmup_steps); set warmup_epochs=0.")
+    return inverse_sqrt(base, config.warmup_steps)
   if name == "constant":
     schedule = optax.constant_schedule(base)
   elif name == "cosine":
     schedule = optax.cosine_decay_schedule(base, max(1, steps_per_epoch * num_epochs - warmup))
+  elif name == "linear":  # as Hugging Face's fine-tuning scripts decay it
+    schedule = optax.linear_schedule(base, 0.0, max(1, steps_per_epoch * num_epochs - warmup))
   elif name == "multistep":
     boundaries = list(config.get("boundaries", ()))
     factors = config.get("decay_factor", 0.1)
@@ -71,7 +107,9 @@ def learning_rate_schedule(config, *, steps_per_epoch: int, num_epochs: int) -> 
     steps = [int(round(epoch * steps_per_epoch)) - warmup for epoch in boundaries]
     schedule = optax.piecewise_constant_schedule(base, dict(zip(steps, factors, strict=True)))
   else:
-    raise ValueError(f"Unknown learning-rate schedule {name!r}. Valid: constant, cosine, multistep.")
+    raise ValueError(
+      f"Unknown learning-rate schedule {name!r}. Valid: constant, cosine, linear, multistep, inverse_sqrt."
+    )
   if warmup:
     schedule = optax.join_schedules([_warmup(config, warmup), schedule], [warmup])
   return schedule

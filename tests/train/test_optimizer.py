@@ -31,6 +31,12 @@ def test_cosine_with_linear_warmup():
   np.testing.assert_allclose(sched(30), 0.0, atol=1e-7)
 
 
+def test_linear_decay_to_zero_over_training():
+  sched = optimizer.learning_rate_schedule(_config(schedule="linear"), steps_per_epoch=10, num_epochs=4)
+  # lr (1 - t / T) with T = 40 updates.
+  np.testing.assert_allclose([sched(s) for s in (0, 10, 30, 40)], [0.1, 0.075, 0.025, 0.0], rtol=1e-6, atol=1e-9)
+
+
 def test_coupled_weight_decay_adds_to_gradient():
   # PyTorch-style SGD: update = -lr * (g + wd * w).
   tx = optimizer.create(_config(weight_decay=0.5), steps_per_epoch=1, num_epochs=1)
