@@ -6,12 +6,12 @@ evaluation behaviour with `model.train()` / `model.eval()`.
 """
 
 import functools
-import importlib
 
 import jax
 import numpy as np
 from flax import nnx
 
+from el_jax.models import bert, graph_nets, lstm, transformer
 from el_jax.models.convnet import ConvNet
 from el_jax.models.efficientnet import EfficientNetB0
 from el_jax.models.inception_v3 import InceptionV3
@@ -53,20 +53,13 @@ _MODELS = {
 }
 # Models that also accept flat feature vectors `[N, D]`; the others need images `[N, H, W, C]`.
 _VECTOR_INPUT = {"mlp"}
-# Families of models for inputs other than images (tokens, graphs): each module's `MODELS` maps names to
-# constructors taking `input_shape` as a dict `{input name: shape}` (see `el_jax.train.step`).
-_FAMILY_MODULES = ("lstm", "bert", "transformer", "graph_nets")
+# Models of inputs other than images (tokens, graphs): constructors taking `input_shape` as a dict
+# `{input name: shape}` and called on named inputs (see `el_jax.train.step`).
+_NAMED_INPUT_MODELS = {**lstm.MODELS, **bert.MODELS, **transformer.MODELS, **graph_nets.MODELS}
 
 
 def _family_models() -> dict:
-  found = {}
-  for module in _FAMILY_MODULES:
-    try:
-      found.update(importlib.import_module(f"el_jax.models.{module}").MODELS)
-    except ModuleNotFoundError as e:
-      if e.name != f"el_jax.models.{module}":
-        raise
-  return found
+  return _NAMED_INPUT_MODELS
 
 
 def names() -> list[str]:
