@@ -211,6 +211,10 @@ def train_and_evaluate(config, workdir: str) -> dict:
       lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), abstract_state, state_sharding
     )
     state = checkpoint.restore(ckpt, start_step, abstract_state)
+  elif config.model.get("checkpoint"):
+    # Pretrained weights (e.g. BERT's) are read on the host and placed on the mesh, rather than becoming constants of
+    # a compiled initialisation.
+    state = jax.device_put(init_state(), state_sharding)
   else:  # created in place, never materialised unsharded
     state = jax.jit(init_state, out_shardings=state_sharding)()
   if is_chief:

@@ -154,3 +154,20 @@ def test_glue_smoke_version_trains_bert_base(task, tmp_path):
   metrics, records = _train(_config("glue", f"task={task},smoke"), tmp_path)
   assert all(math.isfinite(v) for v in metrics.values()), metrics
   assert [r["step"] for r in records if "train/loss" in r] == [1]
+
+
+def test_the_trainer_starts_from_a_pretrained_checkpoint(tmp_path):
+  from el_jax.train import checkpoint
+  from tests.text.test_bert import _state_dict, _tiny
+
+  arrays = _state_dict(_tiny(), np.random.default_rng(1))
+  np.savez(tmp_path / "bert.npz", **arrays)
+  config = _config("glue", "task=mrpc,smoke")
+  config.model.name, config.model.checkpoint = "bert_tiny", str(tmp_path / "bert.npz")
+  config.dataset.train_subset, config.dataset.eval_subset, config.batch_size, config.eval_batch_size = 16, 8, 8, 8
+  config.optimizer.learning_rate = 0.0  # the trained parameters stay the checkpoint's
+  workdir = tmp_path / "run"
+  loop.train_and_evaluate(config, str(workdir))
+  model, _ = checkpoint.load_model(str(workdir))
+  np.testing.assert_array_equal(model.token_embedding.embedding[...], arrays["bert.embeddings.word_embeddings.weight"])
+  np.testing.assert_array_equal(model.pooler.kernel[...], arrays["bert.pooler.dense.weight"].T)
