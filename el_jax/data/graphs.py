@@ -29,6 +29,8 @@ import os
 
 import numpy as np
 
+from el_jax.data.synthetic import GeneratedRecords
+
 SPLITS = ("train", "validation", "test")
 TRAIN_FRACTION, VALIDATION_FRACTION = 0.8, 0.1
 # dataset -> the TU Dortmund name (file prefix)
@@ -299,7 +301,7 @@ def load(
 
 
 @dataclasses.dataclass(frozen=True)
-class SyntheticGraphs:
+class SyntheticGraphs(GeneratedRecords):
   """`size` random graphs of up to `max_nodes` nodes with `num_features` one-hot node labels, made on demand.
 
   Graph `i` is drawn from `(seed, split_id, i)`: its label `y` uniformly; its size from a gamma distribution with the
@@ -317,19 +319,15 @@ class SyntheticGraphs:
   largest: int
   split_id: int = 0
   seed: int = 0
+  unit = "graphs"
 
   @property
   def input_shape(self) -> dict:
     n, f = self.max_nodes, self.num_features
     return {"nodes": (n, f), "adjacency": (n, n), "node_mask": (n,)}
 
-  def __len__(self) -> int:
-    return self.size
-
   def __getitem__(self, index: int) -> dict:
-    if not 0 <= index < self.size:
-      raise IndexError(f"{self.name}: index {index} out of range [0, {self.size}).")
-    rng = np.random.default_rng((self.seed, self.split_id, index))
+    rng = self.record_rng(index)
     label = int(rng.integers(self.num_classes))
     n = self.largest if index == 0 else int(np.clip(round(rng.gamma(2.0, self.mean_nodes / 2)), 2, self.largest))
     categories = np.where(rng.random(n) < 0.5, label % self.num_features, rng.integers(self.num_features, size=n))
@@ -342,14 +340,6 @@ class SyntheticGraphs:
     targets = np.concatenate([a[keep], b[keep]])
     sources = np.concatenate([b[keep], a[keep]])
     return padded_record(features, targets, sources, label, self.max_nodes)
-
-  def take(self, count: int | None) -> "SyntheticGraphs":
-    """The first `count` graphs (all of them when `count` is None)."""
-    if count is None:
-      return self
-    if not 0 < count <= self.size:
-      raise ValueError(f"{self.name}: cannot take {count} of {self.size} graphs.")
-    return dataclasses.replace(self, size=count)
 
 
 def synthetic(dataset: str, split: str, *, seed: int = 0, max_nodes: int | None = None) -> SyntheticGraphs:

@@ -24,8 +24,33 @@ SHAPES = {
 _SPLIT_IDS = {"train": 0, "validation": 1, "test": 2}
 
 
+class GeneratedRecords:
+  """What every stand-in whose record `i` is drawn from `(seed, split_id, i)` shares: its length, the Generator of a
+  record, and `take`. For frozen dataclasses with `name`, `size`, `split_id` and `seed` fields; `unit` names the
+  records in error messages."""
+
+  unit = "examples"
+
+  def __len__(self) -> int:
+    return self.size
+
+  def record_rng(self, index: int) -> np.random.Generator:
+    """The Generator of record `index`; an IndexError outside `[0, size)`."""
+    if not 0 <= index < self.size:
+      raise IndexError(f"{self.name}: index {index} out of range [0, {self.size}).")
+    return np.random.default_rng((self.seed, self.split_id, index))
+
+  def take(self, count: int | None):
+    """The first `count` records (all of them when `count` is None)."""
+    if count is None:
+      return self
+    if not 0 < count <= self.size:
+      raise ValueError(f"{self.name}: cannot take {count} of {self.size} {self.unit}.")
+    return dataclasses.replace(self, size=count)
+
+
 @dataclasses.dataclass(frozen=True)
-class SyntheticSource:
+class SyntheticSource(GeneratedRecords):
   """`size` synthetic uint8 records of shape `input_shape` with labels in `[0, num_classes)`."""
 
   name: str
@@ -35,27 +60,14 @@ class SyntheticSource:
   split_id: int = 0
   seed: int = 0
 
-  def __len__(self) -> int:
-    return self.size
-
   def __getitem__(self, index: int) -> dict:
-    if not 0 <= index < self.size:
-      raise IndexError(f"{self.name}: index {index} out of range [0, {self.size}).")
-    rng = np.random.default_rng((self.seed, self.split_id, index))
+    rng = self.record_rng(index)
     label = int(rng.integers(self.num_classes))
     height = self.input_shape[0]
     image = rng.integers(0, 100, self.input_shape, dtype=np.uint8)
     row = label * height // self.num_classes
     image[row : row + max(1, height // self.num_classes)] = 220
     return {"image": image, "label": label}
-
-  def take(self, count: int | None) -> "SyntheticSource":
-    """The first `count` records (all of them when `count` is None)."""
-    if count is None:
-      return self
-    if not 0 < count <= self.size:
-      raise ValueError(f"{self.name}: cannot take {count} of {self.size} examples.")
-    return dataclasses.replace(self, size=count)
 
 
 def load(name: str, split: str, *, seed: int = 0) -> SyntheticSource:

@@ -37,6 +37,7 @@ import unicodedata
 
 import numpy as np
 
+from el_jax.data.synthetic import GeneratedRecords
 from el_jax.losses import check_labels
 
 PAD_ID, UNKNOWN_ID = 0, 1  # the word-level vocabulary's reserved ids (reviews)
@@ -425,7 +426,7 @@ def _glue_task(task: str, split: str) -> tuple:
 
 
 @dataclasses.dataclass(frozen=True)
-class SyntheticTextSource:
+class SyntheticTextSource(GeneratedRecords):
   """`size` synthetic token rows with a real text dataset's shapes, generated on demand from `(seed, split, index)`.
 
   Each row has a uniform label and a uniform length in `[T/4, T]` (BERT-style rows: `[CLS] a [SEP] b [SEP]` with
@@ -444,18 +445,13 @@ class SyntheticTextSource:
   split_id: int = 0
   seed: int = 0
 
-  def __len__(self) -> int:
-    return self.size
-
   @property
   def input_shape(self) -> dict:
     shape = {"tokens": (self.length,)}
     return {**shape, "segments": (self.length,)} if self.bert_style else shape
 
   def __getitem__(self, index: int) -> dict:
-    if not 0 <= index < self.size:
-      raise IndexError(f"{self.name}: index {index} out of range [0, {self.size}).")
-    rng = np.random.default_rng((self.seed, self.split_id, index))
+    rng = self.record_rng(index)
     label = int(rng.integers(self.num_classes))
     low = 1000 if self.bert_style else 2
     length = int(rng.integers(self.length // 4, self.length + 1))
@@ -474,14 +470,6 @@ class SyntheticTextSource:
       words[:half], words[half:] if self.pair else None, cls=101, sep=102, max_length=self.length
     )
     return {"tokens": tokens, "segments": segments, "label": label}
-
-  def take(self, count: int | None) -> "SyntheticTextSource":
-    """The first `count` records (all of them when `count` is None)."""
-    if count is None:
-      return self
-    if not 0 < count <= self.size:
-      raise ValueError(f"{self.name}: cannot take {count} of {self.size} examples.")
-    return dataclasses.replace(self, size=count)
 
 
 def load_synthetic(dataset: str, split: str, *, seed: int = 0) -> SyntheticTextSource:

@@ -34,6 +34,8 @@ import warnings
 
 import numpy as np
 
+from el_jax.data.synthetic import GeneratedRecords
+
 PAD_ID, BOS_ID, EOS_ID, UNK_ID = 0, 1, 2, 3
 SPECIALS = ("<pad>", "<s>", "</s>", "<unk>")
 SPLITS = ("train", "valid", "test")
@@ -318,7 +320,7 @@ def read_parallel_text(
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
-class SyntheticTranslation:
+class SyntheticTranslation(GeneratedRecords):
   """`size` generated sentence pairs. Source ids follow Zipf's law over the non-special vocabulary, as words do
   (`P(id) ∝ 1 / (id - 3)` for `id >= 4`: fairseq's dictionaries list the most frequent symbol first); lengths are
   uniform in `[1, 2 mean_length - 3]` (mean `mean_length - 1` tokens + EOS, capped by the maximum lengths); the
@@ -335,9 +337,7 @@ class SyntheticTranslation:
   split_id: int = 0
   seed: int = 0
   bpe: str = "none"
-
-  def __len__(self) -> int:
-    return self.size
+  unit = "sentence pairs"
 
   @property
   def num_classes(self) -> int:
@@ -358,9 +358,7 @@ class SyntheticTranslation:
     return np.cumsum(weights) / weights.sum()
 
   def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-    if not 0 <= index < self.size:
-      raise IndexError(f"{self.name}: index {index} out of range [0, {self.size}).")
-    rng = np.random.default_rng((self.seed, self.split_id, index))
+    rng = self.record_rng(index)
     longest = min(2 * self.mean_length - 3, self.max_source_length - 1, self.max_target_length - 1)
     length = int(rng.integers(1, max(1, longest) + 1))
     ranks = np.minimum(np.searchsorted(self._zipf_cdf, rng.random(length), side="right"), len(self._zipf_cdf) - 1)
@@ -369,13 +367,6 @@ class SyntheticTranslation:
 
   def __getitem__(self, index: int) -> dict:
     return _record(*self.pair(int(index)), self.max_source_length, self.max_target_length)
-
-  def take(self, count: int | None) -> "SyntheticTranslation":
-    if count is None:
-      return self
-    if not 0 < count <= self.size:
-      raise ValueError(f"{self.name}: cannot take {count} of {self.size} sentence pairs.")
-    return dataclasses.replace(self, size=count)
 
 
 def _split(split: str) -> str:
