@@ -150,7 +150,7 @@ def make_train_step(
     grad_norm, param_norm = optax.tree.norm(grads), optax.tree.norm(new_state["params"])
     metrics = {
       "loss": loss,
-      "accuracy": _weighted_accuracy(logits, batch["label"], label_weights(batch)),
+      "accuracy": jnp.sum(_correct(logits, batch)) / jnp.maximum(jnp.sum(label_weights(batch)), 1),
       "grad_norm": grad_norm,
       "param_norm": param_norm,
       "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(param_norm),
@@ -160,9 +160,9 @@ def make_train_step(
   return train_step
 
 
-def _weighted_accuracy(logits, labels, weights):
-  correct = (jnp.argmax(logits, axis=-1) == labels) & weights
-  return jnp.sum(correct) / jnp.maximum(jnp.sum(weights), 1)
+def _correct(logits, batch):
+  """Bool, the shape of the labels: the prediction is right and the label counts (`label_weights`)."""
+  return (jnp.argmax(logits, axis=-1) == batch["label"]) & label_weights(batch)
 
 
 def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.float32):
@@ -185,12 +185,11 @@ def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.floa
       compute_dtype=compute_dtype,
     )
     weights = label_weights(batch)
-    correct = (jnp.argmax(logits, axis=-1) == batch["label"]) & weights
     weight = jnp.sum(weights)
     return {
       "loss": objective_fn(logits, batch["label"], where=weights, progress=1.0) * weight,
       "cross_entropy": jnp.sum(losses.cross_entropy(logits, batch["label"], where=weights)),
-      "accuracy": jnp.sum(correct),
+      "accuracy": jnp.sum(_correct(logits, batch)),
       "weight": weight,
       "count": jnp.sum(batch["mask"]),
     }
