@@ -286,6 +286,18 @@ def _distribution_figures(study, runs_dir: str, results, figures_dir: str) -> li
 # ---- The report --------------------------------------------------------------------------------------------------
 
 
+def _time_line(seconds: dict) -> str:
+  """One sentence with the total time the studies' runs recorded and each study's share, in minutes."""
+  known = {name: s for name, s in seconds.items() if s is not None}
+  shares = ", ".join(f"{name} {s / 60:.0f}" for name, s in known.items())
+  missing = [name for name, s in seconds.items() if s is None]
+  return (
+    f"Time recorded by the runs: {sum(known.values()) / 60:.0f} minutes of training and evaluation ({shares}"
+    + (f"; not recorded: {', '.join(missing)}" if missing else "")
+    + "). A run resumed from a checkpoint records only what remained; the figure depends on the machine and its load."
+  )
+
+
 def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) -> list[str]:
   """Writes the report of `studies` (`{name: Study}`) from the results in `runs_dir`; returns the paths written."""
   figures_dir = os.path.join(report_dir, FIGURES)
@@ -301,11 +313,7 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
     f"`{runs_dir}`. Each study is a config in `configs/studies/`; the numbers below are means ± standard deviations "
     "over seeds, and every run can be retrained alone with `train.py --config configs/studies/<study>.py:<args>`.",
   ]
-  seconds = sum(sum(r.get("seconds", {}).values()) for name in results if name != "uci" for r in results[name])
-  parts.append(
-    f"Time recorded by the image-classification runs: {seconds / 60:.0f} minutes of training and evaluation (a run "
-    "resumed from a checkpoint records only what remained; the figure depends on the machine and its load)."
-  )
+  parts.append(_time_line({name: runner.recorded_seconds(study, runs_dir) for name, study in studies.items()}))
 
   for name, study in studies.items():
     parts += [f"## {study.title}", study.description.replace("\n", " ")]

@@ -3,7 +3,7 @@
 Each run trains in `<runs_dir>/<study>/<run name>/` (the trainer resumes a half-trained run from its checkpoint) and
 is then evaluated by `el_jax.evaluate.suite`; its figures go to `result.json` (the flat `metrics` the report
 tabulates, and the full evaluation report) and its per-example arrays (margins, energies, OOD scores) to
-`arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`.
+`arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`, with the seconds it took.
 """
 
 import dataclasses
@@ -90,10 +90,12 @@ def run_study(study, runs_dir: str, *, log=print) -> None:
     if os.path.isfile(path):
       log(f"{study.name}: done ({path})")
       return
+    start = time.perf_counter()
     records = uci.run(study.uci, log=log)
+    seconds = round(time.perf_counter() - start, 1)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-      json.dump({"sweep": _jsonable(study.uci), "records": records}, f, indent=1)
+      json.dump({"sweep": _jsonable(study.uci), "records": records, "seconds": seconds}, f, indent=1)
     return
   for index, run in enumerate(study.runs, start=1):
     workdir = run_dir(runs_dir, study, run)
@@ -122,6 +124,18 @@ def load_results(study, runs_dir: str):
       with open(path) as f:
         results.append(json.load(f))
   return results
+
+
+def recorded_seconds(study, runs_dir: str):
+  """Seconds of training and evaluation recorded by the study's finished runs (None for a UCI sweep whose records
+  predate timing)."""
+  if study.uci is not None:
+    path = os.path.join(runs_dir, study.name, UCI_NAME)
+    if not os.path.isfile(path):
+      return 0.0
+    with open(path) as f:
+      return json.load(f).get("seconds")
+  return float(sum(sum(r.get("seconds", {}).values()) for r in load_results(study, runs_dir)))
 
 
 def load_arrays(study, runs_dir: str, run) -> dict:

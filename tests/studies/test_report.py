@@ -50,8 +50,14 @@ def test_report_tables_claims_and_pending_runs(tmp_path):
   assert "mlp: not run" in text
   pending = len(study.runs) - len(written)
   assert f"Pending runs ({pending})" in text
-  assert "Time recorded by the image-classification runs: 6 minutes" in text
+  assert "Time recorded by the runs: 6 minutes of training and evaluation (fashion_mnist 6)" in text
   summary = json.load(open(paths[1]))
   entry = summary["studies"]["fashion_mnist"]["lenet"]["el_le1"]["accuracy"]
   assert entry["mean"] == np.mean(ACCURACY["el_le1"]) and entry["n"] == 3
   assert all(os.path.isfile(p) for p in paths)
+
+
+def test_time_line_names_each_study_and_what_was_not_timed():
+  line = report._time_line({"fashion_mnist": 5400.0, "long_tail": 600.0, "uci": None})
+  assert line.startswith("Time recorded by the runs: 100 minutes of training and evaluation (fashion_mnist 90, ")
+  assert "long_tail 10; not recorded: uci)." in line

@@ -25,6 +25,8 @@ def test_tiny_reproduce_writes_the_report_and_resumes(tmp_path):
   for title in ("(a) Fashion-MNIST", "(b) UCI", "(c) Long-tailed", "(d) Encouraging Loss's analyses"):
     assert title in text
   assert "Not run yet" not in text and "Pending runs" not in text
+  assert json.loads((runs_dir / "uci" / "records.json").read_text())["seconds"] > 0
+  assert "not recorded" not in text
   summary = json.loads((report_dir / "reproduction.json").read_text())
   assert summary["tiny"] is True
   assert set(summary["studies"]) == {"fashion_mnist", "uci", "long_tail", "el_analyses"}
