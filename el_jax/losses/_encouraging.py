@@ -88,46 +88,58 @@ def encouraging_loss(
 def _smoothed_terms(bonus, logits, labels, rho):
   r"""`(log p_y, log(1 - p_y), T)` with :math:`T = \sum_{k \ne y} (-\log p_k + \rho\, b(p_k))`.
 
-  The gradient of `T` is :math:`(K - 1) p - (1 - e_y) + \rho (u - p \sum_k u_k)` with
-  :math:`u_k = [k \ne y]\, b'(p_k)\, p_k`. The forward pass reads the logits for the largest other logit, writes
-  :math:`e_k = e^{z_k - m}` (0 at the label), sums it and the bonus, then overwrites it with `u` and sums that;
-  the backward pass recomputes `p` from the logits and overwrites `u` with the gradient. One `[..., K]` array is
-  live throughout, as for cross-entropy.
+  With :math:`e_k = e^{z_k - m}` off the label and 0 at it, :math:`s = \sum_k e_k` and
+  :math:`p_k = e_k / (e^{z_y - m} + s)`, the gradient of `T` is
+  :math:`(K - 1) p - (1 - e_y) + \rho (u - p \sum_k u_k)` with :math:`u_k = [k \ne y]\, b'(p_k)\, p_k`.
+  The forward pass writes `e`, sums it and the bonus, then overwrites it with `u` and sums that; the backward pass
+  recomputes `e` from the logits and overwrites `u` with the gradient. One `[..., K]` array is live throughout, as
+  for cross-entropy.
+
+  The stabiliser `m` is the row's largest logit, label included, which needs no pass that knocks the label out.
+  When the label's logit leads the others by more than float32's exponent range, `s` underflows and
+  :math:`\log(1 - p_y)` reads :math:`-\infty`: exact once the bonus clamps it at :math:`\log\epsilon` or does
+  not use it. Only the unclamped log bonus (`eps` below 1e-30, `log_end = 1`) needs its exact value; it takes `m`
+  as the largest other logit, so that :math:`s \ge 1`.
   """
   return _smoothed_fwd(bonus, logits, labels, rho)[0]
+
+
+def _needs_others_max(bonus) -> bool:
+  return bonus.shape == "log" and bonus.log_end >= 1.0 and bonus.eps < 1e-30
 
 
 def _smoothed_fwd(bonus, logits, labels, rho):
   k = logits.shape[-1]
   z_y = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
-  m = _fused.row_values(jax.lax.stop_gradient(jnp.max(_fused.without_label(logits, labels), axis=-1)))
-  e = jnp.exp(jnp.where(_fused.is_label(labels, logits.shape), -jnp.inf, logits) - m[..., None])
+  stabilised = _fused.without_label(logits, labels) if _needs_others_max(bonus) else logits
+  m = _fused.row_values(jax.lax.stop_gradient(jnp.max(stabilised, axis=-1)))
+  e = set_at_label(jnp.exp(logits - m[..., None]), labels, jnp.zeros_like(z_y))
   s = jnp.sum(e, axis=-1)
-  lse_others = m + jnp.log(s)
-  d = z_y - lse_others
-  log_z = jnp.logaddexp(z_y, lse_others)
-  scale = _fused.row_values(jax.nn.sigmoid(-d) / s)  # p_k = e_k (1 - p_y) / s off the label, 0 at it (b(0) = 0)
-  bonus_sum = jnp.sum(bonus.of_p(e * scale[..., None]), axis=-1)
+  log_s = jnp.log(s)
+  d = (z_y - m) - log_s  # log p_y - log(1 - p_y)
+  log_z = m + jnp.logaddexp(z_y - m, log_s)
+  inv_z = _fused.row_values(1.0 / (jnp.exp(z_y - m) + s))  # p_k = e_k / Z
+  bonus_sum = jnp.sum(bonus.of_p(e * inv_z[..., None]), axis=-1)
   # u_k = p_k b'(p_k) is written once the bonus has been summed, in the place of `e`; the backward pass reads it.
-  u = bonus.slope_times_p(e * _fused.row_values(scale, after=bonus_sum)[..., None])
+  u = bonus.slope_times_p(e * _fused.row_values(inv_z, after=bonus_sum)[..., None])
   u_sum = jnp.sum(u, axis=-1)
   neg_log_p_sum = (k - 1) * log_z - (jnp.sum(logits, axis=-1) - z_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d), neg_log_p_sum + rho * bonus_sum)
-  return out, (logits, u, labels, rho, m, s, d, bonus_sum, u_sum)
+  return out, (logits, u, labels, rho, m, s, inv_z, d, bonus_sum, u_sum)
 
 
 def _smoothed_bwd(bonus, residuals, cotangents):
-  logits, u, labels, rho, m, s, d, bonus_sum, u_sum = residuals
+  logits, u, labels, rho, m, s, inv_z, d, bonus_sum, u_sum = residuals
   g_log_p, g_log_1m_p, g_others = cotangents
-  p_y, one_minus_p_y = jax.nn.sigmoid(d), jax.nn.sigmoid(-d)
-  c = g_log_p * one_minus_p_y - g_log_1m_p * p_y
+  p_y = jax.nn.sigmoid(d)
+  c = g_log_p * jax.nn.sigmoid(-d) - g_log_1m_p * p_y
   k = logits.shape[-1]
-  # r_k = p_k / (1 - p_y) off the label, recomputed from the logits; the label's entry is written after.
+  # Off the label, grad_k = e_k A + g (rho u_k - 1): the label terms' -c p_k / (1 - p_y) = -c e_k / s, and T's
+  # g ((K - 1) p_k - rho p_k sum(u)). c is 0 wherever s underflows to 0 (the clamp holds log(1 - p_y) there).
+  a = jnp.where(c == 0.0, 0.0, -c / s) + g_others * inv_z * ((k - 1) - rho * u_sum)
   others = jnp.where(_fused.is_label(labels, logits.shape), -jnp.inf, logits)
-  r = jnp.exp(others - _fused.row_values(m)[..., None]) * (1.0 / s)[..., None]
-  p = r * one_minus_p_y[..., None]
-  g, cc, uu = g_others[..., None], c[..., None], u_sum[..., None]
-  grad = -cc * r + g * ((k - 1) * p - 1.0 + rho * (u - p * uu))
+  e = jnp.exp(others - _fused.row_values(m)[..., None])
+  grad = e * _fused.row_values(a)[..., None] + g_others[..., None] * (rho * u - 1.0)
   at_label = c + g_others * ((k - 1) * p_y - rho * p_y * u_sum)
   grad_rho = jnp.sum(g_others * bonus_sum).reshape(jnp.shape(rho)).astype(rho.dtype)
   return set_at_label(grad, labels, at_label), None, grad_rho

@@ -103,6 +103,20 @@ def test_smoothed_el_gradient_in_float32_and_for_confident_predictions():
   np.testing.assert_allclose(grad32, np.asarray(want) / np.linspace(0.5, 1.5, B)[:, None], rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.parametrize("bonus", BONUSES)
+def test_smoothed_el_when_the_label_leads_beyond_float32_range(bonus):
+  # e^(z_k - z_y) underflows in float32 for every other class: the clamp or the bonus shape must carry the result.
+  z, y = inputs("softmax", shape=(B, K), scale=2.0, seed=3)
+  z[np.arange(0, B, 2), y[::2]] += 150.0
+  ref = lambda z, y: _el_smoothed(z, y, 0.1, 0.7, **_reference_bonus(bonus))  # noqa: E731
+  fn = lambda z: losses.encouraging_loss(z, y, label_smoothing=0.1, bonus_rho=0.7, **bonus)  # noqa: E731
+  weights = np.linspace(0.5, 1.5, B, dtype=np.float32)
+  value, grad = jax.value_and_grad(lambda z: jnp.sum(weights * fn(z)))(jnp.asarray(z))
+  _, (want_value, want_grad) = _grads(losses.encouraging_loss, ref, z, y, label_smoothing=0.1, bonus_rho=0.7, **bonus)
+  np.testing.assert_allclose(value, want_value, rtol=1e-5)
+  np.testing.assert_allclose(grad, want_grad, rtol=1e-4, atol=1e-5)
+
+
 def _away_from_hinge_kinks(z, y, margin, hem):
   with jax.enable_x64(True):
     z64 = jnp.asarray(z, jnp.float64)
