@@ -1,6 +1,6 @@
 """Runs the CPU-scale reproduction studies and writes the report (`reports/reproduction.md` and its figures).
 
-  python reproduce.py                                   # every study, 3 seeds (about 2 hours on 2 cores)
+  python reproduce.py                                   # every study, 3 seeds (about 2 hours 15 minutes on 2 cores)
   python reproduce.py --studies uci,long_tail           # some of them
   python reproduce.py --tiny --runs_dir /tmp/r --report_dir /tmp/r/report   # a minutes-long version (CI)
   python reproduce.py --report_only                     # rewrite the report from the results so far

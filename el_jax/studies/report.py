@@ -289,7 +289,7 @@ def _distribution_figures(study, runs_dir: str, results, figures_dir: str) -> li
 def _time_line(seconds: dict) -> str:
   """One sentence with the total time the studies' runs recorded and each study's share, in minutes."""
   known = {name: s for name, s in seconds.items() if s is not None}
-  shares = ", ".join(f"{name} {s / 60:.0f}" for name, s in known.items())
+  shares = ", ".join(f"{name} {s / 60:.{0 if s >= 60 else 1}f}" for name, s in known.items())
   missing = [name for name, s in seconds.items() if s is None]
   return (
     f"Time recorded by the runs: {sum(known.values()) / 60:.0f} minutes of training and evaluation ({shares}"
