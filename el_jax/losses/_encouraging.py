@@ -137,8 +137,7 @@ def _smoothed_bwd(bonus, residuals, cotangents):
   # Off the label, grad_k = e_k A + g (rho u_k - 1): the label terms' -c p_k / (1 - p_y) = -c e_k / s, and T's
   # g ((K - 1) p_k - rho p_k sum(u)). c is 0 wherever s underflows to 0 (the clamp holds log(1 - p_y) there).
   a = jnp.where(c == 0.0, 0.0, -c / s) + g_others * inv_z * ((k - 1) - rho * u_sum)
-  others = jnp.where(_fused.is_label(labels, logits.shape), -jnp.inf, logits)
-  e = jnp.exp(others - _fused.row_values(m)[..., None])
+  e = jnp.exp(logits - _fused.row_values(m)[..., None])  # its label entry is overwritten with `at_label` below
   grad = e * _fused.row_values(a)[..., None] + g_others[..., None] * (rho * u - 1.0)
   at_label = c + g_others * ((k - 1) * p_y - rho * p_y * u_sum)
   grad_rho = jnp.sum(g_others * bonus_sum).reshape(jnp.shape(rho)).astype(rho.dtype)
