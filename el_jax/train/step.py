@@ -148,9 +148,10 @@ def make_train_step(
       opt_state=opt_state,
     )
     grad_norm, param_norm = optax.tree.norm(grads), optax.tree.norm(new_state["params"])
+    weights = label_weights(batch)
     metrics = {
       "loss": loss,
-      "accuracy": jnp.sum(_correct(logits, batch)) / jnp.maximum(jnp.sum(label_weights(batch)), 1),
+      "accuracy": jnp.sum(_correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1),
       "grad_norm": grad_norm,
       "param_norm": param_norm,
       "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(param_norm),
@@ -160,9 +161,9 @@ def make_train_step(
   return train_step
 
 
-def _correct(logits, batch):
-  """Bool, the shape of the labels: the prediction is right and the label counts (`label_weights`)."""
-  return (jnp.argmax(logits, axis=-1) == batch["label"]) & label_weights(batch)
+def _correct(logits, labels, weights):
+  """Bool, the shape of the labels: the prediction is right and the label counts (`weights`, from `label_weights`)."""
+  return (jnp.argmax(logits, axis=-1) == labels) & weights
 
 
 def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.float32):
@@ -189,7 +190,7 @@ def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.floa
     return {
       "loss": objective_fn(logits, batch["label"], where=weights, progress=1.0) * weight,
       "cross_entropy": jnp.sum(losses.cross_entropy(logits, batch["label"], where=weights)),
-      "accuracy": jnp.sum(_correct(logits, batch)),
+      "accuracy": jnp.sum(_correct(logits, batch["label"], weights)),
       "weight": weight,
       "count": jnp.sum(batch["mask"]),
     }
