@@ -313,7 +313,7 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
     f"`{runs_dir}`. Each study is a config in `configs/studies/`; the numbers below are means ± standard deviations "
     "over seeds, and every run can be retrained alone with `train.py --config configs/studies/<study>.py:<args>`.",
   ]
-  parts.append(_time_line({name: runner.recorded_seconds(study, runs_dir) for name, study in studies.items()}))
+  parts.append(_time_line({n: runner.recorded_seconds(s, runs_dir, results[n]) for n, s in studies.items()}))
 
   for name, study in studies.items():
     parts += [f"## {study.title}", study.description.replace("\n", " ")]

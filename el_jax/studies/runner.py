@@ -126,16 +126,16 @@ def load_results(study, runs_dir: str):
   return results
 
 
-def recorded_seconds(study, runs_dir: str):
-  """Seconds of training and evaluation recorded by the study's finished runs (None for a UCI sweep whose records
-  predate timing)."""
+def recorded_seconds(study, runs_dir: str, results: list):
+  """Seconds of training and evaluation recorded by the study's finished runs, `results` being what
+  `load_results` returned (None for a UCI sweep whose records predate timing)."""
   if study.uci is not None:
     path = os.path.join(runs_dir, study.name, UCI_NAME)
     if not os.path.isfile(path):
       return 0.0
     with open(path) as f:
       return json.load(f).get("seconds")
-  return float(sum(sum(r.get("seconds", {}).values()) for r in load_results(study, runs_dir)))
+  return float(sum(sum(r.get("seconds", {}).values()) for r in results))
 
 
 def load_arrays(study, runs_dir: str, run) -> dict:
