@@ -16,7 +16,8 @@ the mean test accuracy, each taken at the epoch of best validation accuracy. Her
 not improved for 50 epochs (`early_stopping_patience`, `early_stopping_metric="accuracy"`, as the released code), or
 after `num_epochs` = 1000. Every epoch's checkpoint is kept (`checkpoint_keep=None`, about 1 MB each), so the test
 accuracy of the best epoch (printed when training stops, and the best `eval/accuracy` in `metrics.jsonl`) is read by
-loading that checkpoint (`el_jax.train.checkpoint.load_model(workdir, step)`) and evaluating it on the "test" split.
+loading that checkpoint (`el_jax.train.workdir.Workdir(workdir).load_model(step)`) and evaluating it on the "test"
+split.
 Differences from the released code: each epoch drops its last partial batch (the split's graphs are reshuffled every
 epoch), and the split permutation is numpy's, not PyTorch's `random_split`.
 

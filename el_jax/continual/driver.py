@@ -16,7 +16,7 @@ Avalanche does, and carries the parameters over. After episode `t` the model is 
 episodes `0..t`: row `t` of the accuracy matrix `R[t][j]`. Metrics go to `<workdir>/metrics.jsonl`; the end of every
 episode is checkpointed with Orbax (`<workdir>/checkpoints/<episode>`: parameters, model state and what the strategy
 carries, plus JSON meta with the config and the matrix so far), and a rerun resumes after the last finished episode;
-`el_jax.train.checkpoint.load_model(workdir, episode)` gives the model after a kept episode. EWC's Fisher is
+`el_jax.train.workdir.Workdir(workdir).load_model(episode)` gives the model after a kept episode. EWC's Fisher is
 computed in evaluation mode on the episode's training set without augmentation. The run executes on one device
 (the default one).
 """
@@ -36,10 +36,11 @@ from el_jax import losses, models
 from el_jax.continual import ewc, lfl, replay, si, tasks
 from el_jax.continual import step as continual_step
 from el_jax.data import pipeline, transforms
-from el_jax.train import checkpoint, optimizer
+from el_jax.train import checkpoint, optimizer, setup
 from el_jax.train import step as train_step_lib
-from el_jax.train.loop import NonFiniteError, loss_hparams
+from el_jax.train.loop import NonFiniteError
 from el_jax.train.metrics_log import MetricsLog
+from el_jax.train.workdir import Workdir
 
 
 def for_episode(value, episode: int) -> float:
@@ -137,13 +138,16 @@ def train_and_evaluate(config, workdir: str) -> dict:
   model = models.create(
     config.model.name, num_classes=num_classes, input_shape=input_shape, seed=config.seed, **model_kwargs
   )
-  graphdefs, params, model_state = train_step_lib.split_model(model)
+  model_parts, params, model_state = train_step_lib.split_model(model)
   # Data-dependent loss settings (HEM's margin) come from the whole training set.
-  objective = losses.get_objective(config.loss.name, **loss_hparams(config.loss.to_dict(), train_full))
-  eval_step = jax.jit(train_step_lib.make_eval_step(graphdefs, objective))
+  hparams_of_loss = losses.resolve_data_hparams(
+    setup.section_kwargs(config.loss), lambda: data_lib.class_counts(train_full)
+  )
+  objective = losses.get_objective(config.loss.name, **hparams_of_loss)
+  eval_step = jax.jit(train_step_lib.make_eval_step(model_parts, objective))
 
   def loss_on_batch(params, model_state, batch):
-    logits, _ = train_step_lib.apply_model(graphdefs.eval, graphdefs, params, model_state, batch["image"])
+    logits, _ = train_step_lib.apply_model(model_parts.eval, model_parts, params, model_state, batch["image"])
     return objective(logits, batch["label"], where=batch["mask"], progress=1.0)
 
   loss_grad = jax.jit(jax.grad(loss_on_batch))
@@ -184,11 +188,9 @@ def train_and_evaluate(config, workdir: str) -> dict:
       memory = replay.Memory(**{k: np.asarray(v) for k, v in carry.pop("memory").items()})
     rows, global_step = meta["rows"], meta["global_step"]
     print(f"{workdir}: resuming after episode {done} of {num_tasks}.")
-  with open(os.path.join(workdir, "config.json"), "w") as f:
-    json.dump(config.to_dict(), f, indent=2)
-  # The model record lets `checkpoint.load_model` (and evaluate.py) rebuild the model of a kept checkpoint.
-  model_spec = {"name": config.model.name, "num_classes": num_classes, "input_shape": list(input_shape)}
-  checkpoint.write_model_spec(workdir, model_spec | {"kwargs": model_kwargs})
+  # The model record lets `Workdir.load_model` (and evaluate.py) rebuild the model of a kept checkpoint.
+  spec = setup.ModelSpec(config.model.name, num_classes, list(input_shape), model_kwargs)
+  Workdir(workdir).start(config.to_dict(), spec)
   log = MetricsLog(workdir, resume_step=global_step)
 
   # ---- Episodes ----------------------------------------------------------------------------------------------
@@ -209,7 +211,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
       if key not in compiled:
         tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
         step_fn = continual_step.make_train_step(
-          graphdefs,
+          model_parts,
           objective,
           tx,
           strategy=strategy,

@@ -8,7 +8,7 @@ head maps them to the logits, so no model needs a separate feature method.
 import jax
 from flax import nnx
 
-from el_jax.train.step import Graphdefs
+from el_jax.train.step import ModelParts
 
 
 class _Identity(nnx.Module):
@@ -16,12 +16,14 @@ class _Identity(nnx.Module):
     return x
 
 
-def apply_with_features(graphdef, graphdefs: Graphdefs, params, model_state, images, *, rng=None, head: str = "head"):
+def apply_with_features(
+  graphdef, model_parts: ModelParts, params, model_state, images, *, rng=None, head: str = "head"
+):
   """`(logits, features, new_model_state)` of the model of `graphdef` (train or eval mode) on `images`."""
-  rng_state, model_state = jax.tree.map(lambda x: x, (graphdefs.rng_state, model_state))
+  rng_state, model_state = jax.tree.map(lambda x: x, (model_parts.rng_state, model_state))
   model = nnx.merge(graphdef, params, rng_state, model_state)
-  if rng is not None and graphdefs.rng_streams:
-    nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(graphdefs.rng_streams)})
+  if rng is not None and model_parts.rng_streams:
+    nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(model_parts.rng_streams)})
   classifier = getattr(model, head, None)
   if not isinstance(classifier, nnx.Module):
     raise ValueError(

@@ -26,7 +26,7 @@ STRATEGIES = ("replay", "ewc", "si", "lfl", "lwf")
 
 
 def make_train_step(
-  graphdefs,
+  model_parts,
   objective_fn,
   tx: optax.GradientTransformation,
   *,
@@ -46,17 +46,17 @@ def make_train_step(
     previous = regs.get("previous")
     if previous is not None:
       previous_logits, previous_features, _ = features.apply_with_features(
-        graphdefs.eval, graphdefs, previous["params"], previous["model_state"], batch["image"]
+        model_parts.eval, model_parts, previous["params"], previous["model_state"], batch["image"]
       )
 
     def objective(params):
       if needs_features:
         logits, feats, model_state = features.apply_with_features(
-          graphdefs.train, graphdefs, params, state["model_state"], batch["image"], rng=rng
+          model_parts.train, model_parts, params, state["model_state"], batch["image"], rng=rng
         )
       else:
         logits, model_state = train_step_lib.apply_model(
-          graphdefs.train, graphdefs, params, state["model_state"], batch["image"], rng=rng
+          model_parts.train, model_parts, params, state["model_state"], batch["image"], rng=rng
         )
       task = objective_fn(logits, batch["label"], progress=progress)
       extra = jnp.zeros((), jnp.float32)

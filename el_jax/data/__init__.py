@@ -1,8 +1,11 @@
 """Datasets and input pipelines.
 
 `load(name, split, **options)` returns a `Source` (`el_jax.data.source`): an in-memory `ArrayDataset` for the offline
-sets, a random-access `TfdsSource` for TFDS names, a `SyntheticSource` for `synthetic:<name>`. `pipeline` turns any
-of them into training and evaluation batches; `transforms` holds the augmentations.
+sets, a random-access `TfdsSource` for TFDS names, a `SyntheticSource` for `synthetic:<name>`. The input pipeline
+has two stages: `pipeline` turns any source into host batches (training batch `s` a pure function of `(seed, s)`;
+evaluation padded and masked), and `global_batches` reads each process's rows of them and hands the loop global,
+sharded, prefetched device batches. `transforms` holds the augmentations. A run builds its sources from its config's
+`dataset` section with `el_jax.train.setup.Inputs`.
 
 Names:
   fashion_mnist                       Debian's dataset-fashion-mnist idx files ("train", "test")
@@ -20,7 +23,7 @@ import importlib
 
 import numpy as np
 
-from el_jax.data import fashion_mnist, long_tail, mnist_digits, subset, synthetic, tfds_source, uci
+from el_jax.data import fashion_mnist, mnist_digits, subset, synthetic, tfds_source, uci
 from el_jax.data.arrays import ArrayDataset
 from el_jax.data.continual import class_split, permuted
 from el_jax.data.idx import IdxFormatError, read_idx
@@ -77,22 +80,6 @@ def load(name: str, split: str, **options) -> Source:
   )
 
 
-def from_config(dataset: dict) -> tuple[Source, Source]:
-  """The training and evaluation sets that a config's `dataset` section describes.
-
-  Keys used: `name`, `train_split`, `eval_split`, `options` (those not None go to `load`), `train_subset` and
-  `eval_subset` (first N examples; None: all), and `long_tail_ratio` (None: balanced; else the training set is cut
-  to a long tail whose largest-to-smallest class ratio is this, after `train_subset`, see `long_tail`).
-  """
-  options = {k: v for k, v in (dataset.get("options") or {}).items() if v is not None}  # None: not set
-  train = load(dataset["name"], dataset.get("train_split", "train"), **options).take(dataset.get("train_subset"))
-  ratio = dataset.get("long_tail_ratio")
-  if ratio:
-    train = long_tail.long_tailed(train, long_tail.factor_for_ratio(ratio, train.num_classes))
-  evaluation = load(dataset["name"], dataset.get("eval_split", "test"), **options).take(dataset.get("eval_subset"))
-  return train, evaluation
-
-
 def class_counts(source: Source) -> np.ndarray:
   """`[K]` examples per class of `source` (reads every label of a source without a `labels` array)."""
   return np.bincount(subset.labels_of(source), minlength=source.num_classes)
@@ -125,7 +112,6 @@ __all__ = [
   "TfdsSource",
   "class_counts",
   "class_split",
-  "from_config",
   "load",
   "long_tailed",
   "names",

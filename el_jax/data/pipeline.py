@@ -92,7 +92,7 @@ def train_dataset(
     normalization: images are converted by `to_float(images, normalization)` after the augmentations.
     rows: read only these rows of each batch (a process reads the rows its devices hold; None: all).
   """
-  spe = steps_per_epoch(len(data), batch_size)  # validates batch_size
+  epoch_length = steps_per_epoch(len(data), batch_size)  # validates batch_size
   if seed < 0:
     raise ValueError(f"seed must be non-negative, got {seed}.")
   augment = _check_transforms(tuple(augment))
@@ -112,7 +112,7 @@ def train_dataset(
   name = getattr(data, "name", "")
 
   def read(step, indices):
-    epoch = step // spe
+    epoch = step // epoch_length
     records = [
       _apply(data[int(i)], augment, np.random.default_rng((seed, epoch, int(i))) if augment else None) for i in indices
     ]
@@ -127,23 +127,37 @@ def train_batches(dataset: grain.MapDataset, *, start_step: int = 0, prefetch: i
   return iter(dataset[start_step:].to_iter_dataset(options))
 
 
-def eval_batches(data, *, batch_size: int, normalization: tuple | None = None, transforms=()):
+def eval_batches(
+  data, *, batch_size: int, normalization: tuple | None = None, transforms=(), rows: slice | None = None
+):
   """Yields batches covering every example of `data` once, each the source's keys (`image`, `label`, ...) plus a
   `mask`; the last one is zero-padded, with `mask` False on the padding.
 
   `transforms` (deterministic grain `Map`s, e.g. `transforms.ResizeCenterCrop(256, 224)`) are applied to each
-  record; images are then converted by `to_float(images, normalization)`.
+  record; images are then converted by `to_float(images, normalization)`. With `rows`, only those rows of each
+  batch of `batch_size` are read and yielded (a process reads the rows its devices hold).
   """
   transforms = _check_transforms(tuple(transforms))
   name = getattr(data, "name", "")
-  for start in range(0, len(data), batch_size):
-    stop = min(start + batch_size, len(data))
-    if isinstance(data, ArrayDataset) and not transforms:
+  rows = rows or slice(0, batch_size)
+  size = rows.stop - rows.start
+  for batch_start in range(0, len(data), batch_size):
+    start = min(batch_start + rows.start, len(data))
+    stop = min(batch_start + rows.stop, len(data))
+    if stop == start:
+      batch = _empty_batch(data, transforms, normalization, name, size)
+    elif isinstance(data, ArrayDataset) and not transforms:
       batch = {"image": to_float(data.images[start:stop], normalization), "label": data.labels[start:stop]}
     else:
       batch = _stack([_apply(data[i], transforms, None) for i in range(start, stop)], normalization, name)
-    pad = batch_size - (stop - start)
+    pad = size - (stop - start)
     if pad:
       batch = {k: np.concatenate([v, np.zeros((pad, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
-    batch["mask"] = np.arange(batch_size) < stop - start
+    batch["mask"] = np.arange(size) < stop - start
     yield batch
+
+
+def _empty_batch(data, transforms, normalization, name: str, size: int) -> dict:
+  """A batch of `size` zeros shaped as the source's records (the rows of a process past the last example)."""
+  record = _stack([_apply(data[0], transforms, None)], normalization, name)
+  return {k: np.zeros((size, *v.shape[1:]), v.dtype) for k, v in record.items()}

@@ -13,6 +13,7 @@ Modules, each usable on its own:
 - `suite`: all of the above on a model or a workdir; `report` and `plots`: JSON, Markdown, PNG and comparisons.
 """
 
+from el_jax.evaluate.evaluators import check_evals, due, run_during_training
 from el_jax.evaluate.suite import Options, evaluate_workdir, run
 
-__all__ = ["Options", "evaluate_workdir", "run"]
+__all__ = ["Options", "check_evals", "due", "evaluate_workdir", "run", "run_during_training"]

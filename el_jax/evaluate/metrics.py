@@ -13,9 +13,11 @@ FEW_SHOT_MAX = 20
 
 
 @jax.jit
-def correct(logits, labels):
-  """`argmax_k z_k == y` per example (ties go to the lowest class index, as `argmax` breaks them)."""
-  return jnp.argmax(logits, axis=-1) == labels
+def correct(logits, labels, where=None):
+  """`argmax_k z_k == y` per example, or per token for per-token labels (ties go to the lowest class index, as
+  `argmax` breaks them); False where `where` (bool, the shape of `labels`) is False."""
+  hits = jnp.argmax(logits, axis=-1) == labels
+  return hits if where is None else hits & where
 
 
 def accuracy(logits, labels) -> float:

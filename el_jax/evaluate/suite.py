@@ -27,7 +27,8 @@ from el_jax.evaluate import (
   probe,
 )
 from el_jax.evaluate import report as report_lib
-from el_jax.train import checkpoint
+from el_jax.train import setup
+from el_jax.train.workdir import Workdir
 
 
 @dataclasses.dataclass(frozen=True)
@@ -140,7 +141,9 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
   labels = test.labels
   probs = _softmax(logits.astype(np.float64))
   correct = np.asarray(metrics.correct(logits, labels))
-  train = data.from_config(dataset)[0]  # with the run's subset and long tail: shot accuracy needs its class counts
+  train = setup.Inputs.from_config(
+    dataset
+  ).train  # with the run's subset and long tail: shot accuracy needs its class counts
   train_counts = data.class_counts(train)
   report["accuracy"] = {
     "top1": float(correct.mean()),
@@ -263,7 +266,7 @@ def evaluate_workdir(workdir: str, options: Options = Options(), *, out_dir: str
     raise FileNotFoundError(f"{config_path} not found: {workdir} is not a workdir written by train.py.")
   with open(config_path) as f:
     config = json.load(f)
-  model, loaded_step = checkpoint.load_model(workdir, step)
+  model, loaded_step = Workdir(workdir).load_model(step)
   report, arrays = run(model, config, options)
   report = {"workdir": os.path.abspath(workdir), "step": int(loaded_step)} | report
   report_lib.write(report, arrays, out_dir or workdir)

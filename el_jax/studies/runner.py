@@ -16,7 +16,8 @@ import numpy as np
 
 from el_jax.evaluate import suite
 from el_jax.studies import uci
-from el_jax.train import checkpoint, loop
+from el_jax.train import loop
+from el_jax.train.workdir import Workdir
 
 RESULT_NAME = "result.json"
 ARRAYS_NAME = "arrays.npz"
@@ -63,7 +64,7 @@ def train_and_evaluate(run, workdir: str) -> dict:
   start = time.perf_counter()
   loop.train_and_evaluate(run.config, workdir)
   trained = time.perf_counter()
-  model, step = checkpoint.load_model(workdir)
+  model, step = Workdir(workdir).load_model()
   config = run.config.to_dict()
   report, arrays = suite.run(model, config, suite.Options(**run.evaluation))
   result = {

@@ -1,4 +1,16 @@
-"""Training: optimisers, jitted steps over a device mesh, checkpoints, metrics and the loop that ties them together."""
+"""Training: the run setup every entry point shares, the mesh, jitted steps, checkpoints, metrics and the loop.
+
+  setup       `Inputs` (sources, normalisation, transforms, input shape) from `config.dataset`, `ModelSpec` from
+              `config.model`, the objective from `config.loss`
+  workdir     `Workdir`: every file of a run folder (config, model record, checkpoints, metrics log, results)
+  mesh        the `(data, fsdp)` device mesh and the train state's shardings
+  step        the train state and the jitted train and eval steps
+  optimizer   optax optimisers and learning-rate schedules by name
+  checkpoint  Orbax save and restore, and the check that a checkpoint belongs to the run resuming it
+  loop        `train_and_evaluate(config, workdir)`; its pieces (evaluation, metrics window, SIGTERM) are shared with
+              the continual driver (`el_jax.continual`)
+The input pipeline hands the loop global batches already laid out on the mesh (`el_jax.data.global_batches`).
+"""
 
 from el_jax.train.loop import NonFiniteError, Preempted, evaluate, train_and_evaluate
 

@@ -14,8 +14,6 @@ import jax
 import orbax.checkpoint as ocp
 from flax import nnx
 
-from el_jax import models
-
 # Config entries that may differ between a checkpoint and the run resuming it; any other difference means the
 # checkpoint belongs to another experiment.
 RESUMABLE_KEYS = frozenset(
@@ -25,6 +23,7 @@ RESUMABLE_KEYS = frozenset(
     "checkpoint_every_steps",
     "checkpoint_keep",
     "eval_batch_size",
+    "evals",
     "compute_dtype",
     "mesh",
     "dataset.eval_split",
@@ -86,42 +85,12 @@ def check_resumable(saved_config: dict, config: dict, *, where: str) -> None:
     )
 
 
-_MODEL_SPEC = "model.json"
-
-
-def write_model_spec(workdir: str, spec: dict) -> None:
-  """Records how to rebuild the workdir's model: `{"name", "num_classes", "input_shape", "kwargs"}`."""
-  with open(os.path.join(workdir, _MODEL_SPEC), "w") as f:
-    json.dump(spec, f, indent=2)
-
-
-def load_model(workdir: str, step: int | None = None) -> tuple[nnx.Module, int]:
-  """The trained model of a workdir, in evaluation mode, and the step of the checkpoint it comes from.
-
-  Args:
-    workdir: a folder written by `train.py`.
-    step: the checkpoint to load; the latest when None.
-
-  Raises:
-    FileNotFoundError: if the workdir has no model record or no checkpoint.
-  """
-  spec_path = os.path.join(workdir, _MODEL_SPEC)
-  if not os.path.isfile(spec_path):
-    raise FileNotFoundError(f"{spec_path} not found: {workdir} is not a workdir written by train.py.")
-  with open(spec_path) as f:
-    spec = json.load(f)
-  shape = spec["input_shape"]  # a list, or a dict of lists for named inputs
-  shape = shape if isinstance(shape, dict) else tuple(shape)
-  model = models.create(spec["name"], num_classes=spec["num_classes"], input_shape=shape, **spec["kwargs"])
-  with manager(os.path.join(workdir, "checkpoints"), max_to_keep=None) as mngr:
-    step = mngr.latest_step() if step is None else step
-    if step is None:
-      raise FileNotFoundError(f"{workdir}/checkpoints holds no checkpoint to load.")
-    params, _, model_state = nnx.state(model, nnx.Param, nnx.RngState, ...)
-    abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, {"params": params, "model_state": model_state})
-    restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
-    state_args = ocp.args.PyTreeRestore(abstract, restore_args=restore_args, partial_restore=True)
-    restored = mngr.restore(step, args=ocp.args.Composite(state=state_args))["state"]
+def restore_model(mngr: ocp.CheckpointManager, step: int, model: nnx.Module) -> None:
+  """Loads checkpoint `step`'s parameters and model state (e.g. BatchNorm statistics) into `model` in place,
+  leaving the rest of the train state (optimiser, step, RNG) unread."""
+  params, _, model_state = nnx.state(model, nnx.Param, nnx.RngState, ...)
+  abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, {"params": params, "model_state": model_state})
+  restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
+  state_args = ocp.args.PyTreeRestore(abstract, restore_args=restore_args, partial_restore=True)
+  restored = mngr.restore(step, args=ocp.args.Composite(state=state_args))["state"]
   nnx.update(model, restored["params"], restored["model_state"])
-  model.eval()
-  return model, step

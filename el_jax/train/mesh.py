@@ -63,21 +63,3 @@ def state_shardings(abstract_state, mesh: Mesh, *, fsdp_min_size: int = 2**14):
     return replicated(mesh)
 
   return jax.tree.map(rule, abstract_state)
-
-
-def local_rows(sharding: NamedSharding, global_batch_size: int) -> slice:
-  """The rows of a global batch that this process's devices hold (each process feeds only those)."""
-  indices = sharding.addressable_devices_indices_map((global_batch_size,))
-  starts = sorted({(idx[0].start or 0, idx[0].stop or global_batch_size) for idx in indices.values()})
-  lo, hi = starts[0][0], starts[-1][1]
-  if sum(b - a for a, b in starts) != hi - lo:
-    raise ValueError("this process's devices hold non-contiguous rows of the batch; use a mesh from mesh.create.")
-  return slice(lo, hi)
-
-
-def global_batch(local_batch: dict, sharding: NamedSharding, global_batch_size: int) -> dict:
-  """Global batch arrays from each process's rows of them (`local_rows`), as `local_batch` holds."""
-  return {
-    k: jax.make_array_from_process_local_data(sharding, v, (global_batch_size, *v.shape[1:]))
-    for k, v in local_batch.items()
-  }

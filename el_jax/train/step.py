@@ -6,7 +6,7 @@ The train state is a dict:
   params       the model's `nnx.Param`s (float32)
   model_state  its other variables except RNG streams (e.g. BatchNorm statistics)
   opt_state    the optimiser state
-The model's structure is static: a `Graphdefs` holds it in training mode (batch statistics, dropout on) and in
+The model's structure is static: a `ModelParts` holds it in training mode (batch statistics, dropout on) and in
 evaluation mode (running averages, dropout off), plus the model's RNG streams, which are reseeded every step from
 `fold_in(rng, step)` so that a resumed run draws the same dropout masks as an uninterrupted one.
 
@@ -31,10 +31,11 @@ import optax
 from flax import nnx
 
 from el_jax import losses
+from el_jax.evaluate.metrics import correct
 
 
 @dataclasses.dataclass(frozen=True)
-class Graphdefs:
+class ModelParts:
   """The static parts of a model: its structure in train and eval mode, and its RNG stream state and names."""
 
   train: Any
@@ -44,18 +45,18 @@ class Graphdefs:
 
 
 def split_model(model: nnx.Module):
-  """`(Graphdefs, params, model_state)` of a (possibly abstract) model."""
+  """`(ModelParts, params, model_state)` of a (possibly abstract) model."""
   model.train()
   train_graphdef, params, rng_state, model_state = nnx.split(model, nnx.Param, nnx.RngState, ...)
   model.eval()
   eval_graphdef = nnx.graphdef(model)
   streams = tuple(sorted({v.tag for _, v in nnx.to_flat_state(rng_state) if isinstance(v, nnx.RngKey)}))
-  return Graphdefs(train_graphdef, eval_graphdef, rng_state, streams), params, model_state
+  return ModelParts(train_graphdef, eval_graphdef, rng_state, streams), params, model_state
 
 
 def init_state(model: nnx.Module, tx: optax.GradientTransformation, *, seed: int = 0):
-  """`(Graphdefs, state)` for `model`: its variables, a fresh optimiser state, step 0 and the RNG of `seed`."""
-  graphdefs, params, model_state = split_model(model)
+  """`(ModelParts, state)` for `model`: its variables, a fresh optimiser state, step 0 and the RNG of `seed`."""
+  model_parts, params, model_state = split_model(model)
   state = {
     "step": jnp.zeros((), jnp.int32),
     "rng": jax.random.PRNGKey(seed),
@@ -63,7 +64,7 @@ def init_state(model: nnx.Module, tx: optax.GradientTransformation, *, seed: int
     "model_state": model_state,
     "opt_state": tx.init(params),
   }
-  return graphdefs, state
+  return model_parts, state
 
 
 # Batch keys that are not model inputs.
@@ -89,16 +90,16 @@ def _cast(tree, dtype):
   return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
-def apply_model(graphdef, graphdefs: Graphdefs, params, model_state, inputs, *, rng=None, compute_dtype=jnp.float32):
+def apply_model(graphdef, model_parts: ModelParts, params, model_state, inputs, *, rng=None, compute_dtype=jnp.float32):
   """`(logits, new_model_state)`: runs the model of `graphdef` (train or eval mode) on `inputs`, an array of images
   or a dict of model inputs (see the module docstring)."""
   if compute_dtype != jnp.float32:
     params, inputs = _cast(params, compute_dtype), _cast(inputs, compute_dtype)
   # Copies made inside the trace, so that the model may update them (RNG reseeding, BatchNorm statistics).
-  rng_state, model_state = jax.tree.map(lambda x: x, (graphdefs.rng_state, model_state))
+  rng_state, model_state = jax.tree.map(lambda x: x, (model_parts.rng_state, model_state))
   model = nnx.merge(graphdef, params, rng_state, model_state)
-  if rng is not None and graphdefs.rng_streams:
-    nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(graphdefs.rng_streams)})
+  if rng is not None and model_parts.rng_streams:
+    nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(model_parts.rng_streams)})
   if not isinstance(inputs, dict):
     logits = model(inputs)
   elif set(inputs) == {"image"}:
@@ -109,7 +110,12 @@ def apply_model(graphdef, graphdefs: Graphdefs, params, model_state, inputs, *, 
 
 
 def make_train_step(
-  graphdefs: Graphdefs, objective_fn, tx: optax.GradientTransformation, *, total_steps: int, compute_dtype=jnp.float32
+  model_parts: ModelParts,
+  objective_fn,
+  tx: optax.GradientTransformation,
+  *,
+  total_steps: int,
+  compute_dtype=jnp.float32,
 ):
   """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch objective.
 
@@ -128,8 +134,8 @@ def make_train_step(
 
     def objective(params):
       logits, model_state = apply_model(
-        graphdefs.train,
-        graphdefs,
+        model_parts.train,
+        model_parts,
         params,
         state["model_state"],
         model_inputs(batch),
@@ -151,7 +157,7 @@ def make_train_step(
     weights = label_weights(batch)
     metrics = {
       "loss": loss,
-      "accuracy": jnp.sum(_correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1),
+      "accuracy": jnp.sum(correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1),
       "grad_norm": grad_norm,
       "param_norm": param_norm,
       "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(param_norm),
@@ -161,12 +167,7 @@ def make_train_step(
   return train_step
 
 
-def _correct(logits, labels, weights):
-  """Bool, the shape of the labels: the prediction is right and the label counts (`weights`, from `label_weights`)."""
-  return (jnp.argmax(logits, axis=-1) == labels) & weights
-
-
-def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.float32):
+def make_eval_step(model_parts: ModelParts, objective_fn, *, compute_dtype=jnp.float32):
   """`eval_step(state, batch) -> sums` over the batch's unmasked labels.
 
   `weight` counts the unmasked labels (examples, or tokens for per-token labels) and `count` the unmasked examples.
@@ -178,8 +179,8 @@ def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.floa
 
   def eval_step(state, batch):
     logits, _ = apply_model(
-      graphdefs.eval,
-      graphdefs,
+      model_parts.eval,
+      model_parts,
       state["params"],
       state["model_state"],
       model_inputs(batch),
@@ -190,7 +191,7 @@ def make_eval_step(graphdefs: Graphdefs, objective_fn, *, compute_dtype=jnp.floa
     return {
       "loss": objective_fn(logits, batch["label"], where=weights, progress=1.0) * weight,
       "cross_entropy": jnp.sum(losses.cross_entropy(logits, batch["label"], where=weights)),
-      "accuracy": jnp.sum(_correct(logits, batch["label"], weights)),
+      "accuracy": jnp.sum(correct(logits, batch["label"], weights)),
       "weight": weight,
       "count": jnp.sum(batch["mask"]),
     }

@@ -5,7 +5,7 @@ import shutil
 import numpy as np
 
 from el_jax import continual
-from el_jax.train import checkpoint
+from el_jax.train.workdir import Workdir
 
 
 def _records(workdir):
@@ -31,7 +31,7 @@ def test_episodes_give_a_lower_triangular_accuracy_matrix_and_a_rerun_trains_not
   steps = config.continual.max_steps_per_episode
   assert [r["step"] for r in evals] == [steps, 2 * steps]
   assert sorted(os.listdir(os.path.join(workdir, "checkpoints"))) == ["1", "2"]
-  model, episode = checkpoint.load_model(workdir)
+  model, episode = Workdir(workdir).load_model()
   assert episode == 2 and type(model).__name__ == "MLP" and model.head.out_features == 10
   with open(os.path.join(workdir, "continual_results.json")) as f:
     assert json.load(f) == result

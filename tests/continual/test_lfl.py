@@ -18,9 +18,9 @@ def test_feature_distance_is_the_mean_squared_difference_and_leaves_the_old_feat
 
 def test_penultimate_features_of_an_mlp_and_its_head_mask():
   model = models.create("mlp", num_classes=3, input_shape=(2, 2, 1), depth=1, width=5)
-  graphdefs, params, model_state = step.split_model(model)
+  model_parts, params, model_state = step.split_model(model)
   x = np.random.default_rng(1).normal(size=(4, 2, 2, 1)).astype(np.float32)
-  logits, feats, _ = features.apply_with_features(graphdefs.eval, graphdefs, params, model_state, x)
+  logits, feats, _ = features.apply_with_features(model_parts.eval, model_parts, params, model_state, x)
   hidden, head = params["hidden"][0], params["head"]
   expected = np.maximum(x.reshape(4, -1) @ np.asarray(hidden["kernel"][...]) + np.asarray(hidden["bias"][...]), 0)
   np.testing.assert_allclose(feats, expected, rtol=1e-5, atol=1e-6)

@@ -11,8 +11,8 @@ import pytest
 from flax import nnx
 
 from configs import losses
-from el_jax import data, models
-from el_jax.train import loop
+from el_jax import models
+from el_jax.train import loop, setup
 
 MIXING_LOSSES = ("ce", "f0", "f0_05", "f0_to_05")
 GLUE_TASKS = ("cola", "sst2", "mrpc", "qqp", "mnli", "qnli", "rte")
@@ -67,7 +67,7 @@ def test_unknown_variants_list_the_valid_ones(module, key):
 
 def _stand_in(config):
   dataset = config.dataset.to_dict()
-  return data.from_config(dataset)[0]
+  return setup.Inputs.from_config(dataset).train
 
 
 def _build(config, source, *, abstract=False):
@@ -157,7 +157,7 @@ def test_glue_smoke_version_trains_bert_base(task, tmp_path):
 
 
 def test_the_trainer_starts_from_a_pretrained_checkpoint(tmp_path):
-  from el_jax.train import checkpoint
+  from el_jax.train.workdir import Workdir
   from tests.text.test_bert import _state_dict, _tiny
 
   arrays = _state_dict(_tiny(), np.random.default_rng(1))
@@ -168,6 +168,6 @@ def test_the_trainer_starts_from_a_pretrained_checkpoint(tmp_path):
   config.optimizer.learning_rate = 0.0  # the trained parameters stay the checkpoint's
   workdir = tmp_path / "run"
   loop.train_and_evaluate(config, str(workdir))
-  model, _ = checkpoint.load_model(str(workdir))
+  model, _ = Workdir(str(workdir)).load_model()
   np.testing.assert_array_equal(model.token_embedding.embedding[...], arrays["bert.embeddings.word_embeddings.weight"])
   np.testing.assert_array_equal(model.pooler.kernel[...], arrays["bert.pooler.dense.weight"].T)

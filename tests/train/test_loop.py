@@ -139,18 +139,18 @@ def test_cli_smoke_run_then_rerun_resumes(fake_fashion_mnist_dir, tmp_path):
 def test_load_model_restores_the_trained_model(fake_fashion_mnist, tmp_path):
   from el_jax import data
   from el_jax.data import pipeline
-  from el_jax.train import checkpoint
+  from el_jax.train.workdir import Workdir
 
   workdir = str(tmp_path / "run")
   final = train.train_and_evaluate(_tiny_config(1), workdir)
-  model, step = checkpoint.load_model(workdir)
+  model, step = Workdir(workdir).load_model()
   assert step == 8
   eval_data = data.load("fashion_mnist", "test").take(250)
   batch = next(pipeline.eval_batches(eval_data, batch_size=250, normalization=data.normalization("fashion_mnist")))
   correct = int(np.sum(np.argmax(model(batch["image"]), -1) == batch["label"]))
   assert correct == round(final["eval/accuracy"] * 250)
   with pytest.raises(FileNotFoundError, match="not a workdir"):
-    checkpoint.load_model(str(tmp_path))
+    Workdir(str(tmp_path)).load_model()
 
 
 @pytest.mark.slow

@@ -143,11 +143,11 @@ def test_bfloat16_casts_float_inputs_and_keeps_integer_ones():
       seen.update(tokens=tokens.dtype, weights=weights.dtype)
       return weights * self.w[...] + tokens
 
-  graphdefs, params, model_state = step.split_model(Probe())
+  model_parts, params, model_state = step.split_model(Probe())
   inputs = {"tokens": jnp.ones((2, 3), jnp.int32), "weights": jnp.ones((2, 3), jnp.float32)}
-  jax.jit(lambda p: step.apply_model(graphdefs.eval, graphdefs, p, model_state, inputs, compute_dtype=jnp.bfloat16))(
-    params
-  )
+  jax.jit(
+    lambda p: step.apply_model(model_parts.eval, model_parts, p, model_state, inputs, compute_dtype=jnp.bfloat16)
+  )(params)
   assert seen == {"tokens": jnp.int32, "weights": jnp.bfloat16}
 
 

@@ -19,14 +19,14 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
   model = models.create("mlp", num_classes=3, input_shape=(4, 4, 1), depth=0)
   lr = 0.5
   tx = optax.sgd(lr)
-  graphdefs, state = step.init_state(model, tx)
+  model_parts, state = step.init_state(model, tx)
   w, b = (
     np.asarray(model.head.kernel[...], np.float64),
     np.asarray(model.head.bias[...], np.float64),
   )
 
   objective = losses.get_objective("cross_entropy")
-  train_step = jax.jit(step.make_train_step(graphdefs, objective, tx, total_steps=10))
+  train_step = jax.jit(step.make_train_step(model_parts, objective, tx, total_steps=10))
   new_state, metrics = train_step(state, {"image": x, "label": y})
 
   # Mean CE over the batch: dL/dW = X^T (p - Y) / B, dL/db = mean(p - Y).
@@ -45,11 +45,11 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
 
 def test_eval_step_masks_padding():
   model = models.create("mlp", num_classes=3, input_shape=(2, 2, 1), depth=0)
-  graphdefs, state = step.init_state(model, optax.sgd(0.1))
+  model_parts, state = step.init_state(model, optax.sgd(0.1))
   x = np.random.default_rng(1).normal(size=(6, 2, 2, 1)).astype(np.float32)
   y = np.array([0, 1, 2, 0, 0, 0])
   mask = np.array([True] * 4 + [False] * 2)
-  sums = jax.jit(step.make_eval_step(graphdefs, losses.get_objective("cross_entropy")))(
+  sums = jax.jit(step.make_eval_step(model_parts, losses.get_objective("cross_entropy")))(
     state, {"image": x, "label": y, "mask": mask}
   )
   logits = np.asarray(model(x[:4]), np.float64)

@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from el_jax.train.prefetch import DevicePrefetch
+from el_jax.data.prefetch import DevicePrefetch
 
 
 def test_order_and_transform_are_kept():

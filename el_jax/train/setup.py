@@ -1,0 +1,150 @@
+"""The run setup every entry point shares: what a config's `dataset`, `model` and `loss` sections build.
+
+  inputs = setup.Inputs.from_config(config.dataset)        # sources, normalisation, transforms, input shape
+  spec = setup.ModelSpec.from_config(config.model, inputs)  # how to build (and later rebuild) the model
+  objective = setup.objective(config.loss, inputs)          # what the train step minimises
+
+The training loop, the continual driver, the evaluators and the study runner all start here, so a run's inputs are
+assembled in one place; `el_jax.train.workdir.Workdir` owns the files a run writes.
+"""
+
+import dataclasses
+import functools
+from collections.abc import Mapping
+
+import numpy as np
+from flax import nnx
+
+from el_jax import data, losses, models
+from el_jax.data import long_tail, transforms
+from el_jax.data.source import Source
+
+
+def section_kwargs(section) -> dict:
+  """A config section's entries other than `name`, as plain Python values (a `ConfigDict` or a dict)."""
+  entries = section.to_dict() if hasattr(section, "to_dict") else dict(section)
+  return {k: v for k, v in entries.items() if k != "name"}
+
+
+def _as_dict(section) -> dict:
+  return section.to_dict() if hasattr(section, "to_dict") else dict(section)
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+  """What a run reads, as its config's `dataset` section describes it.
+
+  Attributes:
+    name: the dataset name (`el_jax.data.load`).
+    options: the options passed to `load` (those set in `dataset.options`).
+    train: the training source, after `train_subset` and `long_tail_ratio`.
+    eval: the evaluation source (`eval_split`, after `eval_subset`).
+    normalization: `(mean, std)` per channel of the training pixels, or None (`dataset.normalize` off, or inputs
+      that are not images or already standardised).
+    train_transforms, eval_transforms: grain transforms applied to each record (`dataset.augmentation`).
+    input_shape: the model's input shape after the transforms: a list for one array of inputs (images `[H, W, C]`,
+      features `[D]`), a dict of lists for named inputs (e.g. `tokens`).
+    num_classes: the number of classes.
+  """
+
+  name: str
+  options: dict
+  train: Source
+  eval: Source
+  normalization: tuple | None
+  train_transforms: tuple
+  eval_transforms: tuple
+  input_shape: list | dict
+  num_classes: int
+
+  @classmethod
+  def from_config(cls, dataset) -> "Inputs":
+    """Keys used: `name`, `train_split` ("train"), `eval_split` ("test"), `options` (those not None go to `load`),
+    `train_subset` and `eval_subset` (first N examples; None: all), `long_tail_ratio` (None: balanced; else the
+    training set is cut to a long tail whose largest-to-smallest class ratio is this, after `train_subset`),
+    `normalize`, `augmentation` ("none") and `image_size` (None: the source's own)."""
+    dataset = _as_dict(dataset)
+    name = dataset["name"]
+    options = {k: v for k, v in (dataset.get("options") or {}).items() if v is not None}  # None: not set
+    train = data.load(name, dataset.get("train_split", "train"), **options).take(dataset.get("train_subset"))
+    if ratio := dataset.get("long_tail_ratio"):
+      train = long_tail.long_tailed(train, long_tail.factor_for_ratio(ratio, train.num_classes))
+    evaluation = data.load(name, dataset.get("eval_split", "test"), **options).take(dataset.get("eval_subset"))
+    normalization = data.normalization(name) if dataset.get("normalize", False) else None
+    augmentation, image_size = dataset.get("augmentation", "none"), dataset.get("image_size")
+    if isinstance(train.input_shape, dict):  # named inputs (tokens, graphs) take no image options
+      if image_size or augmentation != "none":
+        raise ValueError(
+          f"{train.name} has no images (its inputs are {sorted(train.input_shape)}): set "
+          "dataset.image_size=None and dataset.augmentation='none'."
+        )
+      input_shape = {k: list(v) for k, v in train.input_shape.items()}
+      train_transforms = eval_transforms = ()
+    else:
+      input_shape = list(train.input_shape)
+      if image_size:  # images cropped or resized to a fixed size (e.g. ImageNet's 224)
+        input_shape[:2] = [image_size] * 2
+      train_transforms, eval_transforms = transforms.augmentation(augmentation, size=input_shape[0])
+    return cls(
+      name=name,
+      options=options,
+      train=train,
+      eval=evaluation,
+      normalization=normalization,
+      train_transforms=tuple(train_transforms),
+      eval_transforms=tuple(eval_transforms),
+      input_shape=input_shape,
+      num_classes=train.num_classes,
+    )
+
+  @property
+  def has_images(self) -> bool:
+    """True when the model takes one array of images `[H, W, C]` (not features `[D]` or named inputs)."""
+    return not isinstance(self.input_shape, dict) and len(self.input_shape) == 3
+
+  @functools.cached_property
+  def class_counts(self) -> np.ndarray:
+    """`[K]` training examples per class (read once, on first use: a large source's labels take a while)."""
+    return data.class_counts(self.train)
+
+  def load(self, split: str) -> Source:
+    """Another split of the dataset, with the run's options (e.g. the training split for a probe)."""
+    return data.load(self.name, split, **self.options)
+
+
+@dataclasses.dataclass(frozen=True)
+class ModelSpec:
+  """How to build a run's model; recorded in its workdir (`model.json`) so evaluation can rebuild it."""
+
+  name: str
+  num_classes: int
+  input_shape: list | dict
+  kwargs: dict
+
+  @classmethod
+  def from_config(cls, model, inputs: Inputs) -> "ModelSpec":
+    """The model of a config's `model` section (`name` and the constructor's arguments) for `inputs`."""
+    return cls(_as_dict(model)["name"], inputs.num_classes, inputs.input_shape, section_kwargs(model))
+
+  def create(self, seed: int = 0) -> nnx.Module:
+    shape = self.input_shape  # a list, or a dict of lists for named inputs
+    shape = shape if isinstance(shape, Mapping) else tuple(shape)
+    return models.create(self.name, num_classes=self.num_classes, input_shape=shape, seed=seed, **self.kwargs)
+
+  def to_json(self) -> dict:
+    return dataclasses.asdict(self)
+
+  @classmethod
+  def from_json(cls, record: dict) -> "ModelSpec":
+    return cls(record["name"], record["num_classes"], record["input_shape"], record.get("kwargs", {}))
+
+
+def loss_hparams(loss, inputs: Inputs) -> dict:
+  """The `loss` section's hyper-parameters (without `name`), with training-set markers such as `margin="hem"`
+  resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs them."""
+  return losses.resolve_data_hparams(section_kwargs(loss), lambda: inputs.class_counts)
+
+
+def objective(loss, inputs: Inputs):
+  """What a train step minimises: `losses.get_objective` of the `loss` section, its markers resolved on `inputs`."""
+  return losses.get_objective(_as_dict(loss)["name"], **loss_hparams(loss, inputs))

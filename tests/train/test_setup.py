@@ -1,0 +1,93 @@
+"""The run setup: training and evaluation sets from a config's dataset section (subsets and long tails of any source),
+the model record, the objective."""
+
+import json
+import math
+
+import numpy as np
+import pytest
+
+from el_jax import data
+from el_jax.data import long_tail
+from el_jax.train import setup
+
+
+def test_long_tail_after_the_subset():
+  inputs = setup.Inputs.from_config(
+    {"name": "uci_digits", "train_split": "train", "eval_split": "test", "train_subset": 600, "long_tail_ratio": 10.0}
+  )
+  train, evaluation = inputs.train, inputs.eval
+  base = data.load("uci_digits", "train").take(600)
+  base_counts = np.bincount(base.labels, minlength=10)
+  f = 10.0 ** (-1 / 9)
+  expected = [math.floor(s * f**j) for j, s in enumerate(base_counts)]
+  assert data.class_counts(train).tolist() == expected
+  assert len(evaluation) == len(data.load("uci_digits", "test"))
+
+
+def test_long_tail_of_a_synthetic_source_is_a_subset_view():
+  source = data.load("synthetic:cifar10", "train").take(400)
+  cut = long_tail.long_tailed(source, long_tail.factor_for_ratio(10, 10))
+  assert isinstance(cut, data.Subset)
+  labels = np.array([source[i]["label"] for i in range(len(source))])
+  counts = np.bincount(labels, minlength=10)
+  f = 10.0 ** (-1 / 9)
+  assert data.class_counts(cut).tolist() == [math.floor(s * f**j) for j, s in enumerate(counts)]
+  first = int(cut.indices[0])
+  np.testing.assert_array_equal(cut[0]["image"], source[first]["image"])
+  assert cut.take(3).indices.tolist() == cut.indices[:3].tolist()
+
+
+def test_subset_rejects_out_of_range_indices():
+  source = data.load("synthetic:cifar10", "test").take(10)
+  with pytest.raises(ValueError, match="subset indices"):
+    data.Subset(source, np.array([0, 10]))
+  with pytest.raises(IndexError):
+    data.Subset(source, np.array([1, 2]))[2]
+
+
+def test_options_that_are_none_are_not_passed():
+  unset = setup.Inputs.from_config({"name": "uci_iris", "options": {"data_dir": None}}).train
+  default = data.load("uci_iris", "train")
+  np.testing.assert_array_equal(unset.images, default.images)
+  reseeded = setup.Inputs.from_config({"name": "uci_iris", "options": {"data_dir": None, "seed": 3}}).train
+  np.testing.assert_array_equal(reseeded.images, data.load("uci_iris", "train", seed=3).images)
+  assert not np.array_equal(reseeded.images, default.images)
+
+
+def test_inputs_of_images_take_the_recipe_size_and_the_training_pixel_statistics():
+  inputs = setup.Inputs.from_config(
+    {"name": "synthetic:imagenet", "eval_split": "validation", "augmentation": "imagenet", "image_size": 64}
+  )
+  assert inputs.input_shape == [64, 64, 3] and inputs.has_images and inputs.num_classes == 1000
+  assert inputs.normalization is None  # stand-ins are not standardised
+  assert [type(t).__name__ for t in inputs.train_transforms] == ["RandomResizedCrop", "RandomHorizontalFlip"]
+  assert [type(t).__name__ for t in inputs.eval_transforms] == ["ResizeCenterCrop"]
+  digits = setup.Inputs.from_config({"name": "mnist_digits", "normalize": True})
+  assert digits.normalization == data.normalization("mnist_digits")
+
+
+def test_inputs_without_images_refuse_image_options():
+  with pytest.raises(ValueError, match="has no images"):
+    setup.Inputs.from_config({"name": "graphs:synthetic:proteins", "augmentation": "cifar"})
+  graphs = setup.Inputs.from_config({"name": "graphs:synthetic:proteins"})
+  assert isinstance(graphs.input_shape, dict) and not graphs.has_images
+
+
+def test_class_counts_and_the_hem_margin_come_from_the_training_set():
+  inputs = setup.Inputs.from_config({"name": "uci_iris", "train_subset": 60})
+  counts = np.bincount(data.load("uci_iris", "train").take(60).labels, minlength=3)
+  np.testing.assert_array_equal(inputs.class_counts, counts)
+  hparams = setup.loss_hparams({"name": "hem_loss", "margin": "hem"}, inputs)
+  assert hparams == {"margin": math.sqrt(2000 / 60)}  # HEM §4.2: sqrt(M / N), M = 2000
+
+
+def test_model_spec_round_trips_through_json_and_builds_the_model():
+  inputs = setup.Inputs.from_config({"name": "uci_iris"})
+  spec = setup.ModelSpec.from_config({"name": "mlp", "depth": 1, "width": 7}, inputs)
+  assert spec.kwargs == {"depth": 1, "width": 7} and spec.num_classes == 3 and spec.input_shape == [4]
+  again = setup.ModelSpec.from_json(json.loads(json.dumps(spec.to_json())))
+  assert again == spec
+  from el_jax import models
+
+  assert models.count_params(again.create()) == (4 * 7 + 7) + (7 * 3 + 3)
