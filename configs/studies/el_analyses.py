@@ -11,14 +11,13 @@ from configs import common
 from configs.studies import fashion_mnist
 from el_jax.studies import grid
 
-LOSSES = ("ce", "el_le1")
 SEEDS = (0, 1, 2)
 
 
 def get_config(arg=None):
   args = common.parse_arg(arg, loss="el_le1", seed=0, tiny=False)
   return fashion_mnist.get_config(
-    f"model=lenet,loss={args.loss},seed={args.seed},lr_scale=0.5" + (",tiny" if args.tiny else "")
+    f"model={grid.EL_ANALYSES_MODEL},loss={args.loss},seed={args.seed},lr_scale=0.5" + (",tiny" if args.tiny else "")
   )
 
 
@@ -28,11 +27,12 @@ def get_study(arg=None) -> grid.Study:
   evaluation = dict(fashion_mnist.TINY_EVALUATION if args.tiny else fashion_mnist.EVALUATION)
   evaluation["probe"] = True
   runs = []
-  for loss in LOSSES:
+  model = grid.EL_ANALYSES_MODEL
+  for loss in grid.HALF_LR_LOSSES:
+    label = grid.half_lr_label(loss)
     for seed in seeds:
       config = get_config(f"loss={loss},seed={seed}" + (",tiny" if args.tiny else ""))
-      label = f"{loss}_half_lr"
-      runs.append(grid.Run(f"lenet/{label}", {"model": "lenet", "loss": label}, seed, config, evaluation))
+      runs.append(grid.Run(f"{model}/{label}", {"model": model, "loss": label}, seed, config, evaluation))
   return grid.Study(
     name="el_analyses",
     title="(d) Encouraging Loss's analyses: margins, energy, linear probe, half learning rate",

@@ -15,10 +15,6 @@ from configs import common
 from configs.studies import menu
 from el_jax.studies import grid
 
-MODELS = ("lenet", "mlp", "convnet")
-LOSSES = ("ce", "el_le0.5", "el_le0.75", "el_le1", "mix_f0", "mix_f0_05", "mix_f0_to_05", "focal", "hem", "mm")
-LOSSES += ("logit_norm",)
-PROBED_LOSSES = ("ce", "el_le0.5", "el_le0.75", "el_le1")  # LeNet runs that also get EL §4.3's linear probe
 SEEDS = (0, 1, 2)
 TRAIN_SUBSET = 10_000
 CONVNET_TRAIN_SUBSET = 3_000  # the ConvNet's 33 runs on 10,000 images alone would take most of the 3-hour budget
@@ -45,8 +41,8 @@ TINY_EVALUATION = EVALUATION | {
 
 def get_config(arg=None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, model="lenet", loss="ce", seed=0, lr_scale=1.0, tiny=False)
-  if args.model not in MODELS:
-    raise ValueError(f"Unknown model {args.model!r}. Valid: {', '.join(MODELS)}.")
+  if args.model not in grid.FASHION_MNIST_MODELS:
+    raise ValueError(f"Unknown model {args.model!r}. Valid: {', '.join(grid.FASHION_MNIST_MODELS)}.")
   config = common.base_config()
   config.seed = args.seed
   config.dataset.train_subset = CONVNET_TRAIN_SUBSET if args.model == "convnet" else TRAIN_SUBSET
@@ -68,14 +64,14 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
 
 def get_study(arg=None) -> grid.Study:
   args = common.parse_arg(arg, tiny=False)
-  models = ("lenet", "mlp") if args.tiny else MODELS
+  models = ("lenet", "mlp") if args.tiny else grid.FASHION_MNIST_MODELS
+  losses = ("ce", "el_le0.75") if args.tiny else grid.FASHION_MNIST_LOSSES
   seeds = (0, 1) if args.tiny else SEEDS
   runs = []
   for model in models:
-    model_losses = ("ce", "el_le0.75") if args.tiny else LOSSES
-    for loss in model_losses:
+    for loss in losses:
       evaluation = dict(TINY_EVALUATION if args.tiny else EVALUATION)
-      evaluation["probe"] = model == "lenet" and loss in PROBED_LOSSES
+      evaluation["probe"] = model == "lenet" and loss in grid.PROBED_LOSSES
       for seed in seeds:
         config = get_config(f"model={model},loss={loss},seed={seed}" + (",tiny" if args.tiny else ""))
         runs.append(grid.Run(f"{model}/{loss}", {"model": model, "loss": loss}, seed, config, evaluation))

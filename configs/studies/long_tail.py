@@ -15,8 +15,6 @@ from configs import common
 from configs.studies import fashion_mnist, menu
 from el_jax.studies import grid
 
-RATIOS = (100, 10)
-LOSSES = ("ce", "logit_adjusted", "hem", "hem_plus", "el_aggressive")
 SEEDS = (0, 1, 2)
 TRAIN_SUBSET = fashion_mnist.TRAIN_SUBSET
 
@@ -32,8 +30,8 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
 
 def get_study(arg=None) -> grid.Study:
   args = common.parse_arg(arg, tiny=False)
-  ratios = (100,) if args.tiny else RATIOS
-  losses = ("ce", "hem_plus") if args.tiny else LOSSES
+  ratios = (100,) if args.tiny else grid.LONG_TAIL_RATIOS
+  losses = ("ce", "hem_plus") if args.tiny else grid.LONG_TAIL_LOSSES
   seeds = (0, 1) if args.tiny else SEEDS
   evaluation = dict(fashion_mnist.TINY_EVALUATION if args.tiny else fashion_mnist.EVALUATION)
   runs = []
@@ -41,8 +39,8 @@ def get_study(arg=None) -> grid.Study:
     for loss in losses:
       for seed in seeds:
         config = get_config(f"ratio={ratio},loss={loss},seed={seed}" + (",tiny" if args.tiny else ""))
-        labels = {"imbalance": f"ratio{ratio}", "loss": loss}
-        runs.append(grid.Run(f"ratio{ratio}/{loss}", labels, seed, config, evaluation))
+        group = grid.long_tail_group(ratio)
+        runs.append(grid.Run(f"{group}/{loss}", {"imbalance": group, "loss": loss}, seed, config, evaluation))
   return grid.Study(
     name="long_tail",
     title="(c) Long-tailed Fashion-MNIST",

@@ -20,18 +20,6 @@ NUM_CLASSES = 10
 # Per-channel pixel mean and standard deviation of the training split, on the [0, 1] scale.
 MEAN = (0.2860,)
 STD = (0.3530,)
-CLASS_NAMES = (
-  "T-shirt/top",
-  "Trouser",
-  "Pullover",
-  "Dress",
-  "Coat",
-  "Sandal",
-  "Shirt",
-  "Sneaker",
-  "Bag",
-  "Ankle boot",
-)
 _FILES = {
   "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
   "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),

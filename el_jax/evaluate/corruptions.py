@@ -356,8 +356,3 @@ def corrupt(name: str, images: np.ndarray, *, seed: int, severity: int | None = 
   x = images.astype(np.float64) / 255.0
   out = CORRUPTIONS[name](x, np.random.default_rng(seed), severity)
   return np.rint(np.clip(out, 0.0, 1.0) * 255.0).astype(np.uint8)
-
-
-def corrupted_sets(images: np.ndarray, *, seed: int = 0, severity: int | None = None) -> dict:
-  """`{name: corrupt(name, images, seed=seed + i, severity=severity)}` for every family `i`."""
-  return {name: corrupt(name, images, seed=seed + i, severity=severity) for i, name in enumerate(names())}

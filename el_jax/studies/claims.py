@@ -6,10 +6,11 @@ ECE than EL, CE beating focal loss on UCI, logit-adjusted loss beating HEM+ on c
 winner the paper names as `treatment`. Where a paper calls two losses comparable, the claim takes the direction the
 paper stresses and says so in `statement`; a "not significant" verdict is then what the paper leads one to expect.
 
-`models` restricts a claim to some of the study's models (fashion_mnist: lenet, mlp, convnet; uci: linear, hidden;
-el_analyses: lenet) or, for long_tail, to imbalance groups (ratio100, ratio10); empty means every model of the study.
-The long-tailed ratio-10 set keeps at least 100 images per class, so it has no few-shot classes and at most one
-medium-shot class: the per-group claims name ratio100 only.
+A claim names the losses and models its study trains, as `el_jax.studies.grid` defines them: `treatment` and
+`baseline` are loss labels of `STUDY_LABELS[study]`, and `models` restricts a claim to some of `STUDY_MODELS[study]`
+(for long_tail, imbalance groups such as ratio100); empty means every model of the study. A claim is rejected when it
+names anything its study does not train. The long-tailed ratio-10 set keeps at least 100 images per class, so it
+has no few-shot classes and at most one medium-shot class: the per-group claims name ratio100 only.
 
 `check` sets a claim beside per-seed measurements: the mean difference signed so that positive favours the
 treatment, its standard error (Welch, ddof = 1), and a two-standard-error verdict.
@@ -24,6 +25,8 @@ import dataclasses
 import math
 
 import numpy as np
+
+from el_jax.studies import grid
 
 PAPERS = ("encouraging_loss", "expectation_mixing", "hem")
 
@@ -51,35 +54,11 @@ METRICS = (
   "few_shot",
 )
 
-_FASHION_MNIST_LABELS = (
-  "ce",
-  "el_le0.5",
-  "el_le0.75",
-  "el_le1",
-  "mix_f0",
-  "mix_f0_05",
-  "mix_f0_to_05",
-  "focal",
-  "hem",
-  "mm",
-  "logit_norm",
-)
+# The loss labels a claim of each study may compare: what the study trains and, for el_analyses, also study (a)'s LeNet
+# runs, which the report sets beside the half-learning-rate runs.
+STUDY_LABELS = grid.STUDY_LOSSES | {"el_analyses": grid.FASHION_MNIST_LOSSES + grid.STUDY_LOSSES["el_analyses"]}
+STUDY_MODELS = grid.STUDY_GROUPS  # the models of each study; long_tail's are imbalance groups
 
-STUDY_LABELS = {
-  "fashion_mnist": _FASHION_MNIST_LABELS,
-  "uci": ("ce", "mix_f0", "mix_f0_05", "mix_f0_to_05", "expectation", "focal"),
-  "long_tail": ("ce", "logit_adjusted", "hem", "hem_plus", "el_aggressive"),
-  "el_analyses": _FASHION_MNIST_LABELS + ("ce_half_lr", "el_le1_half_lr"),
-}
-
-STUDY_MODELS = {
-  "fashion_mnist": ("lenet", "mlp", "convnet"),
-  "uci": ("linear", "hidden"),
-  "long_tail": ("ratio100", "ratio10"),
-  "el_analyses": ("lenet",),
-}
-
-PROBE_LABELS = ("ce", "el_le0.5", "el_le0.75", "el_le1", "ce_half_lr", "el_le1_half_lr")  # LeNet runs with a probe
 SHOT_METRICS = ("many_shot", "medium_shot", "few_shot")  # long_tail only
 
 

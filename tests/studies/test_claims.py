@@ -1,7 +1,8 @@
-"""The claims table is consistent with the studies, and `check` gives the verdicts worked out by hand."""
+"""The claims compare what the study configs train, and `check` gives the verdicts worked out by hand."""
 
 import collections
 import dataclasses
+import importlib
 import math
 
 import pytest
@@ -10,6 +11,7 @@ from el_jax.studies import claims
 from el_jax.studies.claims import CLAIMS, Claim, check
 
 LOWER_IS_BETTER = ("nll", "ece", "mean_energy", "fpr95_msp", "fpr95_max_logit")
+STUDIES = ("fashion_mnist", "uci", "long_tail", "el_analyses")  # configs/studies/<name>.py
 
 
 def _claim(**changes):
@@ -57,27 +59,76 @@ def test_claim_fits_what_its_study_measures(claim):
     assert claim.models == ("ratio100",)  # ratio 10 keeps >= 100 images per class
   if claim.metric == "probe_accuracy":
     assert claim.study in ("el_analyses", "fashion_mnist")
-    assert {claim.treatment, claim.baseline} <= set(claims.PROBE_LABELS)
 
 
-def test_studies_define_the_briefed_labels():
-  assert claims.STUDY_LABELS["fashion_mnist"] == (
-    "ce",
-    "el_le0.5",
-    "el_le0.75",
-    "el_le1",
-    "mix_f0",
-    "mix_f0_05",
-    "mix_f0_to_05",
-    "focal",
-    "hem",
-    "mm",
-    "logit_norm",
-  )
-  assert set(claims.STUDY_LABELS["uci"]) == {"ce", "mix_f0", "mix_f0_05", "mix_f0_to_05", "expectation", "focal"}
-  assert set(claims.STUDY_LABELS["long_tail"]) == {"ce", "logit_adjusted", "hem", "hem_plus", "el_aggressive"}
-  extra = set(claims.STUDY_LABELS["el_analyses"]) - set(claims.STUDY_LABELS["fashion_mnist"])
-  assert extra == {"ce_half_lr", "el_le1_half_lr"}
+# ---- Claims against the runs the study configs build ---------------------------------------------------------------
+
+
+def _trained(study) -> dict:
+  """`{(model or group, loss label): evaluation options}` of what `study` trains, with its seeds under "seeds"."""
+  if study.uci is not None:
+    sweep = study.uci
+    return {(network, label): {"seeds": sweep.seeds} for network in sweep.networks for label in sweep.losses}
+  cells = {}
+  for run in study.runs:
+    group = run.labels["imbalance"] if study.name == "long_tail" else run.labels["model"]
+    cell = cells.setdefault((group, run.labels["loss"]), dict(run.evaluation, seeds=()))
+    cell["seeds"] += (run.seed,)
+  return cells
+
+
+def _trained_by_study(tiny: bool) -> dict:
+  arg = "tiny" if tiny else None
+  return {name: _trained(importlib.import_module(f"configs.studies.{name}").get_study(arg)) for name in STUDIES}
+
+
+def _compared(trained: dict, study: str) -> dict:
+  """What a claim of `study` compares: el_analyses' claims also read study (a)'s runs, as the report does."""
+  return trained["fashion_mnist"] | trained["el_analyses"] if study == "el_analyses" else trained[study]
+
+
+@pytest.fixture(scope="module")
+def trained():
+  return _trained_by_study(tiny=False)
+
+
+def _comparisons(claim):
+  models = claim.models or claims.STUDY_MODELS[claim.study]
+  return [(model, label) for model in models for label in (claim.treatment, claim.baseline)]
+
+
+@pytest.mark.parametrize("claim", CLAIMS, ids=_ids)
+def test_every_comparison_has_runs_behind_it(claim, trained):
+  # Each (model, loss) the report sets side by side is trained for the claim's study, with seeds for an error bar.
+  runs = _compared(trained, claim.study)
+  for cell in _comparisons(claim):
+    assert cell in runs, f"{claim.study} trains no {cell}"
+    assert len(runs[cell]["seeds"]) >= 2
+
+
+def test_claim_models_are_the_groups_each_study_trains(trained):
+  # A claim without `models` covers exactly what its study trains: no model is left out of the verdicts.
+  for study in STUDIES:
+    assert set(claims.STUDY_MODELS[study]) == {model for model, _ in trained[study]}, study
+
+
+def test_claim_labels_are_the_losses_each_study_trains(trained):
+  # A loss label a claim may name is one the study trains; el_analyses adds study (a)'s LeNet losses.
+  for study in STUDIES:
+    assert set(claims.STUDY_LABELS[study]) == {loss for _, loss in _compared(trained, study)}, study
+
+
+@pytest.mark.parametrize("claim", [c for c in CLAIMS if c.metric == "probe_accuracy"], ids=_ids)
+def test_probe_claims_compare_runs_that_get_the_probe(claim, trained):
+  runs = _compared(trained, claim.study)
+  for cell in _comparisons(claim):
+    assert runs[cell]["probe"], f"{cell} is trained without the linear probe"
+
+
+def test_the_tiny_studies_leave_some_claim_to_check():
+  # `reproduce.py --tiny` checks the pipeline up to the verdicts: at least one claim must have both sides trained.
+  tiny = _trained_by_study(tiny=True)
+  assert any(all(cell in _compared(tiny, c.study) for cell in _comparisons(c)) for c in CLAIMS)
 
 
 def test_every_paper_has_claims_and_notes():
@@ -109,14 +160,24 @@ def test_energy_claims_expect_lower_energy_for_el():
     ({"metric": "top1"}, "Unknown metric"),
     ({"paper": "focal"}, "Unknown paper"),
     ({"study": "cifar"}, "Unknown study"),
-    ({"treatment": "hem_plus"}, "no loss label 'hem_plus'"),
+    ({"treatment": "hem_plus"}, "no loss label 'hem_plus'"),  # long_tail's
+    ({"treatment": "el_le1_half_lr"}, "no loss label 'el_le1_half_lr'"),  # el_analyses'
+    ({"study": "el_analyses", "treatment": "hem_plus"}, "no loss label 'hem_plus'"),
+    ({"study": "uci", "treatment": "el_le1"}, "no loss label 'el_le1'"),
     ({"baseline": "el_le1"}, "two losses"),
     ({"models": ("resnet",)}, "no model or group"),
+    ({"models": ("linear",)}, "no model or group"),  # uci's
+    ({"study": "el_analyses", "models": ("mlp",)}, "no model or group"),
+    ({"study": "long_tail", "treatment": "hem_plus", "models": ("ratio50",)}, "no model or group"),
   ],
 )
 def test_bad_claim_is_rejected(changes, message):
   with pytest.raises(ValueError, match=message):
     _claim(**changes)
+
+
+def test_el_analyses_claims_may_compare_study_a_lenet_runs():
+  _claim(study="el_analyses", treatment="el_le1_half_lr", baseline="el_le0.75", models=("lenet",))  # no error
 
 
 def test_claim_is_frozen():
@@ -175,17 +236,3 @@ def test_check_single_seed():
 def test_check_rejects_empty_values():
   with pytest.raises(ValueError, match="at least one value"):
     check(_claim(), [], [0.5, 0.6])
-
-
-def test_fashion_mnist_study_trains_every_loss_on_every_model():
-  from configs.studies import fashion_mnist
-
-  study = fashion_mnist.get_study()
-  cells = collections.Counter((run.labels["model"], run.labels["loss"]) for run in study.runs)
-  models, losses = claims.STUDY_MODELS["fashion_mnist"], claims.STUDY_LABELS["fashion_mnist"]
-  assert cells == {(m, loss): 3 for m in models for loss in losses}
-  for run in study.runs:  # HEM's MNIST recipe: Adam 1e-3, batch 128, 20 epochs
-    assert (run.config.optimizer.name, run.config.optimizer.learning_rate) == ("adam", 1e-3)
-    assert (run.config.batch_size, run.config.num_epochs) == (128, 20)
-    expected = 3_000 if run.labels["model"] == "convnet" else 10_000
-    assert run.config.dataset.train_subset == expected
