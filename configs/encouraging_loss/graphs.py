@@ -22,7 +22,7 @@ Differences from the released code: each epoch drops its last partial batch (the
 epoch), and the split permutation is numpy's, not PyTorch's `random_split`.
 
 Arguments: data=proteins|nci1 (default proteins); loss=el|ce (default el); split_seed (default 0); smoke (a few steps
-on `graphs:synthetic:<data>`, graphs of the real padded size). Needs the TU Dortmund files: download
+on `synthetic:graphs:<data>`, graphs of the real padded size). Needs the TU Dortmund files: download
 https://www.chrsmrrs.com/graphkerneldatasets/PROTEINS.zip (or NCI1.zip), unzip into DIR, pass
 `--config.dataset.options.data_dir=DIR`.
 
@@ -82,6 +82,6 @@ def get_config(arg=None):
   config.log_every_steps = 10
   if args.smoke:
     common.shrink_to_a_few_steps(config, batch_size=8, steps=3, eval_examples=16)
-    config.dataset.name = f"graphs:synthetic:{args.data}"
+    config.dataset.name = f"synthetic:graphs:{args.data}"
     config.dataset.options = ml_collections.ConfigDict({"split_seed": args.split_seed})
   return config

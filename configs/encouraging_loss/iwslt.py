@@ -128,6 +128,6 @@ def get_config(arg=None):
   config.log_every_steps = 100
   if args.smoke:
     common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
-    config.dataset.name = f"translation:synthetic:{pair['dataset']}"
+    config.dataset.name = f"synthetic:translation:{pair['dataset']}"
     config.compute_dtype = "float32"
   return config

@@ -20,7 +20,7 @@ that does not exist raises FileNotFoundError when the model is built. Data: TFDS
 `--config.dataset.options.data_dir`.
 
 Arguments: task=cola|sst2|mrpc|qqp|mnli|qnli|rte (default rte); loss=ce|f0|f0_05|f0_to_05 (default f0_to_05); smoke
-(one step on the synthetic stand-in `text:synthetic:glue/<task>`).
+(one step on the synthetic stand-in `synthetic:text:glue/<task>`).
 
 python train.py --config configs/expectation_mixing/glue.py:task=rte,loss=f0_to_05 --workdir DIR \
   --config.dataset.options.data_dir=/data/tfds --config.dataset.options.vocab_file=/data/bert/vocab.txt \
@@ -68,6 +68,6 @@ def get_config(arg=None):
   config.log_every_steps = 50
   if args.smoke:
     common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
-    config.dataset.name = f"text:synthetic:glue/{task}"
+    config.dataset.name = f"synthetic:text:glue/{task}"
     config.dataset.options = ml_collections.ConfigDict()
   return config

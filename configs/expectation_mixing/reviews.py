@@ -14,7 +14,7 @@ Paper results (accuracy %, mean of 8 seeds; CE / F=0 / F=0,0.5 / F=0-0.5):
   arch 3: 60.07 / 61.12 / 61.12 / 61.27
 
 Arguments: arch=1..5 (default 1); loss=ce|f0|f0_05|f0_to_05 (default f0_to_05); smoke (a few steps on the synthetic
-stand-in `text:synthetic:reviews`). Needs `Womens Clothing E-Commerce Reviews.csv` (Kaggle:
+stand-in `synthetic:text:reviews`). Needs `Womens Clothing E-Commerce Reviews.csv` (Kaggle:
 nicapotato/womens-ecommerce-clothing-reviews) in the folder given as `--config.dataset.options.data_dir`.
 
 python train.py --config configs/expectation_mixing/reviews.py:arch=1,loss=f0_to_05 --workdir DIR \
@@ -61,6 +61,6 @@ def get_config(arg=None):
   config.log_every_steps = 50
   if args.smoke:
     common.shrink_to_a_few_steps(config, batch_size=32, steps=4, eval_examples=64)
-    config.dataset.name = "text:synthetic:reviews"
+    config.dataset.name = "synthetic:text:reviews"
     config.dataset.options = ml_collections.ConfigDict()
   return config

@@ -14,9 +14,10 @@ Names:
   uci_breast_cancer                   ("train", "validation", "test"; option `seed`)
   cifar10, cifar100, imagenet, svhn   TFDS datasets prepared as array_record (options `data_dir`, `per_process`)
   tfds:<name>                         any TFDS dataset prepared as array_record (same options)
-  synthetic:<name>                    a stand-in with the shapes and sizes of <name> (option `seed`)
   text:<name>, translation:<name>,    sources of token and graph records (`el_jax.data.text`, `.translation`,
-  graphs:<name>                       `.graphs`), whose inputs are dicts of arrays; see `el_jax.train.step`
+  graphs:<name>                       `.graphs`), whose inputs are dicts of arrays; see `el_jax.data.source`
+  synthetic:<any name above>          a stand-in with the shapes, sizes and classes of that dataset (option `seed`),
+                                      e.g. synthetic:cifar10, synthetic:text:reviews, synthetic:graphs:proteins
 """
 
 import importlib
@@ -55,6 +56,10 @@ def _family(name: str) -> str | None:
   return family if ":" in name and family in FAMILIES else None
 
 
+def _family_module(family: str):
+  return importlib.import_module(f"el_jax.data.{family}")
+
+
 def names() -> list[str]:
   """The registered dataset names (besides the `tfds:<name>` and `synthetic:<name>` families)."""
   return sorted([*_OFFLINE, *TFDS_NAMES, *UCI_NAMES])
@@ -68,10 +73,17 @@ def load(name: str, split: str, **options) -> Source:
     return _OFFLINE[name].load(split)
   if name in UCI_NAMES:
     return uci.load(UCI_NAMES[name], split, **options)
-  if name.startswith("synthetic:"):
-    return synthetic.load(name.removeprefix("synthetic:"), split, **options)
+  if name.startswith("synthetic:"):  # the stand-in of any dataset name: synthetic:cifar10, synthetic:text:reviews
+    real = name.removeprefix("synthetic:")
+    if family := _family(real):
+      return _family_module(family).load(f"synthetic:{real.partition(':')[2]}", split, **options)
+    return synthetic.load(real, split, **options)
   if family := _family(name):
-    return importlib.import_module(f"el_jax.data.{family}").load(name.partition(":")[2], split, **options)
+    dataset = name.partition(":")[2]
+    if dataset.startswith("synthetic:"):
+      stand_in = f"synthetic:{family}:{dataset.removeprefix('synthetic:')}"
+      raise ValueError(f"Stand-ins are named synthetic:<dataset name>: use {stand_in!r}, not {name!r}.")
+    return _family_module(family).load(dataset, split, **options)
   if name in TFDS_NAMES or name.startswith("tfds:"):
     return TfdsSource(TFDS_NAMES.get(name) or name.removeprefix("tfds:"), split, **options)
   families = ", ".join(f"{f}:<name>" for f in FAMILIES)

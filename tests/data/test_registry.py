@@ -63,3 +63,12 @@ def test_feature_vectors_flow_through_the_pipeline_to_an_mlp():
   assert batch["image"].shape == (8, 13)
   model = models.create("mlp", num_classes=train.num_classes, input_shape=train.input_shape)
   assert model(batch["image"]).shape == (8, 3)
+
+
+def test_every_stand_in_is_named_synthetic_then_the_dataset_name():
+  reviews = data.load("synthetic:text:reviews", "train")
+  assert "tokens" in reviews[0] and reviews.num_classes == data.load("synthetic:text:reviews", "test").num_classes
+  proteins = data.load("synthetic:graphs:proteins", "train")
+  assert set(proteins.input_shape) == {"nodes", "adjacency", "node_mask"}
+  with pytest.raises(ValueError, match=r"use 'synthetic:text:reviews', not 'text:synthetic:reviews'"):
+    data.load("text:synthetic:reviews", "train")

@@ -5,7 +5,7 @@ import pytest
 
 from el_jax import data
 from el_jax.data import graphs, pipeline
-from tests.graphs import tu_files
+from tests.data import tu_files
 
 # Three graphs (1-based node ids): a triangle (nodes 1-3), an edge (4-5), a path 6-7-8-9; every edge in both
 # directions, as the TU files list them. Node labels 1..3 (one-hot as 0..2); graph labels -1 / 1 (renumbered 0 / 1).
@@ -150,7 +150,7 @@ def test_split_sizes_are_the_released_codes_for_the_real_graph_counts():
   [("proteins", (620, 3), (890, 111, 112)), ("nci1", (111, 37), (3288, 411, 411))],
 )
 def test_stand_ins_have_the_real_shapes_counts_and_classes(name, shape, sizes):
-  parts = {s: data.load(f"graphs:synthetic:{name}", s) for s in graphs.SPLITS}
+  parts = {s: data.load(f"synthetic:graphs:{name}", s) for s in graphs.SPLITS}
   assert tuple(len(parts[s]) for s in graphs.SPLITS) == sizes
   n, f = shape
   source = parts["train"]

@@ -1,5 +1,6 @@
-"""Text sources: the reviews CSV reader (on a tiny file written here), GLUE records encoded with WordPiece, the
-synthetic stand-ins, and the `text:` names of `el_jax.data.load`."""
+"""el_jax.data.text: the reviews CSV reader (on a tiny file written here), BERT's uncased WordPiece tokenisation and
+`[CLS] a [SEP] b [SEP]` encoding on hand-worked examples, GLUE records, the synthetic stand-ins, and the `text:` names
+of `el_jax.data.load`."""
 
 import collections
 import csv
@@ -129,18 +130,18 @@ def test_reviews_errors(tmp_path):
 
 
 @pytest.fixture
-def tokenizer(tmp_path):
+def glue_tokenizer(tmp_path):
   words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "a", "man", "is", "eating", "food", "someone", "?", "##s"]
   (tmp_path / "vocab.txt").write_text("\n".join(words) + "\n")
   return text.WordPiece(str(tmp_path / "vocab.txt"))
 
 
-def test_glue_pair_records_are_encoded_with_segments(tokenizer):
+def test_glue_pair_records_are_encoded_with_segments(glue_tokenizer):
   records = [
     {"sentence1": b"A man is eating food.", "sentence2": b"Someone is eating?", "label": 1, "idx": 0},
     {"sentence1": b"A man eats", "sentence2": b"a man", "label": 0, "idx": 1},
   ]
-  source = text.GlueSource(records, "rte", "validation", tokenizer, max_length=12)
+  source = text.GlueSource(records, "rte", "validation", glue_tokenizer, max_length=12)
   assert len(source) == 2 and source.num_classes == 2
   assert source.input_shape == {"tokens": (12,), "segments": (12,)}
   first = source[0]
@@ -154,23 +155,25 @@ def test_glue_pair_records_are_encoded_with_segments(tokenizer):
   assert len(source.take(1)) == 1
 
 
-def test_glue_single_sentences_and_hidden_labels(tokenizer):
-  source = text.GlueSource([{"sentence": b"a man", "label": -1}], "sst2", "train", tokenizer, max_length=6)
+def test_glue_single_sentences_and_hidden_labels(glue_tokenizer):
+  source = text.GlueSource([{"sentence": b"a man", "label": -1}], "sst2", "train", glue_tokenizer, max_length=6)
   with pytest.raises(ValueError, match="hidden"):
     source[0]
-  source = text.GlueSource([{"sentence": b"a man", "label": 1}], "cola", "train", tokenizer, max_length=6)
+  source = text.GlueSource([{"sentence": b"a man", "label": 1}], "cola", "train", glue_tokenizer, max_length=6)
   np.testing.assert_array_equal(source[0]["tokens"], [2, 4, 5, 3, 0, 0])
   np.testing.assert_array_equal(source[0]["segments"], [0] * 6)
-  long = text.GlueSource([{"sentence": b"a man a man a man", "label": 1}], "cola", "train", tokenizer, max_length=6)
+  long = text.GlueSource(
+    [{"sentence": b"a man a man a man", "label": 1}], "cola", "train", glue_tokenizer, max_length=6
+  )
   np.testing.assert_array_equal(long[0]["tokens"], [2, 4, 5, 4, 5, 3])
   strict = text.GlueSource(
-    [{"sentence": b"a man a man a man", "label": 1}], "cola", "train", tokenizer, max_length=6, truncate=False
+    [{"sentence": b"a man a man a man", "label": 1}], "cola", "train", glue_tokenizer, max_length=6, truncate=False
   )
   with pytest.raises(ValueError, match="max_length"):
     strict[0]
 
 
-def test_glue_names_and_missing_data(tmp_path, tokenizer):
+def test_glue_names_and_missing_data(tmp_path, glue_tokenizer):
   with pytest.raises(ValueError, match="Unknown GLUE task 'stsb'"):
     text.load("glue/stsb", "train", vocab_file=str(tmp_path / "vocab.txt"))
   with pytest.raises(ValueError, match="validation_matched"):
@@ -236,3 +239,82 @@ def test_unknown_text_names():
     text.load("imdb", "train")
   with pytest.raises(ValueError, match="No synthetic text stand-in"):
     text.load("synthetic:imdb", "train")
+
+
+# ---- BERT's uncased tokenisation: basic tokens, greedy longest-match-first WordPiece, pair encoding -----------------
+
+VOCAB = [
+  "[PAD]", "[UNK]", "[CLS]", "[SEP]", "un", "##aff", "##able", "the", "quick", "##est", "a", "ab", "##b", "##c",
+  "##bc", ",", "!", "'", "it", "s", "jump", "##ed", "cafe", "的",
+]  # fmt: skip
+
+
+@pytest.fixture
+def tokenizer(tmp_path):
+  path = tmp_path / "vocab.txt"
+  path.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+  return text.WordPiece(str(path))
+
+
+def test_basic_tokens_lower_case_strip_accents_and_split_punctuation():
+  assert text.basic_tokens("Café, JUMPED!") == ["cafe", ",", "jumped", "!"]
+  assert text.basic_tokens("it's\tthe\x00 quick\u00a0one") == ["it", "'", "s", "the", "quick", "one"]
+  assert text.basic_tokens("a的的b") == ["a", "的", "的", "b"]
+  assert text.basic_tokens("x$y") == ["x", "$", "y"]  # '$' is ASCII punctuation for BERT, not Unicode's P*
+
+
+@pytest.mark.parametrize(
+  "sentence, pieces",
+  [
+    ("UNaffable", ["un", "##aff", "##able"]),  # the example of BERT's README
+    ("the quickest", ["the", "quick", "##est"]),
+    ("abc", ["ab", "##c"]),  # longest match first: "ab" + "##c", not "a" + "##bc"
+    ("ab abb", ["ab", "ab", "##b"]),
+    ("Café, jumped!", ["cafe", ",", "jump", "##ed", "!"]),
+    ("it's", ["it", "'", "s"]),
+    ("unx the", ["[UNK]", "the"]),  # an unmatched remainder makes the whole word unknown
+    ("xyz", ["[UNK]"]),
+    ("的的", ["的", "的"]),
+  ],
+)
+def test_wordpiece_pieces(tokenizer, sentence, pieces):
+  assert tokenizer.tokenize(sentence) == pieces
+
+
+def test_ids_are_line_numbers_and_long_words_are_unknown(tmp_path, tokenizer):
+  assert tokenizer.ids("the quickest!") == [7, 8, 9, 16]
+  assert tokenizer.size == len(VOCAB) and (tokenizer.cls, tokenizer.sep, tokenizer.unknown) == (2, 3, 1)
+  assert text.WordPiece(str(tmp_path / "vocab.txt"), max_word_chars=3).tokenize("the quick") == ["the", "[UNK]"]
+
+
+def test_encode_pair_layout():
+  tokens, segments = text.encode_pair([10, 11], [20], cls=2, sep=3, max_length=8)
+  np.testing.assert_array_equal(tokens, [2, 10, 11, 3, 20, 3, 0, 0])
+  np.testing.assert_array_equal(segments, [0, 0, 0, 0, 1, 1, 0, 0])
+  tokens, segments = text.encode_pair([10, 11], None, cls=2, sep=3, max_length=5)
+  np.testing.assert_array_equal(tokens, [2, 10, 11, 3, 0])
+  np.testing.assert_array_equal(segments, [0, 0, 0, 0, 0])
+  assert tokens.dtype == np.int32
+
+
+def test_encode_pair_truncates_longest_first():
+  tokens, segments = text.encode_pair([10, 11, 12, 13], [20, 21], cls=2, sep=3, max_length=7)
+  np.testing.assert_array_equal(tokens, [2, 10, 11, 3, 20, 21, 3])
+  np.testing.assert_array_equal(segments, [0, 0, 0, 0, 1, 1, 1])
+  tokens, _ = text.encode_pair([10, 11], [20, 21], cls=2, sep=3, max_length=6)  # a tie cuts the second text
+  np.testing.assert_array_equal(tokens, [2, 10, 11, 3, 20, 3])
+  tokens, _ = text.encode_pair([10, 11, 12], None, cls=2, sep=3, max_length=4)
+  np.testing.assert_array_equal(tokens, [2, 10, 11, 3])
+  with pytest.raises(ValueError, match="needs 7 tokens, more than max_length=6"):
+    text.encode_pair([10, 11], [20, 21], cls=2, sep=3, max_length=6, truncate=False)
+
+
+def test_vocabulary_errors(tmp_path):
+  with pytest.raises(FileNotFoundError, match="vocab_file"):
+    text.WordPiece(str(tmp_path / "absent.txt"))
+  (tmp_path / "bad.txt").write_text("[UNK]\n[PAD]\n[CLS]\n[SEP]\n")
+  with pytest.raises(ValueError, match=r"\[PAD\] on its first line"):
+    text.WordPiece(str(tmp_path / "bad.txt"))
+  (tmp_path / "short.txt").write_text("[PAD]\n[UNK]\n")
+  with pytest.raises(ValueError, match="CLS"):
+    text.WordPiece(str(tmp_path / "short.txt"))

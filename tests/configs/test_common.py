@@ -1,0 +1,34 @@
+"""configs/common.py and what every paper config shares: the variant table of paper_configs.py covers every config
+file, and an unknown config argument is named."""
+
+import pytest
+
+from tests.configs.paper_configs import ROOT, VARIANTS, get_config
+
+# The config files not in VARIANTS: those of other modalities (graphs, text, translation), whose variants have tests
+# of their own in this folder's test_<paper>.py and whose smoke runs are in the tests/e2e file named here, and that of
+# continual learning, tested in tests/continual.
+TESTED_ELSEWHERE = {
+  "encouraging_loss.graphs": "tests/e2e/test_graph_classification.py",
+  "encouraging_loss.iwslt": "tests/e2e/test_translation.py",
+  "expectation_mixing.reviews": "tests/e2e/test_text_classification.py",
+  "expectation_mixing.glue": "tests/e2e/test_text_classification.py",
+  "hem.continual": "tests/continual",
+}
+
+
+def test_variant_table_covers_every_config_file():
+  on_disk = {
+    f"{path.parent.name}.{path.stem}"
+    for folder in ("encouraging_loss", "expectation_mixing", "hem")
+    for path in (ROOT / "configs" / folder).glob("*.py")
+    if path.stem not in ("__init__", "recipes")
+  }
+  assert set(VARIANTS) | set(TESTED_ELSEWHERE) == on_disk
+  for module, tests in TESTED_ELSEWHERE.items():
+    assert (ROOT / tests).exists(), f"{module}'s tests are missing: {tests}"
+
+
+def test_an_unknown_argument_is_named():
+  with pytest.raises(ValueError, match="modle"):
+    get_config("hem.cifar10", "modle=resnet32")
