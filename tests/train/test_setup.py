@@ -69,8 +69,8 @@ def test_inputs_of_images_take_the_recipe_size_and_the_training_pixel_statistics
 
 def test_inputs_without_images_refuse_image_options():
   with pytest.raises(ValueError, match="has no images"):
-    setup.Inputs.from_config({"name": "graphs:synthetic:proteins", "augmentation": "cifar"})
-  graphs = setup.Inputs.from_config({"name": "graphs:synthetic:proteins"})
+    setup.Inputs.from_config({"name": "synthetic:graphs:proteins", "augmentation": "cifar"})
+  graphs = setup.Inputs.from_config({"name": "synthetic:graphs:proteins"})
   assert isinstance(graphs.input_shape, dict) and not graphs.has_images
 
 
