@@ -58,13 +58,9 @@ _VECTOR_INPUT = {"mlp"}
 _NAMED_INPUT_MODELS = {**lstm.MODELS, **bert.MODELS, **transformer.MODELS, **graph_nets.MODELS}
 
 
-def _family_models() -> dict:
-  return _NAMED_INPUT_MODELS
-
-
 def names() -> list[str]:
   """The registered model names."""
-  return sorted({**_MODELS, **_family_models()})
+  return sorted({**_MODELS, **_NAMED_INPUT_MODELS})
 
 
 def create(name: str, *, num_classes: int, input_shape: tuple[int, ...], seed: int = 0, **kwargs) -> nnx.Module:
@@ -73,7 +69,7 @@ def create(name: str, *, num_classes: int, input_shape: tuple[int, ...], seed: i
   Extra keyword arguments go to the model's constructor (e.g. `depth`, `width` for `mlp` and `wrn`).
   To count parameters without initialising them, build it under `nnx.eval_shape(lambda: create(...))`.
   """
-  registry = {**_MODELS, **_family_models()}
+  registry = {**_MODELS, **_NAMED_INPUT_MODELS}
   if name not in registry:
     raise ValueError(f"Unknown model {name!r}. Valid names: {', '.join(names())}.")
   if isinstance(input_shape, dict):  # named inputs (tokens, graphs): the model checks them

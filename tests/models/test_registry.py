@@ -50,7 +50,7 @@ def test_batch_statistics_are_not_parameters():
 
 
 def test_every_registered_model_is_exercised():
-  image_models = set(models.names()) - set(models._family_models())  # token and graph models: tested with their data
+  image_models = set(models.names()) - set(models._NAMED_INPUT_MODELS)  # token and graph models: tested with their data
   assert {name for name, _ in _cases("FAST") + _cases("SLOW")} | NEW_MODELS | {"wrn"} == image_models
 
 

@@ -60,7 +60,7 @@ class TokenTagger(nnx.Module):
 def token_task(monkeypatch):
   sources = {"train": TokenSource("tokens/train", 96, seed=0), "test": TokenSource("tokens/test", 37, seed=1)}
   monkeypatch.setattr(data, "load", lambda name, split, **options: sources[split])
-  monkeypatch.setattr(models, "_family_models", lambda: {"token_tagger": TokenTagger})
+  monkeypatch.setitem(models._NAMED_INPUT_MODELS, "token_tagger", TokenTagger)
   return sources
 
 
