@@ -59,7 +59,7 @@ def main(argv):
   from el_jax import continual, train  # imported after flag parsing so `--help` and flag errors are fast
 
   # Continual-learning configs (a `continual` section) train a sequence of episodes; the others train once.
-  run = continual.train_and_evaluate if "continual" in _CONFIG.value else train.train_and_evaluate
+  run = continual.train_episodes if "continual" in _CONFIG.value else train.train_and_evaluate
   try:
     run(_CONFIG.value, _WORKDIR.value)
   except train.Preempted as e:

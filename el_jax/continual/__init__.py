@@ -1,21 +1,30 @@
-"""Continual learning (HEM paper §5.3, appendix A.3): episodes of a task sequence trained in order with any el_jax
-loss and one of five strategies against catastrophic forgetting, each a small pure piece:
+"""Continual learning (HEM paper §5.3, appendix A.3): the episodes of a task sequence trained in order with any
+el_jax loss and a strategy against catastrophic forgetting.
 
-  replay   a class-balanced episodic memory mixed into every batch          (`replay`)
-  ewc      elastic weight consolidation: diagonal-Fisher quadratic penalty  (`ewc`)
-  si       synaptic intelligence: path-integral importance penalty          (`si`)
-  lfl      less-forgetful learning: penultimate-feature distance            (`lfl`, `features`)
-  lwf      learning without forgetting: distillation of the old outputs     (`lwf`)
+  tasks        the task sequence: Split (class-incremental) or Permuted (domain-incremental) episodes
+  strategies   each strategy as one value (`Strategy`: what it retains between episodes, its inputs to an episode's
+               step, its loss terms, its batches, its checkpoint), registered by name; their maths, one module each:
+                 replay   a class-balanced episodic memory mixed into every batch
+                 ewc      elastic weight consolidation: diagonal-Fisher quadratic penalty
+                 si       synaptic intelligence: path-integral importance penalty
+                 lfl      less-forgetful learning: penultimate-feature distance (`features` gives the features)
+                 lwf      learning without forgetting: distillation of the old outputs
+  step         the jitted train step of an episode: the loss objective plus the strategy's terms
+  driver       `train_episodes(config, workdir)`: the main loop's pieces (`el_jax.train`) run over the episodes
+  results      the accuracy matrix's summary: mean accuracy and forgetting
 
-`train_and_evaluate(config, workdir)` runs a config with a `continual` section (`configs/hem/continual.py`).
+`train.py` runs a config with a `continual` section (`configs/hem/continual.py`) through `train_episodes`.
 """
 
-from el_jax.continual import ewc, features, lfl, lwf, replay, si, tasks
-from el_jax.continual.driver import summarise, train_and_evaluate
-from el_jax.continual.step import STRATEGIES, make_train_step
+from el_jax.continual import ewc, features, lfl, lwf, replay, si, strategies, tasks
+from el_jax.continual.driver import EpisodePreempted, train_episodes
+from el_jax.continual.results import summarise
+from el_jax.continual.step import make_train_step
+from el_jax.continual.strategies import Strategy
 
 __all__ = [
-  "STRATEGIES",
+  "EpisodePreempted",
+  "Strategy",
   "ewc",
   "features",
   "lfl",
@@ -23,7 +32,8 @@ __all__ = [
   "make_train_step",
   "replay",
   "si",
+  "strategies",
   "summarise",
   "tasks",
-  "train_and_evaluate",
+  "train_episodes",
 ]

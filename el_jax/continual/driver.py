@@ -1,358 +1,353 @@
-"""Continual learning: the episodes of a task sequence trained in order with a loss and a strategy against forgetting.
+"""The continual-learning trainer: the main training loop's pieces (`el_jax.train`) run over a sequence of episodes.
 
-`train_and_evaluate(config, workdir)` reads `config.continual` (see `configs/hem/continual.py`):
+`train_episodes(config, workdir)` reads `config.continual` (see `configs/hem/continual.py`):
 
   scenario, num_tasks, class_order   the task sequence (`el_jax.continual.tasks`)
-  strategy                           "replay" | "ewc" | "si" | "lfl" | "lwf"
-  <strategy>                         its settings:
+  strategy                           a name of `el_jax.continual.strategies` ("replay", "ewc", "si", "lfl", "lwf")
+  <strategy>                         its settings (`Strategy.settings`):
       replay: memory_size, memory_batch_size      ewc: strength
       si: strength, damping, max_importance       lfl: strength (a number, or one per episode)
       lwf: alpha (a number, or one per episode), temperature, scale_task_loss (weight 1/(t+1) on the loss of
            episode t, as the baselines' LwF recipe)
   max_steps_per_episode              None, or a cap on the updates of an episode (smoke tests)
 
-Every episode starts a fresh optimiser (state and learning-rate schedule over its `num_epochs` epochs), as
-Avalanche does, and carries the parameters over. After episode `t` the model is evaluated on the test sets of
-episodes `0..t`: row `t` of the accuracy matrix `R[t][j]`. Metrics go to `<workdir>/metrics.jsonl`; the end of every
-episode is checkpointed with Orbax (`<workdir>/checkpoints/<episode>`: parameters, model state and what the strategy
-carries, plus JSON meta with the config and the matrix so far), and a rerun resumes after the last finished episode;
-`el_jax.train.workdir.Workdir(workdir).load_model(episode)` gives the model after a kept episode. EWC's Fisher is
-computed in evaluation mode on the episode's training set without augmentation. The run executes on one device
-(the default one).
+The run is set up as the main loop's is (`setup.Inputs`, `setup.ModelSpec`, `setup.objective`, `Workdir`). Every
+episode starts a fresh optimiser (state and learning-rate schedule over its `num_epochs` epochs), as Avalanche does,
+and carries the parameters over; the strategy's values (`Strategy`) say what else it carries, what the episode's
+step takes from the earlier episodes and what its batches are. After episode `t` the model is evaluated
+(`loop.evaluate`) on the test sets of episodes `0..t`: row `t` of the accuracy matrix `R[t][j]`, summarised by
+`results.summarise` into `<workdir>/continual_results.json`. EWC's Fisher is computed in evaluation mode on the
+episode's training set without augmentation.
+
+Devices: the run uses the device mesh as the main loop does (`config.mesh`; `train.py --cpu_devices=N` splits a CPU):
+global batches split over the devices, the train state laid out by `mesh.state_shardings`, and the strategies'
+episode inputs (trees like the parameters, e.g. EWC's anchors or the previous network) by the same rule, so they sit
+next to the parameters they are compared with. Replay's memory stays on the host, whence its batches are drawn.
+
+Files (`Workdir`): config.json, model.json, metrics.jsonl (`train/...` records every `log_every_steps` steps and at
+the end of each episode, with the `episode`; one `eval/task<j>/accuracy`, `eval/mean_accuracy` record per episode;
+`step` counts the updates of all episodes), and an Orbax checkpoint per finished episode (`checkpoints/<episode
+count>`: parameters, model state and what the strategy retains, plus JSON meta with the config, the matrix so far
+and the update count). `Workdir(workdir).load_model(t)` gives the model after `t` episodes.
+
+Stopping early:
+  * a rerun of a stopped run resumes after its last finished episode (the checkpoint's config must match);
+  * SIGTERM (preemption) during an episode stops it at the next step, drops its partial training and raises
+    `EpisodePreempted` (a `loop.Preempted`: `train.py` exits with 143); the same command then resumes after the last
+    finished episode, repeating the interrupted one from its start, to the same result as an uninterrupted run;
+  * a non-finite loss, gradient or parameter raises `NonFiniteError` naming the step and the episode.
 """
 
-import functools
-import json
+import dataclasses
 import math
-import os
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import orbax.checkpoint as ocp
+from tqdm import tqdm
 
-from el_jax import data as data_lib
-from el_jax import losses, models
-from el_jax.continual import ewc, lfl, replay, si, tasks
 from el_jax.continual import step as continual_step
-from el_jax.data import pipeline, transforms
-from el_jax.train import checkpoint, optimizer, setup
+from el_jax.continual import strategies, tasks
+from el_jax.continual.results import summarise
+from el_jax.data import global_batches, pipeline
+from el_jax.train import checkpoint, loop, optimizer, setup
+from el_jax.train import mesh as mesh_lib
 from el_jax.train import step as train_step_lib
-from el_jax.train.loop import NonFiniteError
-from el_jax.train.metrics_log import MetricsLog
 from el_jax.train.workdir import Workdir
 
-
-def for_episode(value, episode: int) -> float:
-  """A per-episode setting: `value[episode]` for a list (its last entry past its end), `value` for a number."""
-  if isinstance(value, list | tuple):
-    if not value:
-      raise ValueError("A per-episode setting must not be an empty list.")
-    return float(value[min(episode, len(value) - 1)])
-  return float(value)
+RESULTS_NAME = "continual_results.json"
 
 
-def summarise(rows: list[list[float]], num_tasks: int) -> dict:
-  """Final metrics from the rows `R[t][0..t]` of the accuracy matrix.
+class EpisodePreempted(loop.Preempted):
+  """Training stopped on SIGTERM during an episode; `step` is the number of finished (checkpointed) episodes."""
 
-  `mean_accuracy` is the mean over all tasks after the last episode; `forgetting` (Chaudhry et al., 2018) the mean
-  over the tasks before the last of the drop from their best accuracy to their final one; the matrix is `T x T`
-  with None above the diagonal (tasks not yet trained).
-  """
-  matrix = [list(row) + [None] * (num_tasks - len(row)) for row in rows]
-  final = rows[-1]
-  result = {
-    "episodes_done": len(rows),
-    "mean_accuracy": float(np.mean(final)),
-    "task_accuracies": [float(a) for a in final],
-    "accuracy_matrix": matrix,
-  }
-  if len(rows) == num_tasks and num_tasks > 1:
-    drops = [max(rows[t][j] for t in range(j, num_tasks - 1)) - final[j] for j in range(num_tasks - 1)]
-    result["forgetting"] = float(np.mean(drops))
-  return result
+  def __init__(self, episodes_done: int):
+    super().__init__(episodes_done)
+    self.args = (
+      f"preempted during episode {episodes_done + 1}: its training so far is dropped; the last checkpoint is that "
+      f"of episode {episodes_done} (0: none). Rerun the same command to resume from it.",
+    )
 
 
-def _as_abstract(tree):
-  device = jax.devices()[0]
-  sharding = jax.sharding.SingleDeviceSharding(device)
-  return jax.tree.map(lambda x: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=sharding), tree)
+@dataclasses.dataclass(frozen=True)
+class _EpisodeSteps:
+  """The jitted functions of episodes of one length: the start state and the train step (donating the state)."""
 
-
-def _carry_template(strategy: str, params, episodes_done: int, memory_shape) -> dict:
-  """The structure of what `strategy` carries after `episodes_done` episodes (for restoring a checkpoint)."""
-  if strategy == "ewc":
-    return {"anchors": {f"episode{e}": {"fisher": params, "params": params} for e in range(episodes_done)}}
-  if strategy == "si":
-    return {"importance": params, "anchor": params}
-  if strategy == "replay":
-    images_shape, images_dtype = memory_shape
-    size = images_shape[0]
-    return {
-      "memory": {
-        "images": jax.ShapeDtypeStruct(tuple(images_shape), jnp.dtype(images_dtype)),
-        "labels": jax.ShapeDtypeStruct((size,), jnp.int32),
-        "keys": jax.ShapeDtypeStruct((size,), jnp.float32),
-      }
-    }
-  return {}
+  start: object  # start(params, model_state, rng) -> state
+  train: object  # train(state, episode_inputs, batch) -> (state, metrics)
 
 
 def _check_config(config) -> None:
-  settings = config.continual
-  if settings.strategy not in continual_step.STRATEGIES:
-    raise ValueError(
-      f"Unknown continual.strategy {settings.strategy!r}. Valid: {', '.join(continual_step.STRATEGIES)}."
-    )
-  if settings.strategy not in settings:
-    raise ValueError(f"config.continual has no {settings.strategy!r} section with the strategy's settings.")
   if jnp.dtype(config.get("compute_dtype", "float32")) != jnp.float32:
     raise ValueError("The continual driver trains in float32 only: set config.compute_dtype='float32'.")
-  if settings.num_tasks < 2:
-    raise ValueError(f"continual.num_tasks must be at least 2, got {settings.num_tasks}.")
+  if config.continual.num_tasks < 2:
+    raise ValueError(f"continual.num_tasks must be at least 2, got {config.continual.num_tasks}.")
+  for name in ("batch_size", "eval_batch_size"):
+    if config[name] % jax.device_count():
+      raise ValueError(
+        f"config.{name}={config[name]} is not divisible by the {jax.device_count()} devices of the mesh: use a "
+        f"multiple of {jax.device_count()}."
+      )
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
-  """Trains the episodes of `config.continual` in order, resuming after the last finished one; returns `summarise`.
+def _episode_length(num_examples: int, config) -> tuple[int, int]:
+  """`(steps_per_epoch, total_steps)` of an episode on `num_examples` training examples."""
+  steps_per_epoch = pipeline.steps_per_epoch(num_examples, config.batch_size)
+  total_steps = steps_per_epoch * config.num_epochs
+  if config.continual.get("max_steps_per_episode"):
+    total_steps = min(total_steps, config.continual.max_steps_per_episode)
+  return steps_per_epoch, total_steps
+
+
+def _seen_classes(earlier_tasks, num_classes: int) -> np.ndarray:
+  """`[K]` bools: the classes in the training data of `earlier_tasks`."""
+  seen = np.zeros(num_classes, bool)
+  for task in earlier_tasks:
+    seen[np.unique(task.labels)] = True
+  return seen
+
+
+def train_episodes(config, workdir: str) -> dict:
+  """Trains the episodes of `config.continual` in order, resuming after the last finished one; returns the results
+  (`results.summarise`), also written to `<workdir>/continual_results.json`.
 
   Raises:
     ValueError: for an invalid config, or a workdir holding a checkpoint of a different experiment.
-    NonFiniteError: on a non-finite loss or gradient, naming the episode and step.
+    EpisodePreempted: on SIGTERM, keeping the checkpoint of the last finished episode.
+    NonFiniteError: on a non-finite loss, gradient or parameter, naming the step and the episode.
   """
+  strategy = strategies.get(config.continual.strategy)
+  settings = strategy.settings(config.continual.get(strategy.name))
   _check_config(config)
-  settings = config.continual
-  strategy = settings.strategy
-  hparams = settings[strategy].to_dict()
-  num_tasks = settings.num_tasks
+  num_tasks = config.continual.num_tasks
 
-  # ---- Data ------------------------------------------------------------------------------------------------
-  train_full, test_full = tasks.load(config.dataset.to_dict())
-  train_tasks, test_tasks = tasks.build(train_full, test_full, settings.to_dict(), seed=config.seed)
-  num_classes = train_full.num_classes
-  norm = data_lib.normalization(config.dataset.name) if config.dataset.normalize else None
-  input_shape = train_full.input_shape
-  augment, eval_transforms = transforms.augmentation(config.dataset.augmentation, size=input_shape[0])
+  # ---- Mesh ------------------------------------------------------------------------------------------------
+  mesh = mesh_lib.create(config.mesh)
+  batch_sharding, replicated = mesh_lib.batch_sharding(mesh), mesh_lib.replicated(mesh)
+  fsdp_min_size = config.mesh.get("fsdp_min_size", 2**14)
+  is_chief, multi_process = jax.process_index() == 0, jax.process_count() > 1
 
-  # ---- Model and loss ----------------------------------------------------------------------------------------
-  model_kwargs = {k: v for k, v in config.model.to_dict().items() if k != "name"}
-  model = models.create(
-    config.model.name, num_classes=num_classes, input_shape=input_shape, seed=config.seed, **model_kwargs
-  )
-  model_parts, params, model_state = train_step_lib.split_model(model)
-  # Data-dependent loss settings (HEM's margin) come from the whole training set.
-  hparams_of_loss = losses.resolve_data_hparams(
-    setup.section_kwargs(config.loss), lambda: data_lib.class_counts(train_full)
-  )
-  objective = losses.get_objective(config.loss.name, **hparams_of_loss)
-  eval_step = jax.jit(train_step_lib.make_eval_step(model_parts, objective))
+  def layout(tree):
+    """Shardings for a tree of arrays (or anything with a shape): the train state's rule (`state_shardings`)."""
+    return mesh_lib.state_shardings(tree, mesh, fsdp_min_size=fsdp_min_size)
+
+  def placed(tree):
+    return jax.device_put(tree, layout(tree))
+
+  # ---- Inputs, tasks, model, objective ---------------------------------------------------------------------
+  inputs = setup.Inputs.from_config(config.dataset)
+  train_tasks, test_tasks = tasks.build(inputs.train, inputs.eval, config.continual.to_dict(), seed=config.seed)
+  spec = setup.ModelSpec.from_config(config.model, inputs)
+  objective = setup.objective(config.loss, inputs)
+  model_parts, params, model_state = train_step_lib.split_model(spec.create(config.seed))
+  params, model_state = placed(params), placed(model_state)
+  eval_step = jax.jit(train_step_lib.make_eval_step(model_parts, objective), out_shardings=replicated)
 
   def loss_on_batch(params, model_state, batch):
-    logits, _ = train_step_lib.apply_model(model_parts.eval, model_parts, params, model_state, batch["image"])
+    logits, _ = train_step_lib.apply_model(
+      model_parts.eval, model_parts, params, model_state, train_step_lib.model_inputs(batch)
+    )
     return objective(logits, batch["label"], where=batch["mask"], progress=1.0)
 
   loss_grad = jax.jit(jax.grad(loss_on_batch))
 
-  def evaluate(params, model_state, test_set) -> float:
-    state = {"params": params, "model_state": model_state}
-    correct = count = 0
-    for batch in pipeline.eval_batches(
-      test_set, batch_size=config.eval_batch_size, normalization=norm, transforms=eval_transforms
-    ):
-      sums = jax.device_get(eval_step(state, batch))
-      correct, count = correct + float(sums["accuracy"]), count + int(sums["count"])
-    if count != len(test_set):
-      raise RuntimeError(f"evaluation saw {count} examples instead of {len(test_set)}.")
-    return correct / count
+  def make_batches(source, *, batch_size: int, seed: int, num_epochs: int):
+    return global_batches.train(
+      source,
+      batch_size=batch_size,
+      seed=seed,
+      num_epochs=num_epochs,
+      sharding=batch_sharding,
+      normalization=inputs.normalization,
+      transforms=inputs.train_transforms,
+    )
 
-  # ---- Resume ----------------------------------------------------------------------------------------------
-  os.makedirs(workdir, exist_ok=True)
-  ckpt = checkpoint.manager(os.path.join(workdir, "checkpoints"), max_to_keep=config.get("checkpoint_keep", 2))
-  done = ckpt.latest_step() or 0
+  def evaluate(params, model_state, source, *, batch_size: int) -> dict:
+    return loop.evaluate(
+      eval_step,
+      {"params": params, "model_state": model_state},
+      source,
+      batch_size=batch_size,
+      sharding=batch_sharding,
+      normalization=inputs.normalization,
+      transforms=inputs.eval_transforms,
+    )
+
+  # ---- Workdir and resume ----------------------------------------------------------------------------------
+  run_dir = Workdir(workdir)
+  ckpt = run_dir.checkpoints(max_to_keep=config.get("checkpoint_keep"))
+  episodes_done, saved = run_dir.resume_point(ckpt, config.to_dict())  # before the config is written: it may differ
+  if episodes_done and "retained" not in saved:
+    raise ValueError(
+      f"{workdir} holds a checkpoint of an earlier version of the continual driver, which this one cannot resume: "
+      "use a new --workdir."
+    )
+  run_dir.start(config.to_dict(), spec, chief=is_chief)
+  retained = strategy.start(params, train_tasks[0])
   rows, global_step = [], 0
-  carry = {"anchors": {}} if strategy == "ewc" else {}
-  memory = replay.empty(input_shape, train_full.images.dtype)
-  if done:
-    meta = checkpoint.read_meta(ckpt, done)
-    # Compared as JSON, the form the checkpoint stores it in (tuples read back as lists).
-    checkpoint.check_resumable(meta["config"], json.loads(json.dumps(config.to_dict())), where=workdir)
+  if episodes_done:
     template = {
       "params": params,
       "model_state": model_state,
-      "carry": _carry_template(strategy, params, done, meta.get("memory")),
+      "retained": strategy.checkpoint_template(params, episodes_done, saved["retained"]),
     }
-    restored = ckpt.restore(done, args=ocp.args.Composite(state=ocp.args.StandardRestore(_as_abstract(template))))[
-      "state"
-    ]
-    params, model_state, carry = restored["params"], restored["model_state"], restored["carry"]
-    if strategy == "replay":
-      memory = replay.Memory(**{k: np.asarray(v) for k, v in carry.pop("memory").items()})
-    rows, global_step = meta["rows"], meta["global_step"]
-    print(f"{workdir}: resuming after episode {done} of {num_tasks}.")
-  # The model record lets `Workdir.load_model` (and evaluate.py) rebuild the model of a kept checkpoint.
-  spec = setup.ModelSpec(config.model.name, num_classes, list(input_shape), model_kwargs)
-  Workdir(workdir).start(config.to_dict(), spec)
-  log = MetricsLog(workdir, resume_step=global_step)
+    abstract = jax.tree.map(
+      lambda x, sharding: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=sharding), template, layout(template)
+    )
+    restored = checkpoint.restore(ckpt, episodes_done, abstract)
+    params, model_state = restored["params"], restored["model_state"]
+    retained = strategy.from_checkpoint(restored["retained"])
+    rows, global_step = saved["rows"], saved["global_step"]
+    print(f"{workdir}: resuming after episode {episodes_done} of {num_tasks}.")
 
-  # ---- Episodes ----------------------------------------------------------------------------------------------
+  # ---- Episodes --------------------------------------------------------------------------------------------
+  lengths = [_episode_length(len(task), config) for task in train_tasks]
+  # Episodes of the same length share one optimiser and one jitted step (compiled again only when the episode
+  # inputs change structure); the learning-rate schedule depends on the epoch length unless it is constant.
+  schedule_needs_epochs = config.optimizer.get("schedule", "constant") != "constant" or config.optimizer.get(
+    "warmup_epochs", 0
+  )
   compiled = {}
-  try:
-    for episode in range(done, num_tasks):
-      task_train = train_tasks[episode]
-      steps_per_epoch = pipeline.steps_per_epoch(len(task_train), config.batch_size)
-      total_steps = steps_per_epoch * config.num_epochs
-      if settings.get("max_steps_per_episode"):
-        total_steps = min(total_steps, settings.max_steps_per_episode)
-      # Episodes of the same length share one optimiser and one jitted step (compiled again only when `regs`
-      # changes structure); the learning-rate schedule depends on the epoch length unless it is constant.
-      schedule_needs_epochs = config.optimizer.get("schedule", "constant") != "constant" or config.optimizer.get(
-        "warmup_epochs", 0
-      )
-      key = (steps_per_epoch if schedule_needs_epochs else None, total_steps)
-      if key not in compiled:
-        tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
-        step_fn = continual_step.make_train_step(
-          model_parts,
-          objective,
-          tx,
-          strategy=strategy,
-          total_steps=total_steps,
-          temperature=hparams.get("temperature", 2.0),
-          max_importance=hparams.get("max_importance"),
-        )
-        compiled[key] = (tx, jax.jit(step_fn))
-      tx, train_step = compiled[key]
-      state = {
+
+  def episode_steps(steps_per_epoch: int, total_steps: int) -> _EpisodeSteps:
+    key = (steps_per_epoch if schedule_needs_epochs else None, total_steps)
+    if key in compiled:
+      return compiled[key]
+    tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
+
+    def start_state(params, model_state, rng):
+      return {
         "step": jnp.zeros((), jnp.int32),
-        "rng": jax.random.fold_in(jax.random.PRNGKey(config.seed), episode),
+        "rng": rng,
         "params": params,
         "model_state": model_state,
         "opt_state": tx.init(params),
+        "tracked": strategy.track_start(params),
       }
-      if strategy == "si":
-        state["path"] = si.zeros_like(params)
-      regs = _episode_regs(strategy, hparams, episode, carry, params, model_state, train_tasks, num_classes)
-      batches = _batches(
-        task_train, memory, config, hparams, episode, total_steps, steps_per_epoch, norm, augment, num_classes
-      )
-      pending = []
-      for done_steps in range(1, total_steps + 1):
-        state, metrics = train_step(state, regs, next(batches))
-        pending.append(metrics)
-        if done_steps % config.log_every_steps == 0 or done_steps == total_steps:
-          fetched = jax.device_get(pending)
-          bad = [i for i, m in enumerate(fetched) if not m["finite"]]
-          if bad:
-            raise NonFiniteError(
-              f"non-finite loss or gradients in episode {episode} at step {done_steps - len(fetched) + bad[0] + 1}."
-            )
-          summary = {f"train/{k}": np.mean([m[k] for m in fetched]) for k in fetched[0] if k != "finite"}
-          log.write(global_step + done_steps, episode + done_steps / total_steps, summary | {"episode": episode})
-          pending = []
-      global_step += total_steps
-      start_params, params, model_state = params, state["params"], state["model_state"]
 
-      # End of the episode: what the strategy carries to the next ones.
-      if strategy == "ewc":
-        fisher = ewc.fisher_diagonal(
-          functools.partial(_call_with_state, loss_grad, model_state),
-          params,
-          pipeline.eval_batches(task_train, batch_size=config.batch_size, normalization=norm),
+    state_sharding = layout(jax.eval_shape(start_state, params, model_state, jax.random.PRNGKey(0)))
+    train_step = continual_step.make_train_step(
+      model_parts, objective, tx, strategy=strategy, settings=settings, total_steps=total_steps
+    )
+    compiled[key] = _EpisodeSteps(
+      # Fresh buffers: the train step donates the state, while the parameters it starts from live on in what the
+      # strategy retains and in the episode inputs (the previous network).
+      start=jax.jit(start_state, out_shardings=state_sharding),
+      train=jax.jit(train_step, out_shardings=(state_sharding, replicated), donate_argnums=0),
+    )
+    return compiled[key]
+
+  log = run_dir.metrics_log(resume_step=global_step, enabled=is_chief)
+  bar = tqdm(
+    total=sum(total for _, total in lengths),
+    initial=sum(total for _, total in lengths[:episodes_done]),
+    unit="step",
+    disable=not is_chief,
+    dynamic_ncols=True,
+  )
+
+  def train_episode(episode: int, state, episode_inputs, sigterm):
+    """Trains episode `episode` from `state`; returns the state at its end. Raises EpisodePreempted on SIGTERM."""
+    steps_per_epoch, total_steps = lengths[episode]
+    train_step = episode_steps(steps_per_epoch, total_steps).train
+    data = strategies.EpisodeData(
+      seed=config.seed * 1000 + episode,
+      total_steps=total_steps,
+      num_classes=inputs.num_classes,
+      sharding=batch_sharding,
+      make_batches=make_batches,
+    )
+    batches = make_batches(
+      train_tasks[episode],
+      batch_size=config.batch_size,
+      seed=data.seed,
+      num_epochs=math.ceil(total_steps / steps_per_epoch),
+    )
+    if strategy.batches is not None:
+      batches = strategy.batches(batches, retained, settings, data)
+    window = loop.MetricsWindow(config.batch_size)
+    try:
+      for episode_step in range(1, total_steps + 1):
+        batch = window.next_batch(batches)
+        state, step_metrics = train_step(state, episode_inputs, batch)
+        window.add(step_metrics, examples=len(batch["label"]))  # replay's memory examples included
+        bar.update(1)
+        step_number = global_step + episode_step
+        preempted = sigterm.raised or (multi_process and ckpt.reached_preemption(step_number))
+        if episode_step % config.log_every_steps == 0 or episode_step == total_steps or preempted:
+          try:
+            summary = window.flush(step_number)
+          except loop.NonFiniteError as e:
+            raise loop.NonFiniteError(
+              f"{e} (episode {episode}, its step {episode_step}; the last good checkpoint is that of episode "
+              f"{episode} (0: none) in {workdir}/checkpoints.)"
+            ) from None
+          log.write(step_number, episode + episode_step / total_steps, summary | {"episode": episode})
+          bar.set_postfix(loss=f"{summary['train/loss']:.4f}", acc=f"{summary['train/accuracy']:.3f}")
+        if preempted:
+          ckpt.wait_until_finished()
+          raise EpisodePreempted(episode)
+    finally:
+      batches.close()
+    return state
+
+  try:
+    with loop.SigtermFlag() as sigterm:
+      for episode in range(episodes_done, num_tasks):
+        episode_inputs = {}
+        if episode:  # the first episode has no earlier ones
+          seen = _seen_classes(train_tasks[:episode], inputs.num_classes)
+          start = strategies.EpisodeStart(episode, retained, params, model_state, seen, settings)
+          episode_inputs = placed(strategy.episode_inputs(start))
+        state = episode_steps(*lengths[episode]).start(
+          params, model_state, jax.random.fold_in(jax.random.PRNGKey(config.seed), episode)
         )
-        carry["anchors"] = {**carry["anchors"], f"episode{episode}": {"fisher": fisher, "params": params}}
-      elif strategy == "si":
-        importance = carry.get("importance", si.zeros_like(params))
-        carry = {
-          "importance": si.consolidate(importance, state["path"], start_params, params, hparams["damping"]),
-          "anchor": params,
-        }
-      elif strategy == "replay":
-        rng = np.random.default_rng((config.seed, episode))
-        memory = replay.update(memory, task_train, hparams["memory_size"], rng)
+        state = train_episode(episode, state, episode_inputs, sigterm)
+        global_step += lengths[episode][1]
+        start_params, params, model_state = params, state["params"], state["model_state"]
 
-      # Evaluation on the tasks seen so far.
-      row = [evaluate(params, model_state, test_tasks[j]) for j in range(episode + 1)]
-      rows.append(row)
-      record = {f"eval/task{j}/accuracy": a for j, a in enumerate(row)}
-      record |= {"eval/mean_accuracy": float(np.mean(row)), "episode": episode}
-      log.write(global_step, episode + 1.0, record)
-      print(
-        f"episode {episode + 1}/{num_tasks}: accuracy per task {np.round(row, 4).tolist()}, mean {np.mean(row):.4f}"
-      )
-
-      saved_carry = dict(carry)
-      meta = {"config": config.to_dict(), "rows": rows, "global_step": global_step}
-      if strategy == "replay":
-        saved_carry["memory"] = {"images": memory.images, "labels": memory.labels, "keys": memory.keys}
-        meta["memory"] = [list(memory.images.shape), str(memory.images.dtype)]
-      checkpoint.save(ckpt, episode + 1, {"params": params, "model_state": model_state, "carry": saved_carry}, meta)
-      ckpt.wait_until_finished()
+        # ---- End of the episode: what the strategy retains, evaluation on the tasks so far, checkpoint -------
+        end = strategies.EpisodeEnd(
+          episode=episode,
+          retained=retained,
+          start_params=start_params,
+          params=params,
+          model_state=model_state,
+          tracked=state["tracked"],
+          train_data=train_tasks[episode],
+          settings=settings,
+          seed=config.seed,
+          loss_grad=lambda params, batch, model_state=model_state: loss_grad(params, model_state, batch),
+          train_batches=lambda task=train_tasks[episode]: global_batches.evaluation(
+            task,
+            batch_size=config.batch_size,
+            sharding=batch_sharding,
+            normalization=inputs.normalization,
+            transforms=inputs.eval_transforms,
+          ),
+        )
+        retained = strategy.end_episode(end)
+        row = [
+          evaluate(params, model_state, test_tasks[j], batch_size=config.eval_batch_size)["eval/accuracy"]
+          for j in range(episode + 1)
+        ]
+        rows.append(row)
+        record = {f"eval/task{j}/accuracy": a for j, a in enumerate(row)}
+        log.write(global_step, episode + 1.0, record | {"eval/mean_accuracy": float(np.mean(row)), "episode": episode})
+        bar.write(
+          f"episode {episode + 1}/{num_tasks}: accuracy per task {np.round(row, 4).tolist()}, mean {np.mean(row):.4f}"
+        )
+        saved_retained, retained_meta = strategy.to_checkpoint(retained)
+        meta = {"config": config.to_dict(), "rows": rows, "global_step": global_step, "retained": retained_meta}
+        state_to_save = {"params": params, "model_state": model_state, "retained": saved_retained}
+        checkpoint.save(ckpt, episode + 1, state_to_save, meta)
   finally:
+    bar.close()
     log.close()
     ckpt.wait_until_finished()
     ckpt.close()
 
   result = summarise(rows, num_tasks)
-  with open(os.path.join(workdir, "continual_results.json"), "w") as f:
-    json.dump(result, f, indent=2)
+  if is_chief:
+    run_dir.write_json(RESULTS_NAME, result)
   return result
-
-
-def _call_with_state(loss_grad, model_state, params, batch):
-  return loss_grad(params, model_state, batch)
-
-
-def _episode_regs(strategy, hparams, episode, carry, params, model_state, train_tasks, num_classes) -> dict:
-  """What the train step of `episode` needs from the earlier episodes (see `el_jax.continual.step`)."""
-  if episode == 0 or strategy == "replay":
-    return {}
-  if strategy == "ewc":
-    return {"anchors": carry["anchors"], "strength": jnp.float32(hparams["strength"])}
-  if strategy == "si":
-    return {
-      "importance": carry["importance"],
-      "anchor": carry["anchor"],
-      "strength": jnp.float32(hparams["strength"]),
-    }
-  previous = {"params": params, "model_state": model_state}
-  if strategy == "lfl":
-    return {
-      "previous": previous,
-      "strength": jnp.float32(for_episode(hparams["strength"], episode)),
-      "frozen": lfl.head_mask(params),
-    }
-  seen = np.zeros(num_classes, bool)
-  for task in train_tasks[:episode]:
-    seen[np.unique(task.labels)] = True
-  return {
-    "previous": previous,
-    "seen": jnp.asarray(seen),
-    "alpha": jnp.float32(for_episode(hparams["alpha"], episode)),
-    "task_weight": jnp.float32(1.0 / (episode + 1) if hparams.get("scale_task_loss", False) else 1.0),
-  }
-
-
-def _batches(task_train, memory, config, hparams, episode, total_steps, steps_per_epoch, norm, augment, num_classes):
-  """The episode's training batches; with a non-empty replay memory, each is followed by a batch from it."""
-  seed = config.seed * 1000 + episode
-  num_epochs = math.ceil(total_steps / steps_per_epoch)
-  dataset = pipeline.train_dataset(
-    task_train, batch_size=config.batch_size, seed=seed, num_epochs=num_epochs, normalization=norm, augment=augment
-  )
-  new = pipeline.train_batches(dataset)
-  if not len(memory):
-    yield from new
-    return
-  memory_batch = min(hparams["memory_batch_size"], len(memory))
-  memory_epochs = math.ceil(total_steps / pipeline.steps_per_epoch(len(memory), memory_batch))
-  old = pipeline.train_batches(
-    pipeline.train_dataset(
-      memory.as_dataset(num_classes),
-      batch_size=memory_batch,
-      seed=seed + 500,
-      num_epochs=memory_epochs,
-      normalization=norm,
-      augment=augment,
-    )
-  )
-  for batch, stored in zip(new, old, strict=False):
-    yield {k: np.concatenate([batch[k], stored[k]]) for k in ("image", "label")}

@@ -6,11 +6,14 @@ continual-learning-baselines recipes use: after each episode every class seen so
 `capacity // C` slots (`C` seen classes; the first `capacity mod C` classes in increasing label order get one more),
 and within a class the memory is a uniform random sample of all the examples of that class seen so far (reservoir
 sampling: every example draws a key uniform in [0, 1), and a class keeps the examples with the largest keys).
-During an episode each batch of `B` new examples is concatenated with `B_mem` examples drawn from the memory.
+During an episode each batch of `B` new examples is concatenated with `B_mem` examples drawn from the memory
+(`MixedBatches`).
 """
 
 import dataclasses
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from el_jax.data.arrays import ArrayDataset
@@ -66,3 +69,30 @@ def update(memory: Memory, data: ArrayDataset, capacity: int, rng: np.random.Gen
     keep.append(members[np.argsort(-keys[members], kind="stable")[:quota]])
   keep = np.concatenate(keep) if keep else np.zeros((0,), np.int64)
   return Memory(images[keep], labels[keep], keys[keep])
+
+
+class MixedBatches:
+  """Each global batch of `new` followed by one of `stored` (the memory's), concatenated on the mesh into one batch
+  of `B + B_mem` examples laid out by `sharding`; `close()` closes both iterators."""
+
+  def __init__(self, new, stored, sharding):
+    self._new, self._stored = new, stored
+    self._concatenate = jax.jit(
+      lambda a, b: {k: jnp.concatenate([a[k], b[k]]) for k in ("image", "label")}, out_shardings=sharding
+    )
+
+  def __iter__(self):
+    return self
+
+  def __next__(self) -> dict:
+    return self._concatenate(next(self._new), next(self._stored))
+
+  def close(self) -> None:
+    self._new.close()
+    self._stored.close()
+
+  def __enter__(self):
+    return self
+
+  def __exit__(self, *exc):
+    self.close()

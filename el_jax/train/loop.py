@@ -100,7 +100,7 @@ class MetricsWindow:
     self._reset()
 
   def _reset(self) -> None:
-    self.pending, self.data_wait, self.start = [], 0.0, time.perf_counter()
+    self.pending, self.examples, self.data_wait, self.start = [], 0, 0.0, time.perf_counter()
 
   def restart_clock(self) -> None:
     """Starts timing afresh (after a checkpoint or an evaluation, which are not training time)."""
@@ -116,8 +116,10 @@ class MetricsWindow:
       self.data_wait += time.perf_counter() - fetch_start
     return batch
 
-  def add(self, step_metrics: dict) -> None:
+  def add(self, step_metrics: dict, *, examples: int | None = None) -> None:
+    """Adds a step's metrics; `examples` is the number of examples it trained on (default: the batch size)."""
     self.pending.append(step_metrics)
+    self.examples += self.batch_size if examples is None else examples
 
   def flush(self, step: int) -> dict:
     """`{"train/<name>": mean}` of the window ending at `step` (empty if the window is); starts a new window.
@@ -134,7 +136,7 @@ class MetricsWindow:
       first = step - len(fetched) + bad[0] + 1
       raise NonFiniteError(f"non-finite loss, gradients or parameters at step {first}; training stopped.")
     summary = {f"train/{k}": np.mean([m[k] for m in fetched]) for k in fetched[0] if k != "finite"}
-    summary["train/examples_per_second"] = len(fetched) * self.batch_size / elapsed
+    summary["train/examples_per_second"] = self.examples / elapsed
     summary["train/data_wait_fraction"] = self.data_wait / elapsed
     self._reset()
     return summary

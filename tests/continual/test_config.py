@@ -1,11 +1,11 @@
 import itertools
-import math
 
 import pytest
 from flax import nnx
 
 from configs.hem import continual as continual_config
-from el_jax import continual, losses, models
+from el_jax import losses, models
+from el_jax.continual import strategies
 
 
 @pytest.mark.parametrize(
@@ -79,34 +79,5 @@ def test_bad_arguments_name_the_problem(arg, message):
     continual_config.get_config(arg)
 
 
-def test_driver_rejects_an_unknown_strategy(tmp_path):
-  config = continual_config.get_config("smoke")
-  config.continual.strategy = "gem"
-  with pytest.raises(ValueError, match="Unknown continual.strategy 'gem'"):
-    continual.train_and_evaluate(config, str(tmp_path))
-
-
-def _smoke(task, strategy, tmp_path, data=""):
-  config = continual_config.get_config(f"task={task},strategy={strategy},smoke" + (f",data={data}" if data else ""))
-  result = continual.train_and_evaluate(config, str(tmp_path))
-  matrix = result["accuracy_matrix"]
-  assert len(matrix) == 5 and all(row[t + 1 :] == [None] * (4 - t) for t, row in enumerate(matrix))
-  assert all(0 <= a <= 1 for row in matrix for a in row if a is not None)
-  assert math.isfinite(result["mean_accuracy"]) and len(result["task_accuracies"]) == 5
-  return config
-
-
-def test_smoke_permuted_mnist_on_the_synthetic_stand_in(tmp_path):
-  config = _smoke("permuted_mnist", "lfl", tmp_path)
-  assert config.dataset.name == "synthetic:mnist"
-
-
-def test_smoke_split_mnist_on_the_offline_digits(tmp_path):
-  _smoke("split_mnist", "lwf", tmp_path, data="mnist_digits")
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(("task", "strategy"), [("split_cifar10", "replay"), ("split_cifar100", "si")])
-def test_smoke_split_cifar_with_resnet18(task, strategy, tmp_path):
-  config = _smoke(task, strategy, tmp_path)
-  assert config.dataset.name == f"synthetic:{task.removeprefix('split_')}"
+def test_the_config_offers_the_registered_strategies():
+  assert sorted(continual_config.STRATEGIES) == sorted(strategies.names())

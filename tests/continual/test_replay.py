@@ -47,3 +47,33 @@ def test_a_class_seen_again_is_a_uniform_sample_of_all_its_examples():
     memory = replay.update(memory, _data(np.zeros(100), offset=100), 50, rng)
     counts.append(np.sum(memory.images[:, 0] < 100))
   assert abs(np.mean(counts) - 25) < 1.0  # hypergeometric mean 25, standard error about 0.13
+
+
+class _Batches:
+  def __init__(self, batches):
+    self._batches, self.closed = iter(batches), False
+
+  def __next__(self):
+    return next(self._batches)
+
+  def close(self):
+    self.closed = True
+
+
+def test_mixed_batches_put_the_memory_examples_after_the_new_ones_and_close_both_sources():
+  import jax
+
+  from el_jax.train import mesh
+
+  sharding = mesh.batch_sharding(mesh.create({}))
+  new = [{"image": np.full((2, 1), i, np.float32), "label": np.array([i, i], np.int32)} for i in (1, 2)]
+  stored = [{"image": np.full((3, 1), -i, np.float32), "label": np.array([7, 8, 9], np.int32) * i} for i in (1, 2)]
+  sources = _Batches(new), _Batches(stored)
+  with replay.MixedBatches(*sources, sharding) as mixed:
+    first, second = next(mixed), next(mixed)
+    with pytest.raises(StopIteration):
+      next(mixed)
+  assert first["image"][:, 0].tolist() == [1, 1, -1, -1, -1] and first["label"].tolist() == [1, 1, 7, 8, 9]
+  assert second["label"].tolist() == [2, 2, 14, 16, 18]
+  assert isinstance(first["image"], jax.Array) and first["image"].sharding == sharding
+  assert all(source.closed for source in sources)
