@@ -1,5 +1,6 @@
 """The reproduction report: each study's tables (mean ± std over seeds), figures, and every testable claim of the
-three papers set beside our measurement with a verdict.
+three papers set beside our measurement with a verdict (`el_jax.studies.claims.judge`: Welch's t-test over seeds, or
+the signed-rank test over UCI sets, with Holm's correction per paper; the tests are in `el_jax.studies.statistics`).
 
 `write(studies, runs_dir, report_dir)` reads the results that `el_jax.studies.runner` wrote and writes
 `reproduction.md`, `reproduction.json` (the same numbers, for notebooks) and `figures/*.png` into `report_dir`.
@@ -18,7 +19,7 @@ import numpy as np  # noqa: E402
 
 from el_jax.evaluate import plots  # noqa: E402
 from el_jax.studies import claims as claims_lib  # noqa: E402
-from el_jax.studies import runner, uci  # noqa: E402
+from el_jax.studies import runner, statistics, uci  # noqa: E402
 
 ORDER = ("fashion_mnist", "uci", "long_tail", "el_analyses")  # the report's section order: studies (a) to (d)
 MARKDOWN_NAME = "reproduction.md"
@@ -140,25 +141,37 @@ def _pending(study, results) -> list[str]:
 # ---- Claims ------------------------------------------------------------------------------------------------------
 
 
-def _claim_values(claim, results_by_study: dict, model: str, label: str) -> list:
-  if claim.study == "uci":
-    records = [r for r in results_by_study.get("uci", []) if r["network"] == model and r["loss"] == label]
-    if not records:
-      return []
-    per_seed = np.mean([r["test"] for r in records], axis=0)  # mean over sets, per seed
-    return per_seed.tolist()
+def _set_accuracies(records: list, network: str, label: str) -> dict:
+  """`{set: test accuracy averaged over seeds}` of one UCI network and loss, as `uci.table4` averages them."""
+  return {r["dataset"]: float(np.mean(r["test"])) for r in records if r["network"] == network and r["loss"] == label}
+
+
+def _claim_values(claim, results_by_study: dict, model: str) -> tuple[list, list, dict]:
+  """The treatment's and the baseline's values for one comparison, and what else the row says about them: per-seed
+  values, or, for a study whose unit is the data set (UCI), per-set accuracies paired by set, with the sets named."""
+  if claim.study in claims_lib.DATA_SET_STUDIES:
+    records = results_by_study.get(claim.study, [])
+    t = _set_accuracies(records, model, claim.treatment)
+    b = _set_accuracies(records, model, claim.baseline)
+    sets = [name for name in t if name in b]
+    return [t[name] for name in sets], [b[name] for name in sets], {"datasets": sets}
   sources = ["fashion_mnist", "el_analyses"] if claim.study == "el_analyses" else [claim.study]
   results = [r for s in sources for r in results_by_study.get(s, [])]
-  return _values(results, model, label, claim.metric)
+  return (
+    _values(results, model, claim.treatment, claim.metric),
+    _values(results, model, claim.baseline, claim.metric),
+    {},
+  )
 
 
 def _claim_rows(results_by_study: dict) -> list[dict]:
+  """One row per (claim, model): the values compared, the test (`claims.compare`) and, after Holm's correction over
+  each paper's rows, the verdict (`claims.judge`); rows without values on both sides are "not run"."""
   rows = []
   for claim in claims_lib.CLAIMS:
     models = claim.models or claims_lib.STUDY_MODELS[claim.study]
     for model in models:
-      t = _claim_values(claim, results_by_study, model, claim.treatment)
-      b = _claim_values(claim, results_by_study, model, claim.baseline)
+      t, b, extra = _claim_values(claim, results_by_study, model)
       row = {
         "paper": claim.paper,
         "statement": claim.statement,
@@ -171,13 +184,38 @@ def _claim_rows(results_by_study: dict) -> list[dict]:
         "higher_is_better": claim.higher_is_better,
         "treatment_values": t,
         "baseline_values": b,
-      }
+      } | extra
       if t and b:
-        row |= claims_lib.check(claim, t, b)
+        row |= claims_lib.compare(claim, t, b)
       else:
-        row |= {"difference": None, "standard_error": None, "verdict": "not run"}
+        row |= dict.fromkeys(claims_lib.FIELDS) | {"verdict": "not run"}
       rows.append(row)
-  return rows
+  return claims_lib.judge(rows)
+
+
+def _p_text(p: float) -> str:
+  return "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def _comparison_cell(r: dict) -> str:
+  """One model's measurement of a claim: the two sides, the difference with its 95% interval, the Holm-adjusted
+  p-value and the verdict; for a not-significant verdict, the smallest difference the design could have detected."""
+  scale = _scale(r["metric"])
+  if r["difference"] is None:
+    return f"{r['model']}: not run"
+  sides = f"{_mean_std(r['treatment_values'], r['metric'])} vs {_mean_std(r['baseline_values'], r['metric'])}"
+  verdict = f"**{VERDICT_WORDS[r['verdict']]}**"
+  if r["p_value"] is None:
+    return f"{r['model']}: {sides}, {scale * r['difference']:+.2f} (one seed: no test): {verdict}"
+  ci = "" if r["ci95"] is None else " [{:+.2f}, {:+.2f}]".format(*(scale * c for c in r["ci95"]))
+  cell = f"{r['model']}: {sides}, {scale * r['difference']:+.2f}{ci}, p_adj {_p_text(r['p_adjusted'])}: {verdict}"
+  mdd = r["min_detectable_difference"]
+  if r["verdict"] == "not significant" and mdd is not None:
+    if math.isinf(mdd):
+      cell += f"; nothing detectable (signed-rank p ≥ {r['min_attainable_p']:.3g})"
+    else:
+      cell += f"; detectable ≥ {scale * mdd:.2f}"
+  return cell
 
 
 def _claims_section(rows) -> list[str]:
@@ -186,44 +224,78 @@ def _claims_section(rows) -> list[str]:
     "expectation_mixing": "Mixing CE and the expectation loss (Battash et al., AAAI 2022)",
     "hem": "HEM (Spratling & Schütt)",
   }
+  alpha, power = statistics.ALPHA, statistics.POWER
+  four_sets = statistics.wilcoxon_min_p_value(4)
   parts = [
     "## The papers' claims against our measurements",
     "Each claim is one comparison (treatment against baseline, one metric, one model). The difference is signed so "
-    "that positive favours the treatment, in percentage points (logit units for margins and energy; UCI: accuracy "
-    "averaged over the sets, per seed). Verdict: *holds* if the difference exceeds twice its standard error "
-    "(Welch, over seeds), *contradicted* if it is below minus twice, *not significant* otherwise. With three seeds "
-    "and over a hundred comparisons, expect a few verdicts to be wrong by chance: read a single verdict as evidence, "
-    "not proof.",
+    "that positive favours the treatment, in percentage points (logit units for margins and energy), with its 95% "
+    "confidence interval in brackets. "
+    "**Test**: Welch's two-sample t-test over seeds (two-sided, Welch-Satterthwaite degrees of freedom; the "
+    "interval is Welch's). The UCI claims take the data set as the unit, as the mixing paper does: the accuracy on "
+    "each set (mean over seeds), paired by set, tested with the exact two-sided Wilcoxon signed-rank test (the "
+    "interval is the paired t-test's; the two sides show mean ± std over the sets). With four sets that test "
+    f"cannot give a p-value below 2 / 2^4 = {four_sets:.3f}, so no UCI claim can be declared here whatever the "
+    "accuracies (the paper has 121 sets); the UCI section gives Friedman's test of all the losses' ranks at once, "
+    "as the paper's Fig. 3 does. "
+    "**Correction**: Holm's step-down method over the tested comparisons of each paper, which keeps the chance that "
+    f"any one verdict of the paper is wrong at most {alpha:g} (family-wise error rate) however the comparisons, "
+    "which share runs, depend on each other; it is preferred to Benjamini-Hochberg (false discovery rate) because "
+    "each verdict is read on its own. "
+    f"**Verdict**: *holds* if the Holm-adjusted p-value (p_adj) is below {alpha:g} and the test favours the "
+    "treatment, *contradicted* if it is below and favours the baseline, *not significant* otherwise. "
+    f"**Power**: for a not-significant comparison, *detectable* is the smallest true difference that a two-sided "
+    f"test at level {alpha:g} / m (the level at which Holm declares a comparison among a paper's m, whatever the "
+    f"others) would have detected with {power:.0%} power at the observed variances and seed counts (noncentral t). "
+    "A true difference smaller than that would usually have gone undetected: there, *not significant* means the "
+    "design could not tell, not that there is no difference.",
   ]
   for paper, title in titles.items():
     mine = [r for r in rows if r["paper"] == paper]
-    counts = {v: sum(r["verdict"] == v for r in mine) for v in ("holds", "not significant", "contradicted", "not run")}
-    parts += [
-      f"### {title}",
+    counts = {v: sum(r["verdict"] == v for r in mine) for v in (*claims_lib.VERDICTS, "not run")}
+    family = next((r["family_size"] for r in mine if r["family_size"]), 0)
+    summary = (
       f"Of {len(mine)} comparisons: **{counts['holds']} hold**, {counts['not significant']} are not significant, "
       f"**{counts['contradicted']} are contradicted**"
-      + (f", {counts['not run']} not run yet." if counts["not run"] else "."),
-    ]
+    )
+    if counts["not significant (n=1)"]:
+      summary += f", {counts['not significant (n=1)']} have one seed on a side (no test)"
+    if counts["not run"]:
+      summary += f", {counts['not run']} not run yet"
+    if family:
+      summary += f". Holm's correction over the {family} tested; detectable differences at level {alpha / family:.2g}"
+    parts += [f"### {title}", summary + "."]
     table, by_claim = [], {}
     for r in mine:
       by_claim.setdefault((r["statement"], r["source"], r["treatment"], r["baseline"], r["metric"]), []).append(r)
     for (statement, source, treatment, baseline, metric), per_model in by_claim.items():
-      cells = []
-      for r in per_model:
-        scale = _scale(metric)
-        if r["difference"] is None:
-          cells.append(f"{r['model']}: not run")
-          continue
-        se = r["standard_error"]
-        se = "" if se is None or math.isnan(se) else f" ± {scale * se:.2f}"
-        cells.append(
-          f"{r['model']}: {_mean_std(r['treatment_values'], metric)} vs {_mean_std(r['baseline_values'], metric)}, "
-          f"{scale * r['difference']:+.2f}{se}: **{VERDICT_WORDS[r['verdict']]}**"
-        )
+      cells = [_comparison_cell(r) for r in per_model]
       table.append([statement, source, f"{treatment} vs {baseline} ({metric})", "<br>".join(cells)])
-    parts.append(_table(["claim", "where", "comparison", "here: treatment vs baseline, difference ± SE"], table))
+    header = ["claim", "where", "comparison", "here: treatment vs baseline, difference [95% CI], p_adj: verdict"]
+    parts.append(_table(header, table))
     parts.append(f"Not testable here: {claims_lib.CLAIM_NOTES[paper]}")
   return parts
+
+
+def _friedman(records: list) -> dict:
+  """Per network, Friedman's test that the losses rank alike on every set (`statistics.friedman_test` over the
+  per-set accuracies, averaged over seeds): `{network: {"statistic", "df", "p_value", "n_sets", "losses"}}`."""
+  out = {}
+  for network in dict.fromkeys(r["network"] for r in records):
+    labels = list(dict.fromkeys(r["loss"] for r in records if r["network"] == network))
+    by_label = {label: _set_accuracies(records, network, label) for label in labels}
+    sets = [name for name in by_label[labels[0]] if all(name in v for v in by_label.values())]
+    if len(labels) < 2 or not sets:
+      continue
+    test = statistics.friedman_test([[by_label[label][name] for label in labels] for name in sets])
+    out[network] = {
+      "statistic": test.statistic,
+      "df": test.df,
+      "p_value": test.p_value,
+      "n_sets": test.n_blocks,
+      "losses": labels,
+    }
+  return out
 
 
 # ---- Figures -----------------------------------------------------------------------------------------------------
@@ -322,11 +394,18 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
       if not got:
         parts.append("*Not run yet.*")
         continue
-      stats = uci.table4(got)
-      summaries[name] = {"table4": stats, "records": got}
+      stats, friedman = uci.table4(got), _friedman(got)
+      summaries[name] = {"table4": stats, "friedman": friedman, "records": got}
       for network, by_loss in stats.items():
         rows = [[lab, s["wins"], f"{s['delta_accuracy']:+.2f}", f"{s['mean_rank']:.2f}"] for lab, s in by_loss.items()]
         parts += [f"**{network}**", _table(["loss", "wins", "Δ accuracy vs CE (points)", "mean rank"], rows)]
+        if network in friedman:
+          f = friedman[network]
+          parts.append(
+            f"Friedman test over the {f['n_sets']} sets ({len(f['losses'])} losses ranked within each set, as in the "
+            f"mixing paper's Fig. 3): chi-square {f['statistic']:.2f}, df {f['df']}, p = {_p_text(f['p_value'])} "
+            "(the chi-square approximation, rough with fewer than about ten sets)."
+          )
       sets = list(dict.fromkeys(r["dataset"] for r in got))
       for network in stats:
         rows = []

@@ -1,11 +1,14 @@
-"""The claims compare what the study configs train, and `check` gives the verdicts worked out by hand."""
+"""The claims compare what the study configs train, and `check` and `judge` give the verdicts of Welch's test (or,
+for UCI, the signed-rank test over data sets) with Holm's correction, checked against scipy and by hand."""
 
 import collections
 import dataclasses
 import importlib
 import math
 
+import numpy as np
 import pytest
+from scipy import stats
 
 from el_jax.studies import claims
 from el_jax.studies.claims import CLAIMS, Claim, check
@@ -185,52 +188,178 @@ def test_claim_is_frozen():
     _claim().metric = "nll"
 
 
+def _power(c, df, noncentrality):
+  """P(T > c) + P(T < -c) for T ~ noncentral t(df, noncentrality > 0), straight from scipy; where scipy's far lower
+  tail is NaN (it is for some noncentralities above 7), that tail is below P(T < 0) = Phi(-noncentrality) ~ 0."""
+  lower = stats.nct.cdf(-c, df, noncentrality)
+  if np.isnan(lower):
+    assert stats.norm.cdf(-noncentrality) < 1e-9
+    lower = 0.0
+  return stats.nct.sf(c, df, noncentrality) + lower
+
+
+def _welch(treatment, baseline):
+  return stats.ttest_ind(treatment, baseline, equal_var=False)
+
+
 def test_check_holds():
-  # mean 2 - 0 = 2; var_t = 1 (ddof=1), var_b = 0: SE = sqrt(1/3) ~ 0.577 < 1.
-  result = check(_claim(), [1, 2, 3], [0, 0, 0])
-  assert result["difference"] == pytest.approx(2.0)
-  assert result["standard_error"] == pytest.approx(math.sqrt(1 / 3))
+  # d = 0.3 - 0.0 with SE = sqrt(0.01 / 3 * 2) = 0.0816; scipy: t = 3.67 on 4 df, p = 0.021 < 0.05.
+  t, b = [0.2, 0.3, 0.4], [-0.1, 0.0, 0.1]
+  expected = _welch(t, b)
+  assert expected.pvalue < 0.05
+  result = check(_claim(), t, b)
+  assert result["difference"] == pytest.approx(0.3)
+  assert result["standard_error"] == pytest.approx(math.sqrt(0.02 / 3))
+  assert result["df"] == pytest.approx(expected.df)
+  assert result["statistic"] == pytest.approx(expected.statistic)
+  assert result["p_value"] == pytest.approx(expected.pvalue) == result["p_adjusted"]  # a family of one
+  assert result["ci95"] == pytest.approx(list(expected.confidence_interval(0.95)))
+  assert (result["n_treatment"], result["n_baseline"], result["test"], result["unit"]) == (3, 3, "welch", "seed")
   assert result["verdict"] == "holds"
 
 
+def test_check_two_standard_errors_no_longer_suffice():
+  # d = 2 > 2 SE = 1.15, the old rule's "holds"; Welch: t = 3.46 on 2 df, p = 0.074, not significant at 0.05.
+  result = check(_claim(), [1, 2, 3], [0, 0, 0])
+  expected = _welch([1, 2, 3], [0, 0, 0])
+  assert result["df"] == pytest.approx(2.0) == pytest.approx(expected.df)
+  assert result["p_value"] == pytest.approx(expected.pvalue)
+  assert 0.05 < result["p_value"] < 0.1
+  assert result["verdict"] == "not significant"
+  # The smallest true difference a 0.05-level test would see 80% of the time at SE = sqrt(1/3) on 2 df.
+  c = stats.t.ppf(0.975, 2)
+  noncentrality = result["min_detectable_difference"] / result["standard_error"]
+  assert _power(c, 2, noncentrality) == pytest.approx(0.8, abs=1e-6)
+  assert result["min_detectable_difference"] > result["difference"]
+
+
 def test_check_contradicted_when_lower_is_better():
-  # ECE: treatment mean 2 above baseline mean 0 is worse, so the signed difference is -2 < -2 SE.
-  result = check(_claim(metric="ece", higher_is_better=False), [1, 2, 3], [0, 0, 0])
-  assert result["difference"] == pytest.approx(-2.0)
-  assert result["standard_error"] == pytest.approx(math.sqrt(1 / 3))
+  # ECE: the treatment's mean 0.3 above the baseline's is worse, so the signed difference is -0.3; p = 0.021.
+  t, b = [0.2, 0.3, 0.4], [-0.1, 0.0, 0.1]
+  result = check(_claim(metric="ece", higher_is_better=False), t, b)
+  expected = _welch(b, t)
+  assert result["difference"] == pytest.approx(-0.3)
+  assert result["statistic"] == pytest.approx(expected.statistic) and result["statistic"] < 0
+  assert result["ci95"] == pytest.approx(list(expected.confidence_interval(0.95)))
   assert result["verdict"] == "contradicted"
 
 
 def test_check_lower_is_better_holds():
-  # Energy -10 against -4: lower for the treatment, difference +6; SE = sqrt(1/3 + 1/3) ~ 0.816.
-  result = check(_claim(metric="mean_energy", higher_is_better=False), [-11, -10, -9], [-5, -4, -3])
+  # Energy -10 against -4: lower for the treatment, difference +6; SE = sqrt(1/3 + 1/3) ~ 0.816, p = 0.0018.
+  t, b = [-11, -10, -9], [-5, -4, -3]
+  result = check(_claim(metric="mean_energy", higher_is_better=False), t, b)
   assert result["difference"] == pytest.approx(6.0)
   assert result["standard_error"] == pytest.approx(math.sqrt(2 / 3))
+  assert result["p_value"] == pytest.approx(_welch(b, t).pvalue)
   assert result["verdict"] == "holds"
 
 
-def test_check_not_significant():
-  # difference 1, SE = sqrt(1/3) ~ 0.577: 2 SE ~ 1.155 > 1.
-  result = check(_claim(), [1, 2, 3], [1, 1, 1])
-  assert result["difference"] == pytest.approx(1.0)
-  assert result["verdict"] == "not significant"
-
-
 def test_check_unequal_seed_counts():
-  # var_t = 2 with n_t = 2, var_b = 0 with n_b = 4: SE = sqrt(2/2) = 1.
+  # var_t = 2 with n_t = 2, var_b = 0 with n_b = 4: SE = sqrt(2/2) = 1 and df = n_t - 1 = 1.
   low = check(_claim(), [0, 2], [0, 0, 0, 0])
-  assert low["standard_error"] == pytest.approx(1.0)
-  assert low["verdict"] == "not significant"  # difference 1 < 2
-  high = check(_claim(), [2, 4], [0, 0, 0, 0])
-  assert high["difference"] == pytest.approx(3.0)
-  assert high["verdict"] == "holds"  # difference 3 > 2
+  assert low["standard_error"] == pytest.approx(1.0) and low["df"] == pytest.approx(1.0)
+  assert low["p_value"] == pytest.approx(_welch([0, 2], [0, 0, 0, 0]).pvalue)  # t = 1 on 1 df: p = 0.5
+  assert low["verdict"] == "not significant"
+  high = check(_claim(), [20, 22], [0, 0, 0, 0])  # t = 21 on 1 df: p = 0.030
+  assert high["p_value"] == pytest.approx(_welch([20, 22], [0, 0, 0, 0]).pvalue)
+  assert high["verdict"] == "holds"
 
 
 def test_check_single_seed():
   result = check(_claim(), [0.9], [0.8, 0.85])
   assert result["difference"] == pytest.approx(0.075)
-  assert math.isnan(result["standard_error"])
+  for field in ("standard_error", "df", "ci95", "statistic", "p_value", "p_adjusted", "min_detectable_difference"):
+    assert result[field] is None, field
   assert result["verdict"] == "not significant (n=1)"
+
+
+def test_check_without_spread_decides_by_the_means():
+  # Every seed of each side equal: the difference is not seed noise (the t-test's limit), p = 0.
+  result = check(_claim(), [0.5, 0.5, 0.5], [0.25, 0.25])
+  assert (result["p_value"], result["verdict"], result["min_detectable_difference"]) == (0.0, "holds", 0.0)
+  same = check(_claim(), [0.5, 0.5], [0.5, 0.5])
+  assert (same["p_value"], same["verdict"]) == (1.0, "not significant")
+
+
+def test_check_returns_every_field():
+  assert set(claims.FIELDS) <= set(check(_claim(), [1, 2, 3], [0, 1, 1]))
+  assert set(claims.VERDICTS) == {"holds", "contradicted", "not significant", "not significant (n=1)"}
+
+
+# ---- UCI: the data set as the unit ---------------------------------------------------------------------------------
+
+UCI_CLAIM = next(c for c in CLAIMS if c.study == "uci" and c.treatment == "mix_f0_to_05" and c.baseline == "ce")
+
+
+def test_uci_claims_are_tested_over_data_sets_with_the_signed_rank_test():
+  # Four sets (per-set accuracy, mean over seeds), all favouring the treatment: the most extreme outcome.
+  t, b = [0.97, 0.96, 0.99, 0.95], [0.95, 0.96, 0.93, 0.94]  # the second set ties: three non-zero differences
+  result = check(UCI_CLAIM, t, b)
+  d = np.subtract(t, b)
+  assert (result["test"], result["unit"], result["n_treatment"]) == ("wilcoxon", "data set", 4)
+  assert result["p_value"] == pytest.approx(stats.wilcoxon(d, method="exact").pvalue) == pytest.approx(0.25)
+  assert result["min_attainable_p"] == pytest.approx(0.25)  # 2 / 2^3
+  paired = stats.ttest_rel(t, b)
+  assert result["paired_t_p_value"] == pytest.approx(paired.pvalue)
+  assert result["difference"] == pytest.approx(d.mean())
+  assert result["ci95"] == pytest.approx(list(paired.confidence_interval(0.95)))
+  assert result["df"] == 3.0
+  assert result["verdict"] == "not significant"
+  assert result["min_detectable_difference"] == math.inf  # p >= 0.25 > 0.05 whatever the accuracies
+
+
+def test_uci_claims_four_sets_never_reach_significance():
+  result = check(UCI_CLAIM, [0.99, 0.98, 0.97, 0.96], [0.50, 0.60, 0.70, 0.80])
+  assert result["p_value"] == pytest.approx(0.125) and result["paired_t_p_value"] < 0.05
+  assert result["verdict"] == "not significant"
+  assert result["min_detectable_difference"] == math.inf
+
+
+# ---- judge: Holm's correction per paper ----------------------------------------------------------------------------
+
+
+def _row(paper, p_value, statistic=1.0, standard_error=1.0, df=4.0):
+  return {
+    "paper": paper,
+    "test": "welch",
+    "p_value": p_value,
+    "statistic": statistic,
+    "standard_error": standard_error,
+    "df": df,
+  }
+
+
+def test_judge_adjusts_each_paper_with_holm():
+  rows = [
+    _row("encouraging_loss", 0.01),
+    _row("hem", 0.04),
+    _row("encouraging_loss", 0.04),
+    _row("encouraging_loss", 0.03, statistic=-2.0),
+    _row("encouraging_loss", 0.005, statistic=-5.0),
+    {"paper": "hem", "test": None, "p_value": None, "verdict": "not run"},
+    _row("hem", None, statistic=None, standard_error=None, df=None),  # one seed on a side
+  ]
+  judged = claims.judge(rows)
+  # EL by hand (Holm, m = 4): 0.005 * 4 = 0.02; 0.01 * 3 = 0.03; 0.03 * 2 = 0.06; 0.04 -> 0.06.
+  assert [judged[i]["p_adjusted"] for i in (0, 2, 3, 4)] == pytest.approx([0.03, 0.06, 0.06, 0.02])
+  assert [judged[i]["verdict"] for i in (0, 2, 3, 4)] == ["holds", "not significant", "not significant", "contradicted"]
+  assert all(judged[i]["family_size"] == 4 for i in (0, 2, 3, 4))
+  # HEM: a family of one tested comparison; the untested rows take no part.
+  assert judged[1]["p_adjusted"] == pytest.approx(0.04) and judged[1]["family_size"] == 1
+  assert judged[1]["verdict"] == "holds"
+  assert judged[5] == rows[5]
+  assert judged[6]["verdict"] == "not significant (n=1)" and judged[6]["p_adjusted"] is None
+  assert rows[0].get("verdict") is None  # the input rows are left as they were
+
+
+def test_judge_min_detectable_difference_is_at_holms_per_comparison_level():
+  rows = [_row("hem", p, standard_error=0.5, df=3.0) for p in (0.2, 0.5, 0.7, 0.9)]
+  judged = claims.judge(rows)
+  level = 0.05 / 4
+  c = stats.t.ppf(1 - level / 2, 3.0)
+  for r in judged:
+    noncentrality = r["min_detectable_difference"] / 0.5
+    assert _power(c, 3.0, noncentrality) == pytest.approx(0.8, abs=1e-6)
 
 
 def test_check_rejects_empty_values():
