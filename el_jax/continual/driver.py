@@ -82,12 +82,6 @@ def _check_config(config) -> None:
     raise ValueError("The continual driver trains in float32 only: set config.compute_dtype='float32'.")
   if config.continual.num_tasks < 2:
     raise ValueError(f"continual.num_tasks must be at least 2, got {config.continual.num_tasks}.")
-  for name in ("batch_size", "eval_batch_size"):
-    if config[name] % jax.device_count():
-      raise ValueError(
-        f"config.{name}={config[name]} is not divisible by the {jax.device_count()} devices of the mesh: use a "
-        f"multiple of {jax.device_count()}."
-      )
 
 
 def _episode_length(num_examples: int, config) -> tuple[int, int]:
@@ -118,6 +112,7 @@ def train_episodes(config, workdir: str) -> dict:
   """
   strategy = strategies.get(config.continual.strategy)
   settings = strategy.settings(config.continual.get(strategy.name))
+  setup.check_settings(config, num_devices=jax.device_count())
   _check_config(config)
   num_tasks = config.continual.num_tasks
 

@@ -198,14 +198,6 @@ def compile_steps(model_parts: step.ModelParts, objective, tx, *, mesh, state_sh
   return Steps(train_step, eval_step, batch_sharding, state_sharding)
 
 
-def _check_divisible(name: str, batch_size: int, num_devices: int) -> None:
-  if batch_size % num_devices:
-    raise ValueError(
-      f"config.{name}={batch_size} is not divisible by the {num_devices} devices of the mesh: "
-      f"use a multiple of {num_devices}."
-    )
-
-
 def train_and_evaluate(config, workdir: str) -> dict:
   """Trains as `config` says, evaluating after every epoch; returns the last eval metrics.
 
@@ -217,9 +209,8 @@ def train_and_evaluate(config, workdir: str) -> dict:
   from el_jax import evaluate as evaluators  # the evaluation suite imports this package
 
   # ---- Mesh ------------------------------------------------------------------------------------------------
+  setup.check_settings(config, num_devices=jax.device_count())
   mesh = mesh_lib.create(config.mesh)
-  _check_divisible("batch_size", config.batch_size, jax.device_count())
-  _check_divisible("eval_batch_size", config.eval_batch_size, jax.device_count())
   is_chief = jax.process_index() == 0
   multi_process = jax.process_count() > 1
   evals = evaluators.check_evals(config.get("evals") or {})

@@ -139,6 +139,42 @@ class ModelSpec:
     return cls(record["name"], record["num_classes"], record["input_shape"], record.get("kwargs", {}))
 
 
+COMPUTE_DTYPES = ("float32", "bfloat16")
+
+
+def check_settings(config, *, num_devices: int = 1) -> None:
+  """Raises a ValueError naming the first setting of a run's config outside its valid range, before anything runs.
+
+    Checked: `batch_size`, `eval_batch_size` (both multiples of the mesh's `num_devices`), `num_epochs` and
+    `log_every_steps` >= 1; `checkpoint_every_steps` >= 0
+    (0: at the end of every epoch only); `checkpoint_keep` >= 1 or None (keep all: a run must keep its trained model);
+    `compute_dtype` one of `COMPUTE_DTYPES`; `optimizer.learning_rate` >= 0 (a negative rate would ascend the loss; 0
+  keeps the initial or pretrained weights, which tests and evaluation-only runs use).
+  """
+
+  def require(ok: bool, key: str, value, valid: str) -> None:
+    if not ok:
+      raise ValueError(f"config.{key}={value!r} is invalid: {valid}.")
+
+  for key in ("batch_size", "eval_batch_size", "num_epochs", "log_every_steps"):
+    value = config.get(key)
+    require(isinstance(value, int) and not isinstance(value, bool) and value >= 1, key, value, "use an integer >= 1")
+  for key in ("batch_size", "eval_batch_size"):
+    if config[key] % num_devices:
+      raise ValueError(
+        f"config.{key}={config[key]} is not divisible by the {num_devices} devices of the mesh: "
+        f"use a multiple of {num_devices}."
+      )
+  every = config.get("checkpoint_every_steps") or 0
+  require(isinstance(every, int) and every >= 0, "checkpoint_every_steps", every, "use 0 (every epoch) or more")
+  keep = config.get("checkpoint_keep")
+  require(keep is None or (isinstance(keep, int) and keep >= 1), "checkpoint_keep", keep, "use None (all) or >= 1")
+  dtype = config.get("compute_dtype", "float32")
+  require(dtype in COMPUTE_DTYPES, "compute_dtype", dtype, f"use one of {', '.join(COMPUTE_DTYPES)}")
+  rate = config.optimizer.get("learning_rate")
+  require(isinstance(rate, int | float) and rate >= 0, "optimizer.learning_rate", rate, "use a number >= 0")
+
+
 def loss_hparams(loss, inputs: Inputs) -> dict:
   """The `loss` section's hyper-parameters (without `name`), with training-set markers such as `margin="hem"`
   resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs them."""

@@ -91,3 +91,40 @@ def test_model_spec_round_trips_through_json_and_builds_the_model():
   from el_jax import models
 
   assert models.count_params(again.create()) == (4 * 7 + 7) + (7 * 3 + 3)
+
+
+def _settings(**changes):
+  from configs import quickstart
+
+  config = quickstart.get_config("smoke")
+  for key, value in changes.items():
+    section, _, name = key.rpartition(".")
+    (config[section] if section else config)[name] = value
+  return config
+
+
+@pytest.mark.parametrize(
+  ("key", "value", "message"),
+  [
+    ("batch_size", 0, r"config\.batch_size=0 is invalid: use an integer >= 1"),
+    ("batch_size", -64, r"config\.batch_size=-64 is invalid"),
+    ("eval_batch_size", 0, r"config\.eval_batch_size=0 is invalid"),
+    ("num_epochs", 0, r"config\.num_epochs=0 is invalid"),
+    ("num_epochs", -1, r"config\.num_epochs=-1 is invalid"),
+    ("log_every_steps", 0, r"config\.log_every_steps=0 is invalid"),
+    ("checkpoint_keep", 0, r"config\.checkpoint_keep=0 is invalid: use None \(all\) or >= 1"),
+    ("checkpoint_every_steps", -5, r"config\.checkpoint_every_steps=-5 is invalid"),
+    ("compute_dtype", "abc", r"config\.compute_dtype='abc' is invalid: use one of float32, bfloat16"),
+    ("optimizer.learning_rate", -1e-3, r"config\.optimizer\.learning_rate=-0\.001 is invalid: use a number >= 0"),
+  ],
+)
+def test_settings_outside_their_range_are_named_before_anything_runs(key, value, message):
+  with pytest.raises(ValueError, match=message):
+    setup.check_settings(_settings(**{key: value}))
+
+
+def test_valid_settings_pass_and_batch_sizes_must_split_over_the_devices():
+  setup.check_settings(_settings(checkpoint_keep=None, compute_dtype="bfloat16"))
+  setup.check_settings(_settings(**{"optimizer.learning_rate": 0.0}))  # a frozen model, e.g. to evaluate
+  with pytest.raises(ValueError, match=r"config\.eval_batch_size=200 is not divisible by the 3 devices"):
+    setup.check_settings(_settings(batch_size=48), num_devices=3)
