@@ -1,7 +1,8 @@
 """Fashion-MNIST (Xiao et al., 2017) from its idx files, offline.
 
-The files are searched in `$EL_JAX_DATA_DIR` (if set), then in `/usr/share/datasets/fashion-mnist/`, where the
-Debian package `dataset-fashion-mnist` installs them.
+The files are read from `$EL_JAX_DATA_DIR` when it is set, and only from there (a folder missing a file is an error
+naming it, never completed from another copy); otherwise from `/usr/share/datasets/fashion-mnist/`, where the Debian
+package `dataset-fashion-mnist` installs them.
 """
 
 import os
@@ -26,18 +27,20 @@ _FILES = {
 }
 
 
-def search_dirs() -> list[str]:
-  """The folders searched for the idx files, in order."""
-  env = os.environ.get("EL_JAX_DATA_DIR")
-  return [env, SYSTEM_DIR] if env else [SYSTEM_DIR]
+def data_dir() -> str:
+  """The folder the idx files are read from: `$EL_JAX_DATA_DIR` if set, else the Debian package's."""
+  return os.environ.get("EL_JAX_DATA_DIR") or SYSTEM_DIR
 
 
-def _find(filename: str) -> str:
-  for folder in search_dirs():
-    path = os.path.join(folder, filename)
-    if os.path.isfile(path):
-      return path
-  raise FileNotFoundError(f"Fashion-MNIST file {filename} not found in {' or '.join(search_dirs())}. {INSTALL_HINT}")
+def _paths(filenames) -> list[str]:
+  """The paths of `filenames` in `data_dir()`; a FileNotFoundError names every one that is missing."""
+  folder = data_dir()
+  paths = [os.path.join(folder, name) for name in filenames]
+  missing = [name for name, path in zip(filenames, paths, strict=True) if not os.path.isfile(path)]
+  if missing:
+    where = f"EL_JAX_DATA_DIR={folder}" if os.environ.get("EL_JAX_DATA_DIR") else folder
+    raise FileNotFoundError(f"Fashion-MNIST file(s) {', '.join(missing)} not found in {where}. {INSTALL_HINT}")
+  return paths
 
 
 def load(split: str) -> ArrayDataset:
@@ -54,7 +57,7 @@ def load(split: str) -> ArrayDataset:
   if split not in _FILES:
     raise ValueError(f"Unknown Fashion-MNIST split {split!r}; valid: {sorted(_FILES)}.")
   image_file, label_file = _FILES[split]
-  image_path, label_path = _find(image_file), _find(label_file)
+  image_path, label_path = _paths((image_file, label_file))
   hint = f" Reinstall the data. {INSTALL_HINT}"
   try:
     images = idx.read_idx(image_path, expected_shape=(None, 28, 28))

@@ -73,6 +73,20 @@ def test_missing_file_names_file_and_install_command(tmp_path, monkeypatch):
     data.load("fashion_mnist", "train")
 
 
+def test_a_data_dir_is_never_mixed_with_the_system_copy(tmp_path, monkeypatch):
+  from tests.conftest import make_fashion_mnist
+
+  make_fashion_mnist(tmp_path, num_train=20, num_test=10)
+  (tmp_path / "train-labels-idx1-ubyte.gz").unlink()  # the images alone; the system copy has the labels
+  monkeypatch.setenv("EL_JAX_DATA_DIR", str(tmp_path))
+  with pytest.raises(FileNotFoundError, match=rf"train-labels-idx1-ubyte\.gz not found in EL_JAX_DATA_DIR={tmp_path}"):
+    data.load("fashion_mnist", "train")
+  assert len(data.load("fashion_mnist", "test")) == 10  # a complete split of the folder still loads
+  monkeypatch.setenv("EL_JAX_DATA_DIR", str(tmp_path / "mistyped"))
+  with pytest.raises(FileNotFoundError, match=r"t10k-images-idx3-ubyte\.gz, t10k-labels-idx1-ubyte\.gz not found"):
+    data.load("fashion_mnist", "test")
+
+
 def test_corrupt_fashion_mnist_file_is_reported(tmp_path, monkeypatch):
   from tests.conftest import make_fashion_mnist
 
@@ -110,7 +124,7 @@ def test_unknown_dataset_lists_valid_names():
 
 def test_real_fashion_mnist_files():
   """The installed dataset (`make test` installs it): counts, shapes and the 10 balanced classes."""
-  if not any(os.path.isfile(os.path.join(d, "train-images-idx3-ubyte.gz")) for d in fashion_mnist.search_dirs()):
+  if not os.path.isfile(os.path.join(fashion_mnist.data_dir(), "train-images-idx3-ubyte.gz")):
     pytest.skip("Fashion-MNIST is not installed here (sudo apt-get install dataset-fashion-mnist)")
   train, test = data.load("fashion_mnist", "train"), data.load("fashion_mnist", "test")
   assert train.images.shape == (60_000, 28, 28, 1) and test.images.shape == (10_000, 28, 28, 1)
