@@ -109,11 +109,17 @@ def train_episodes(config, workdir: str) -> dict:
     ValueError: for an invalid config, or a workdir holding a checkpoint of a different experiment.
     EpisodePreempted: on SIGTERM, keeping the checkpoint of the last finished episode.
     NonFiniteError: on a non-finite loss, gradient or parameter, naming the step and the episode.
+    WorkdirLocked: if another trainer is running in the workdir.
   """
   strategy = strategies.get(config.continual.strategy)
   settings = strategy.settings(config.continual.get(strategy.name))
   setup.check_settings(config, num_devices=jax.device_count())
   _check_config(config)
+  with Workdir(workdir).lock(enabled=jax.process_index() == 0):
+    return _train_episodes(config, workdir, strategy, settings)
+
+
+def _train_episodes(config, workdir: str, strategy, settings) -> dict:
   num_tasks = config.continual.num_tasks
 
   # ---- Mesh ------------------------------------------------------------------------------------------------

@@ -205,11 +205,17 @@ def train_and_evaluate(config, workdir: str) -> dict:
     Preempted: on SIGTERM, after checkpointing the current step.
     NonFiniteError: on a non-finite loss, gradient or parameter, naming the step.
     ValueError: if the workdir holds a checkpoint of a different experiment, or the config is invalid.
+    WorkdirLocked: if another trainer is running in the workdir.
   """
+  setup.check_settings(config, num_devices=jax.device_count())
+  with Workdir(workdir).lock(enabled=jax.process_index() == 0):
+    return _train_and_evaluate(config, workdir)
+
+
+def _train_and_evaluate(config, workdir: str) -> dict:
   from el_jax import evaluate as evaluators  # the evaluation suite imports this package
 
   # ---- Mesh ------------------------------------------------------------------------------------------------
-  setup.check_settings(config, num_devices=jax.device_count())
   mesh = mesh_lib.create(config.mesh)
   is_chief = jax.process_index() == 0
   multi_process = jax.process_count() > 1

@@ -6,10 +6,14 @@
 <workdir>/metrics.jsonl    training and evaluation metrics, one JSON object per line (`metrics_log`)
 <workdir>/tensorboard/     the same metrics as TensorBoard events
 <workdir>/<name>.json      results written whole (e.g. a study's `result.json`, `continual_results.json`)
+<workdir>/lock.json        while a trainer runs: its host and process id (`Workdir.lock`)
 """
 
+import contextlib
 import json
 import os
+import socket
+import warnings
 
 from flax import nnx
 
@@ -20,6 +24,35 @@ from el_jax.train.setup import ModelSpec
 CONFIG_NAME = "config.json"
 MODEL_NAME = "model.json"
 CHECKPOINTS_NAME = "checkpoints"
+LOCK_NAME = "lock.json"
+
+
+class WorkdirLocked(RuntimeError):
+  """Another trainer holds the workdir."""
+
+
+def _process_alive(pid) -> bool:
+  if not isinstance(pid, int) or pid <= 0:
+    return True  # not a process id this host can check: never taken over
+  try:
+    os.kill(pid, 0)
+  except ProcessLookupError:
+    return False
+  except PermissionError:  # alive, another user's
+    return True
+  return True
+
+
+def _read_lock(path: str) -> dict | None:
+  """The holder recorded in a lock file; {} when there is none; None when the file cannot be parsed."""
+  try:
+    with open(path) as f:
+      holder = json.load(f)
+  except FileNotFoundError:
+    return {}
+  except ValueError:
+    return None
+  return holder if isinstance(holder, dict) else None
 
 
 class Workdir:
@@ -35,6 +68,45 @@ class Workdir:
     return os.path.join(self.path, name)
 
   # ---- Starting a run ------------------------------------------------------------------------------------------
+  @contextlib.contextmanager
+  def lock(self, *, enabled: bool = True):
+    """Holds `<workdir>/lock.json` (this host and process id) while the block runs: one trainer per workdir.
+
+    A second trainer fails at once with `WorkdirLocked`, naming the holder. A lock left by a process of this host that
+    no longer runs (e.g. killed with -9) is taken over with a warning; one from another host is never taken over (its
+    process cannot be checked from here): delete the file once that trainer is known to have stopped. On several
+    processes only process 0 takes it (`enabled`).
+    """
+    if not enabled:
+      yield
+      return
+    os.makedirs(self.path, exist_ok=True)
+    path, record = self.join(LOCK_NAME), {"host": socket.gethostname(), "pid": os.getpid()}
+    while True:
+      try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        break
+      except FileExistsError:
+        holder = _read_lock(path)
+        if holder == {}:  # released in the meantime
+          continue
+        stale = holder is not None and holder.get("host") == record["host"] and not _process_alive(holder.get("pid"))
+        if not stale:
+          raise WorkdirLocked(
+            f"{self.path} is in use by another trainer ({holder if holder else 'an unreadable lock'}, in {path}). "
+            "Wait for it to finish or use another --workdir; if that trainer has stopped, delete the lock file."
+          ) from None
+        warnings.warn(f"{path}: taking over the lock of process {holder['pid']}, which no longer runs.", stacklevel=3)
+        with contextlib.suppress(FileNotFoundError):  # another trainer took it over first: retry against its lock
+          os.replace(path, path + ".stale")
+    with os.fdopen(fd, "w") as f:
+      json.dump(record, f)
+    try:
+      yield
+    finally:
+      if _read_lock(path) == record:
+        os.remove(path)
+
   def start(self, config: dict, spec: ModelSpec, *, chief: bool = True) -> None:
     """Creates the folder and, on process 0 (`chief`), records the run's config and model."""
     os.makedirs(self.path, exist_ok=True)
