@@ -9,8 +9,9 @@
 Several processes (one per host) join with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`, or
 with `--distributed` alone where JAX detects them (TPU pods, SLURM). `--cpu_devices=N` splits the CPU into N devices.
 
-Exit status: 0 when training completes; 143 (128 + SIGTERM) after a SIGTERM, once the checkpoint of the current step
-is committed (rerun the same command to resume); 1 on an error, e.g. a non-finite loss.
+Exit status: 0 when training completes; 143 (128 + SIGTERM) after a SIGTERM and 130 (128 + SIGINT) after Ctrl-C,
+once the checkpoint of the current step is committed (rerun the same command to resume); 1 on an error, e.g. a
+non-finite loss.
 """
 
 import os
@@ -32,8 +33,6 @@ _DISTRIBUTED = flags.DEFINE_bool(
 )
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many devices (jax_num_cpu_devices).")
 flags.mark_flags_as_required(["config", "workdir"])
-
-EXIT_PREEMPTED = 128 + 15
 
 
 def _init_jax():
@@ -64,7 +63,7 @@ def main(argv):
     run(_CONFIG.value, _WORKDIR.value)
   except train.Preempted as e:
     print(e, file=sys.stderr)
-    sys.exit(EXIT_PREEMPTED)
+    sys.exit(128 + e.signal_number)  # 143 after SIGTERM, 130 after SIGINT, as a shell reports a signal's end
 
 
 if __name__ == "__main__":

@@ -40,6 +40,7 @@ Stopping early:
 
 import dataclasses
 import math
+import signal
 
 import jax
 import jax.numpy as jnp
@@ -61,8 +62,8 @@ RESULTS_NAME = "continual_results.json"
 class EpisodePreempted(loop.Preempted):
   """Training stopped on SIGTERM during an episode; `step` is the number of finished (checkpointed) episodes."""
 
-  def __init__(self, episodes_done: int):
-    super().__init__(episodes_done)
+  def __init__(self, episodes_done: int, signal_number: int = signal.SIGTERM):
+    super().__init__(episodes_done, signal_number)
     self.args = (
       f"preempted during episode {episodes_done + 1}: its training so far is dropped; the last checkpoint is that "
       f"of episode {episodes_done} (0: none). Rerun the same command to resume from it.",
@@ -247,7 +248,7 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
     dynamic_ncols=True,
   )
 
-  def train_episode(episode: int, state, episode_inputs, sigterm):
+  def train_episode(episode: int, state, episode_inputs, stop):
     """Trains episode `episode` from `state`; returns the state at its end. Raises EpisodePreempted on SIGTERM."""
     steps_per_epoch, total_steps = lengths[episode]
     train_step = episode_steps(steps_per_epoch, total_steps).train
@@ -274,7 +275,7 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
         window.add(step_metrics, examples=len(batch["label"]))  # replay's memory examples included
         bar.update(1)
         step_number = global_step + episode_step
-        preempted = sigterm.raised or (multi_process and ckpt.reached_preemption(step_number))
+        preempted = stop.raised or (multi_process and ckpt.reached_preemption(step_number))
         if episode_step % config.log_every_steps == 0 or episode_step == total_steps or preempted:
           try:
             summary = window.flush(step_number)
@@ -287,13 +288,13 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
           bar.set_postfix(loss=f"{summary['train/loss']:.4f}", acc=f"{summary['train/accuracy']:.3f}")
         if preempted:
           ckpt.wait_until_finished()
-          raise EpisodePreempted(episode)
+          raise EpisodePreempted(episode, stop.signal_number or signal.SIGTERM)
     finally:
       batches.close()
     return state
 
   try:
-    with loop.SigtermFlag() as sigterm:
+    with loop.StopSignals() as stop:
       for episode in range(episodes_done, num_tasks):
         episode_inputs = {}
         if episode:  # the first episode has no earlier ones
@@ -303,7 +304,7 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
         state = episode_steps(*lengths[episode]).start(
           params, model_state, jax.random.fold_in(jax.random.PRNGKey(config.seed), episode)
         )
-        state = train_episode(episode, state, episode_inputs, sigterm)
+        state = train_episode(episode, state, episode_inputs, stop)
         global_step += lengths[episode][1]
         start_params, params, model_state = params, state["params"], state["model_state"]
 

@@ -6,15 +6,16 @@ pipeline hands the loop global batches already split over the mesh (`el_jax.data
 step donates its input state. The evaluators of `config.evals` (`el_jax.evaluate`) run after the epochs they name.
 
 Stopping early:
-  * SIGTERM (preemption): the run saves a checkpoint of the current step, waits for it to commit and raises
-    `Preempted`; `train.py` then exits with status 143 (128 + SIGTERM). The same command resumes.
+  * SIGTERM (preemption) or SIGINT (Ctrl-C): the run saves a checkpoint of the current step, waits for it to commit
+    and raises `Preempted`; `train.py` then exits with status 143 (128 + SIGTERM) or 130 (128 + SIGINT). The same
+    command resumes. A second Ctrl-C stops at once, without that checkpoint.
   * a non-finite loss, gradient or updated parameter raises `NonFiniteError` naming the step; no checkpoint is
     written after it, so the workdir keeps the last good one.
   * `config.early_stopping_patience = N` ends training once the eval `config.early_stopping_metric` ("loss" or
     "accuracy") has not improved for N epochs; the checkpoint of that epoch records it (and the best step), so
     rerunning the command evaluates instead of training on.
 
-The pieces that are not about one run's epochs (`evaluate`, `MetricsWindow`, `SigtermFlag`, `compile_steps`) are
+The pieces that are not about one run's epochs (`evaluate`, `MetricsWindow`, `StopSignals`, `compile_steps`) are
 shared with the continual driver (`el_jax.continual`), which trains a sequence of episodes with them.
 """
 
@@ -36,36 +37,43 @@ from el_jax.train.workdir import Workdir
 
 
 class Preempted(Exception):  # noqa: N818 (an event, not an error)
-  """Training stopped on SIGTERM after checkpointing step `step`."""
+  """Training stopped on SIGTERM (or SIGINT: `signal_number`) after checkpointing step `step`."""
 
-  def __init__(self, step: int):
-    super().__init__(f"preempted: checkpoint saved at step {step}; rerun the same command to resume.")
-    self.step = step
+  def __init__(self, step: int, signal_number: int = signal.SIGTERM):
+    name = signal.Signals(signal_number).name
+    super().__init__(f"preempted ({name}): checkpoint saved at step {step}; rerun the same command to resume.")
+    self.step, self.signal_number = step, int(signal_number)
 
 
 class NonFiniteError(FloatingPointError):
   """The loss or a gradient became NaN or infinite."""
 
 
-class SigtermFlag:
-  """Records SIGTERM instead of dying, while installed (single-process runs; on several processes the JAX
-  coordination service catches the signal and Orbax's `reached_preemption` reports it at the same step everywhere)."""
+class StopSignals:
+  """Records SIGTERM and SIGINT (Ctrl-C) instead of dying, while installed, so the loop can checkpoint the current step
+  and stop: `raised` is True once one arrived, `signal_number` says which. A second Ctrl-C while stopping raises
+  KeyboardInterrupt at once. Single-process runs only: on several processes a signal reaching one of them cannot stop
+  the others at the same step, so SIGTERM is left to the JAX coordination service (whose preemption sync point
+  Orbax's `reached_preemption` reports at the same step on every process) and SIGINT keeps its default.
+  """
 
   def __init__(self):
-    self.raised = False
-    self._previous = None
+    self.raised, self.signal_number = False, None
+    self._previous = {}
 
   def __enter__(self):
-    if jax.process_count() == 1:
-      self._previous = signal.signal(signal.SIGTERM, self._handle)
+    names = () if jax.process_count() > 1 else (signal.SIGTERM, signal.SIGINT)
+    self._previous = {s: signal.signal(s, self._handle) for s in names}
     return self
 
   def _handle(self, signum, frame):
-    self.raised = True
+    if self.raised and signum == signal.SIGINT:
+      raise KeyboardInterrupt
+    self.raised, self.signal_number = True, signum
 
   def __exit__(self, *exc):
-    if self._previous is not None:
-      signal.signal(signal.SIGTERM, self._previous)
+    for s, previous in self._previous.items():
+      signal.signal(s, previous)
 
 
 def evaluate(eval_step, state, source, *, batch_size: int, sharding, normalization=None, transforms=()) -> dict:
@@ -202,7 +210,7 @@ def train_and_evaluate(config, workdir: str) -> dict:
   """Trains as `config` says, evaluating after every epoch; returns the last eval metrics.
 
   Raises:
-    Preempted: on SIGTERM, after checkpointing the current step.
+    Preempted: on SIGTERM or SIGINT, after checkpointing the current step.
     NonFiniteError: on a non-finite loss, gradient or parameter, naming the step.
     ValueError: if the workdir holds a checkpoint of a different experiment, or the config is invalid.
     WorkdirLocked: if another trainer is running in the workdir.
@@ -321,14 +329,14 @@ def _train_and_evaluate(config, workdir: str) -> dict:
 
   bar = tqdm(total=total_steps, initial=start_step, unit="step", disable=not is_chief, dynamic_ncols=True)
   try:
-    with SigtermFlag() as sigterm:
+    with StopSignals() as stop:
       for step_number in range(start_step + 1, total_steps + 1):
         batch = window.next_batch(batches)
         state, step_metrics = steps.train(state, batch)
         window.add(step_metrics)
         bar.update(1)
         end_of_epoch = step_number % steps_per_epoch == 0
-        preempted = sigterm.raised or (multi_process and ckpt.reached_preemption(step_number))
+        preempted = stop.raised or (multi_process and ckpt.reached_preemption(step_number))
         if (
           step_number % config.log_every_steps == 0 or end_of_epoch or step_number % checkpoint_every == 0 or preempted
         ):
@@ -357,7 +365,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
           break
         if preempted:
           ckpt.wait_until_finished()
-          raise Preempted(step_number)
+          raise Preempted(step_number, stop.signal_number or signal.SIGTERM)
   finally:
     batches.close()
     bar.close()

@@ -153,14 +153,17 @@ def test_kill_9_then_rerun_equals_an_uninterrupted_run(fake_fashion_mnist_dir, t
   assert steps == list(range(1, 97))
 
 
-def test_sigterm_checkpoints_the_current_step_and_the_rerun_continues(fake_fashion_mnist_dir, tmp_path):
+@pytest.mark.parametrize(("signal_number", "exit_status"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_stop_signal_checkpoints_the_current_step_and_the_rerun_continues(
+  fake_fashion_mnist_dir, tmp_path, signal_number, exit_status
+):
   flags = ("--config.num_epochs=6",)  # checkpoints only at epoch ends (every 16 steps)
   workdir = tmp_path / "preempted"
   proc = _start(fake_fashion_mnist_dir, workdir, *flags)
   _wait_for_checkpoint(proc, workdir)
-  proc.send_signal(signal.SIGTERM)
+  proc.send_signal(signal_number)
   _, err = proc.communicate(timeout=120)
-  assert proc.returncode == 143, err[-3000:]
+  assert proc.returncode == exit_status, err[-3000:]
   saved = _committed_steps(workdir)[-1]
   assert f"checkpoint saved at step {saved}" in err
   assert saved % 16 != 0 or saved == 16  # a mid-epoch step, unless the signal landed on the first epoch's end
