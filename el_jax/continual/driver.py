@@ -178,25 +178,28 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
   # ---- Workdir and resume ----------------------------------------------------------------------------------
   run_dir = Workdir(workdir)
   ckpt = run_dir.checkpoints(max_to_keep=config.get("checkpoint_keep"))
-  episodes_done, saved = run_dir.resume_point(ckpt, config.to_dict())  # before the config is written: it may differ
-  if episodes_done and "retained" not in saved:
-    raise ValueError(
-      f"{workdir} holds a checkpoint of an earlier version of the continual driver, which this one cannot resume: "
-      "use a new --workdir."
-    )
-  run_dir.start(config.to_dict(), spec, chief=is_chief)
-  retained = strategy.start(params, train_tasks[0])
-  rows, global_step = [], 0
-  if episodes_done:
+
+  def abstract_state(episodes_done: int, saved: dict):
+    if "retained" not in saved:
+      raise ValueError(
+        f"{workdir} holds a checkpoint of an earlier version of the continual driver, which this one cannot resume: "
+        "use a new --workdir."
+      )
     template = {
       "params": params,
       "model_state": model_state,
       "retained": strategy.checkpoint_template(params, episodes_done, saved["retained"]),
     }
-    abstract = jax.tree.map(
+    return jax.tree.map(
       lambda x, sharding: jax.ShapeDtypeStruct(np.shape(x), x.dtype, sharding=sharding), template, layout(template)
     )
-    restored = checkpoint.restore(ckpt, episodes_done, abstract)
+
+  # Before the config is written: the checkpoint's may differ.
+  episodes_done, restored, saved = run_dir.resume(ckpt, config.to_dict(), abstract_state, chief=is_chief)
+  run_dir.start(config.to_dict(), spec, chief=is_chief)
+  retained = strategy.start(params, train_tasks[0])
+  rows, global_step = [], 0
+  if episodes_done:
     params, model_state = restored["params"], restored["model_state"]
     retained = strategy.from_checkpoint(restored["retained"])
     rows, global_step = saved["rows"], saved["global_step"]

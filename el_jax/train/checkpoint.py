@@ -5,14 +5,63 @@ then renamed): `state`, the train state of el_jax.train.step (parameters, model 
 `meta`, JSON with the run's config and the data position `{"seed", "next_step"}`. The input pipeline's batch for step
 `s` is a pure function of `(seed, s)` (el_jax.data.pipeline), so the step is the data iterator's whole state.
 Every process takes part in a save; Orbax writes each array's shards from the processes that hold them.
+
+Integrity: `save` records in `meta["checksums"]` two 32-bit checksums of the bits of every top-level item of the state
+(`checksums`), computed on the devices before the write; `restore` and `restore_model` recompute them on what they
+read and raise `CorruptCheckpoint` on a mismatch, so a damaged file is never trained on or evaluated silently.
 """
 
 import json
 import os
 
 import jax
+import jax.numpy as jnp
 import orbax.checkpoint as ocp
 from flax import nnx
+
+
+class CorruptCheckpoint(ValueError):
+  """A checkpoint that cannot be read, or whose arrays differ from the checksums recorded when it was saved."""
+
+
+_GOLDEN = 0x9E3779B1  # odd multiplier (2^32 / golden ratio): the positional weights 1 + i * _GOLDEN are distinct
+
+
+def _bits(x):
+  """The bits of `x` as uint32 per element (bool and 8-, 16- and 32-bit types)."""
+  x = jnp.asarray(x)
+  if x.dtype == jnp.bool_:
+    return x.astype(jnp.uint32)
+  unsigned = {1: jnp.uint8, 2: jnp.uint16, 4: jnp.uint32}[x.dtype.itemsize]
+  return jax.lax.bitcast_convert_type(x, unsigned).astype(jnp.uint32)
+
+
+@jax.jit
+def _leaf_checksum(x):
+  """`(sum b_i, sum b_i (1 + i * _GOLDEN))` mod 2^32 over the bits `b` of `x`: any change of one element changes the
+  first, and a swap of two elements the second. Integer sums wrap, so the result does not depend on the sharding."""
+  bits = _bits(x).ravel()
+  weights = jnp.arange(bits.size, dtype=jnp.uint32) * jnp.uint32(_GOLDEN) + jnp.uint32(1)
+  return jnp.stack([jnp.sum(bits, dtype=jnp.uint32), jnp.sum(bits * weights, dtype=jnp.uint32)])
+
+
+def checksums(state: dict) -> dict:
+  """`{item: [checksum, ...]}` for each top-level item of `state` (e.g. params, opt_state): two uint32 per leaf."""
+  out = {}
+  for name, item in state.items():
+    leaves = [_leaf_checksum(leaf) for leaf in jax.tree.leaves(item)]
+    out[name] = [int(v) for leaf in jax.device_get(leaves) for v in leaf]
+  return out
+
+
+def _verify(step: int, restored: dict, recorded: dict | None) -> None:
+  if recorded is None:  # a checkpoint written before checksums were recorded
+    return
+  found = checksums(restored)
+  bad = sorted(name for name in found if name in recorded and found[name] != recorded[name])
+  if bad:
+    raise CorruptCheckpoint(f"checkpoint {step}: the arrays of {', '.join(bad)} differ from those saved (damaged).")
+
 
 # Config entries that may differ between a checkpoint and the run resuming it; any other difference means the
 # checkpoint belongs to another experiment.
@@ -38,18 +87,33 @@ def manager(directory: str, *, max_to_keep: int | None) -> ocp.CheckpointManager
   return ocp.CheckpointManager(os.path.abspath(directory), options=options)
 
 
-def save(mngr: ocp.CheckpointManager, step: int, state, meta: dict) -> None:
-  """Starts saving `state` and the JSON `meta` as checkpoint `step` (asynchronous; `wait_until_finished` joins)."""
+def save(mngr: ocp.CheckpointManager, step: int, state: dict, meta: dict) -> None:
+  """Starts saving `state` and the JSON `meta`, with the state's `checksums`, as checkpoint `step` (asynchronous;
+  `wait_until_finished` joins)."""
+  meta = dict(meta, checksums=checksums(state))
   mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
 
 
-def restore(mngr: ocp.CheckpointManager, step: int, abstract_state):
-  """Checkpoint `step`'s state, laid out as `abstract_state` says (`jax.ShapeDtypeStruct`s with shardings)."""
-  return mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))["state"]
+def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: dict, meta: dict):
+  """Checkpoint `step`'s state, laid out as `abstract_state` says (`jax.ShapeDtypeStruct`s with shardings), verified
+  against the checksums of its `meta` (`read_meta`). Raises `CorruptCheckpoint` if it cannot be read or differs."""
+  try:
+    state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))["state"]
+  except Exception as e:  # Orbax and TensorStore raise many types for damaged files
+    raise CorruptCheckpoint(f"checkpoint {step} cannot be read: {type(e).__name__}: {str(e)[:300]}") from e
+  _verify(step, state, meta.get("checksums"))
+  return state
 
 
 def read_meta(mngr: ocp.CheckpointManager, step: int) -> dict:
-  return mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+  """Checkpoint `step`'s JSON meta. Raises `CorruptCheckpoint` if it cannot be read."""
+  try:
+    meta = mngr.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))["meta"]
+  except Exception as e:
+    raise CorruptCheckpoint(f"checkpoint {step} has no readable meta: {type(e).__name__}: {str(e)[:300]}") from e
+  if not isinstance(meta, dict) or "config" not in meta:
+    raise CorruptCheckpoint(f"checkpoint {step} has no readable meta (no config in it).")
+  return meta
 
 
 def _flatten(tree: dict, prefix: str = "") -> dict:
@@ -86,11 +150,17 @@ def check_resumable(saved_config: dict, config: dict, *, where: str) -> None:
 
 
 def restore_model(mngr: ocp.CheckpointManager, step: int, model: nnx.Module) -> None:
-  """Loads checkpoint `step`'s parameters and model state (e.g. BatchNorm statistics) into `model` in place,
-  leaving the rest of the train state (optimiser, step, RNG) unread."""
+  """Loads checkpoint `step`'s parameters and model state (e.g. BatchNorm statistics) into `model` in place, verified
+  against the checksums recorded at save time, leaving the rest of the train state (optimiser, step, RNG) unread.
+  Raises `CorruptCheckpoint` if it cannot be read or differs."""
+  meta = read_meta(mngr, step)
   params, _, model_state = nnx.state(model, nnx.Param, nnx.RngState, ...)
   abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, {"params": params, "model_state": model_state})
   restore_args = ocp.checkpoint_utils.construct_restore_args(abstract)
   state_args = ocp.args.PyTreeRestore(abstract, restore_args=restore_args, partial_restore=True)
-  restored = mngr.restore(step, args=ocp.args.Composite(state=state_args))["state"]
+  try:
+    restored = mngr.restore(step, args=ocp.args.Composite(state=state_args))["state"]
+  except Exception as e:
+    raise CorruptCheckpoint(f"checkpoint {step} cannot be read: {type(e).__name__}: {str(e)[:300]}") from e
+  _verify(step, restored, meta.get("checksums"))
   nnx.update(model, restored["params"], restored["model_state"])

@@ -247,18 +247,17 @@ def _train_and_evaluate(config, workdir: str) -> dict:
 
   run_dir = Workdir(workdir)
   ckpt = run_dir.checkpoints(max_to_keep=config.checkpoint_keep)
-  start_step, saved = run_dir.resume_point(ckpt, config.to_dict())  # before the config is written: it may differ
+  abstract_state = jax.tree.map(  # restored straight into its sharded layout
+    lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), abstract_state, state_sharding
+  )
+  # Before the config is written: the checkpoint's may differ.
+  start_step, state, saved = run_dir.resume(ckpt, config.to_dict(), lambda step, meta: abstract_state, chief=is_chief)
   run_dir.start(config.to_dict(), spec, chief=is_chief)
-  if start_step:  # restored straight into its sharded layout
-    abstract_state = jax.tree.map(
-      lambda x, sharding: jax.ShapeDtypeStruct(x.shape, x.dtype, sharding=sharding), abstract_state, state_sharding
-    )
-    state = checkpoint.restore(ckpt, start_step, abstract_state)
-  elif config.model.get("checkpoint"):
+  if not start_step and config.model.get("checkpoint"):
     # Pretrained weights (e.g. BERT's) are read on the host and placed on the mesh, rather than becoming constants of
     # a compiled initialisation.
     state = jax.device_put(init_state(), state_sharding)
-  else:  # created in place, never materialised unsharded
+  elif not start_step:  # created in place, never materialised unsharded
     state = jax.jit(init_state, out_shardings=state_sharding)()
 
   steps = compile_steps(

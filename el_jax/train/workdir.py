@@ -3,6 +3,7 @@
 <workdir>/config.json      the run's config (process 0 writes it when the run starts)
 <workdir>/model.json       how to rebuild the model (`setup.ModelSpec`), for evaluation
 <workdir>/checkpoints/     Orbax checkpoints, one folder per step (`el_jax.train.checkpoint`)
+<workdir>/checkpoints_set_aside/  checkpoints that could not be restored or failed their checksums, moved there
 <workdir>/metrics.jsonl    training and evaluation metrics, one JSON object per line (`metrics_log`)
 <workdir>/tensorboard/     the same metrics as TensorBoard events
 <workdir>/<name>.json      results written whole (e.g. a study's `result.json`, `continual_results.json`)
@@ -10,12 +11,15 @@
 """
 
 import contextlib
+import itertools
 import json
 import os
 import socket
 import warnings
 
+import jax
 from flax import nnx
+from jax.experimental import multihost_utils
 
 from el_jax.train import checkpoint
 from el_jax.train.metrics_log import MetricsLog
@@ -24,6 +28,7 @@ from el_jax.train.setup import ModelSpec
 CONFIG_NAME = "config.json"
 MODEL_NAME = "model.json"
 CHECKPOINTS_NAME = "checkpoints"
+SET_ASIDE_NAME = "checkpoints_set_aside"
 LOCK_NAME = "lock.json"
 
 
@@ -118,15 +123,50 @@ class Workdir:
     """The run's Orbax `CheckpointManager` (`checkpoint.manager`) over `<workdir>/checkpoints`."""
     return checkpoint.manager(self.join(CHECKPOINTS_NAME), max_to_keep=max_to_keep)
 
-  def resume_point(self, manager, config: dict) -> tuple[int, dict]:
-    """`(step, meta)` of the latest checkpoint, checked to come from `config`'s experiment; `(0, {})` when there
-    is none. Raises a ValueError naming the settings that differ (`checkpoint.check_resumable`)."""
-    step = manager.latest_step() or 0
-    if not step:
-      return 0, {}
-    meta = checkpoint.read_meta(manager, step)
-    checkpoint.check_resumable(meta["config"], config, where=self.path)
-    return step, meta
+  def resume(self, manager, config: dict, abstract_state, *, chief: bool = True) -> tuple[int, object, dict]:
+    """`(step, state, meta)` of the newest intact checkpoint; `(0, None, {})` when there is none.
+
+    `abstract_state(step, meta)` gives the tree to restore into (`jax.ShapeDtypeStruct`s with shardings). A
+    checkpoint that cannot be read or fails its checksums (`checkpoint.CorruptCheckpoint`) is moved, not deleted, to
+    `<workdir>/checkpoints_set_aside/`, with a warning naming it, and the next older one is tried.
+
+    Raises:
+      ValueError: naming the settings in which `config` differs from the checkpoint's (`check_resumable`).
+      CorruptCheckpoint: if there were checkpoints and none is intact (after setting them all aside).
+    """
+    set_aside = []
+    for step in sorted(manager.all_steps(), reverse=True):
+      try:
+        meta = checkpoint.read_meta(manager, step)
+        checkpoint.check_resumable(meta["config"], config, where=self.path)
+        return step, checkpoint.restore(manager, step, abstract_state(step, meta), meta), meta
+      except checkpoint.CorruptCheckpoint as e:
+        set_aside.append(self._set_aside(manager, step, e, chief=chief))
+    if set_aside:
+      raise checkpoint.CorruptCheckpoint(
+        f"{self.path} holds no intact checkpoint: {', '.join(set_aside)} could not be restored and were set aside. "
+        "Rerun the same command to train from the start, or put back a copy of the checkpoints you trust."
+      )
+    return 0, None, {}
+
+  def _set_aside(self, manager, step: int, error: Exception, *, chief: bool) -> str:
+    """Moves checkpoint `step` to `<workdir>/checkpoints_set_aside/` (process 0; the others wait for it)."""
+    folder = self.join(SET_ASIDE_NAME)
+    target = os.path.join(folder, str(step))
+    for copy in itertools.count(1):
+      if not os.path.exists(target):
+        break
+      target = os.path.join(folder, f"{step}.{copy}")
+    if chief:
+      os.makedirs(folder, exist_ok=True)
+      os.replace(os.path.join(str(manager.directory), str(step)), target)
+      warnings.warn(
+        f"{error} It was moved to {target}; resuming from an older checkpoint if one is intact.", stacklevel=3
+      )
+    if jax.process_count() > 1:
+      multihost_utils.sync_global_devices(f"set aside checkpoint {step}")
+    manager.reload()
+    return target
 
   def metrics_log(self, *, resume_step: int = 0, enabled: bool = True) -> MetricsLog:
     """The metrics log, with the records after `resume_step` removed (see `MetricsLog`)."""
@@ -159,14 +199,25 @@ class Workdir:
     """The trained model, in evaluation mode, and the step of the checkpoint it comes from (the latest unless
     `step`; for a continual run, the episode).
 
+    Without `step`, a checkpoint that cannot be read or fails its checksums is skipped, with a warning naming it, for
+    the next older one (left where it is: a trainer may be using the workdir).
+
     Raises:
       FileNotFoundError: if the workdir has no model record or no checkpoint.
+      CorruptCheckpoint: if checkpoint `step`, or with no `step` every checkpoint, cannot be restored.
     """
     model = self.model_spec().create()
     with self.checkpoints(max_to_keep=None) as manager:
-      step = manager.latest_step() if step is None else step
-      if step is None:
+      steps = sorted(manager.all_steps(), reverse=True) if step is None else [step]
+      if not steps:
         raise FileNotFoundError(f"{self.join(CHECKPOINTS_NAME)} holds no checkpoint to load.")
-      checkpoint.restore_model(manager, step, model)
+      for candidate in steps:
+        try:
+          checkpoint.restore_model(manager, candidate, model)
+          break
+        except checkpoint.CorruptCheckpoint as e:
+          if step is not None or candidate == steps[-1]:
+            raise
+          warnings.warn(f"{e} Loading an older checkpoint.", stacklevel=2)
     model.eval()
-    return model, step
+    return model, candidate
