@@ -1,5 +1,7 @@
 """Evaluates trained workdirs: accuracy, calibration, OOD rejection, corruptions, adversarial robustness, margins,
-energies, gradient weights and the linear probe, written as JSON, Markdown and PNG plots.
+energies, gradient weights and the linear probe (the evaluators of `el_jax.evaluate.evaluators`), written as JSON,
+Markdown and PNG plots. A run on text, graphs or translations gets the evaluators that apply to its inputs; the others
+are listed as skipped, with the reason.
 
   python evaluate.py --workdir runs/quickstart                  # writes evaluation.{json,md} and plots there
   python evaluate.py --workdir runs/quickstart --out_dir /tmp/e --test_subset=1000 --noprobe
@@ -75,6 +77,8 @@ def main(argv):
     raise app.UsageError("Give --workdir DIR to evaluate a run, or --compare DIR1 DIR2 ... to compare runs.")
   result = suite.evaluate_workdir(_WORKDIR.value, _options(), out_dir=_OUT_DIR.value, step=_STEP.value)
   out_dir = _OUT_DIR.value or _WORKDIR.value
+  for section, reason in result.get("skipped", {}).items():
+    print(f"{section}: skipped ({reason}).")
   print(
     f"{_WORKDIR.value} (step {result['step']}): accuracy {result['accuracy']['top1']:.4f}; report in "
     f"{os.path.join(out_dir, report.MARKDOWN_NAME)}"

@@ -62,6 +62,9 @@ def base_config() -> ml_collections.ConfigDict:
   config.checkpoint_keep = 2
   config.early_stopping_patience = config_dict.placeholder(int)  # epochs without a better eval metric; None: off
   config.early_stopping_metric = config_dict.placeholder(str)  # "loss" (lower is better; None) or "accuracy"
+  # Evaluators after every N epochs, {name: {"every_epochs": N, **options}} (el_jax.evaluate.during_training), e.g.
+  # --config.evals='{"ood": {"every_epochs": 1, "ood_count": 1000}}'; empty: none.
+  config.evals = ml_collections.ConfigDict()
 
   # Devices: `data` x `fsdp` mesh (data=-1 uses every device); activations and matmuls in compute_dtype.
   config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "fsdp_min_size": 2**14})

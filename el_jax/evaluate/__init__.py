@@ -1,19 +1,34 @@
-"""The evaluation suite: what a trained classifier does beyond its accuracy.
+"""Evaluation: what a trained classifier does beyond its accuracy, as evaluators looked up by name.
 
-Modules, each usable on its own:
-- `metrics`: top-1, per-class and many/medium/few-shot accuracy, NLL;
-- `calibration`: expected calibration error and reliability bins;
-- `ood`: OOD scores (MSP, max logit, free energy, minimum conditional energy), AUROC, FPR at a TPR, DAR;
-- `ood_sets`: uniform noise, blobs, pixel-permuted and phase-randomised images, the other domain's real images;
-- `corruptions`: MNIST-C corruption families computed on the fly;
-- `attacks`: FGSM, PGD-Linf and PGD-L2 in [0, 1] pixel space;
-- `margins`: margins and conditional energies; `gradient_weight`: each loss's weight against `p_y`;
-- `probe`: the linear probe on frozen features;
-- `inference`: a model as a pure function run over datasets in padded batches;
-- `suite`: all of the above on a model or a workdir; `report` and `plots`: JSON, Markdown, PNG and comparisons.
+- `evaluators`: the registry (big_vision's `config.evals` pattern). Each evaluator (accuracy, calibration, margins,
+  gradient_weight, ood, corruptions, adversarial, probe) takes a `subject.Subject` — the model as a pure function,
+  the run's `Inputs`, the test examples of any source (images, tokens, graphs, translations) — and its own options,
+  and returns its sections of the report and per-example arrays; one that needs images skips other inputs, saying so.
+- after training: `suite.run` / `evaluate_workdir` (evaluate.py) run those `suite.Options` selects and `report`
+  writes JSON, Markdown and the `plots`; during training: `during_training` runs those of `config.evals` every N
+  epochs (`check_evals`, `due`, `run_during_training`, called by `el_jax.train.loop`).
+- the figures, each usable on its own: `metrics` (top-1, per-class, shot accuracy, NLL; `correct` is the one
+  argmax accuracy), `calibration`, `ood` (scores, AUROC, FPR, DAR), `ood_sets`, `corruptions`, `attacks`,
+  `margins`, `gradient_weight`, `probe`, `bleu`; `inference` runs a model over a source in padded batches.
+
+Importing this package is light (no matplotlib, nothing of `el_jax.train`): the names below load on first use.
 """
 
-from el_jax.evaluate.evaluators import check_evals, due, run_during_training
-from el_jax.evaluate.suite import Options, evaluate_workdir, run
+import importlib
 
-__all__ = ["Options", "check_evals", "due", "evaluate_workdir", "run", "run_during_training"]
+_EXPORTS = {
+  "Options": "el_jax.evaluate.suite",
+  "evaluate_workdir": "el_jax.evaluate.suite",
+  "run": "el_jax.evaluate.suite",
+  "check_evals": "el_jax.evaluate.during_training",
+  "due": "el_jax.evaluate.during_training",
+  "run_during_training": "el_jax.evaluate.during_training",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+  if name in _EXPORTS:
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+  raise AttributeError(f"module 'el_jax.evaluate' has no attribute {name!r}")

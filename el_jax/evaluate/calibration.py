@@ -12,6 +12,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from el_jax.evaluate.metrics import correct
+
 
 def _check(probs, labels):
   probs, labels = np.asarray(probs), np.asarray(labels)
@@ -48,7 +50,7 @@ def reliability_bins(probs, labels, num_bins: int = 15) -> dict:
 @functools.partial(jax.jit, static_argnames="num_bins")
 def _bin_sums(probs, labels, num_bins):
   confidence = jnp.max(probs, axis=-1)
-  hits = (jnp.argmax(probs, axis=-1) == labels).astype(jnp.float32)
+  hits = correct(probs, labels).astype(jnp.float32)  # the argmax of the probabilities is the logits' argmax
   bins = bin_index(confidence, num_bins)
   counts = jnp.zeros(num_bins).at[bins].add(1.0)
   return counts, jnp.zeros(num_bins).at[bins].add(confidence), jnp.zeros(num_bins).at[bins].add(hits)

@@ -16,7 +16,7 @@ import jax.numpy as jnp
 import optax
 from flax import nnx
 
-from el_jax.evaluate import inference
+from el_jax.evaluate import inference, metrics
 
 
 class _Identity(nnx.Module):
@@ -24,9 +24,14 @@ class _Identity(nnx.Module):
     return x
 
 
+def has_linear_head(model: nnx.Module) -> bool:
+  """Whether `model` keeps its last linear layer as the attribute `head` (where the probe takes its features)."""
+  return isinstance(getattr(model, "head", None), nnx.Linear)
+
+
 def feature_classifier(model: nnx.Module, normalization: tuple | None) -> inference.Classifier:
   """A copy of `model` whose output is the input of its `head` layer, as a `Classifier`."""
-  if not isinstance(getattr(model, "head", None), nnx.Linear):
+  if not has_linear_head(model):
     raise ValueError(
       f"{type(model).__name__} has no linear `head` layer: the probe takes features from the input of the model's "
       "last linear layer, which must be the attribute `head`."
@@ -91,20 +96,28 @@ def _fit(params, tx, features, labels, key, epochs, steps_per_epoch, batch_size)
 
 def accuracy(params, features, labels) -> float:
   """Top-1 accuracy of the linear classifier `params` on `features`."""
-  logits = jnp.asarray(features) @ params["w"] + params["b"]
-  return float(jnp.mean(jnp.argmax(logits, -1) == jnp.asarray(labels)))
+  return metrics.accuracy(jnp.asarray(features) @ params["w"] + params["b"], jnp.asarray(labels))
 
 
-def linear_probe(model, normalization, train, test, *, recipe: Recipe = Recipe(), batch_size: int = 1000) -> dict:
-  """Probe accuracy: `{"train_accuracy", "test_accuracy", "feature_dim", "num_train"}` for `ArrayDataset`s."""
+def linear_probe(
+  model, normalization, train, test, *, recipe: Recipe = Recipe(), batch_size: int = 1000, transforms=()
+) -> dict:
+  """Probe accuracy: `{"train_accuracy", "test_accuracy", "feature_dim", "num_train", "recipe"}`.
+
+  `train` and `test` are sources with one label per example (any `el_jax.data.source.Source`), read with the
+  deterministic evaluation `transforms`; images are normalised with `normalization` as the model was trained.
+  """
   extractor = feature_classifier(model, normalization)
-  train_features = inference.logits(extractor, train.images, batch_size=batch_size)
-  test_features = inference.logits(extractor, test.images, batch_size=batch_size)
-  params = train_linear(train_features, train.labels, train.num_classes, recipe)
+  train_out, test_out = (
+    inference.predict(extractor, source, batch_size=batch_size, transforms=transforms) for source in (train, test)
+  )
+  if train_out.per_token:
+    raise ValueError("the linear probe needs one label per example, got per-token labels.")
+  params = train_linear(train_out.logits, train_out.labels, train.num_classes, recipe)
   return {
-    "train_accuracy": accuracy(params, train_features, train.labels),
-    "test_accuracy": accuracy(params, test_features, test.labels),
-    "feature_dim": int(train_features.shape[1]),
+    "train_accuracy": accuracy(params, train_out.logits, train_out.labels),
+    "test_accuracy": accuracy(params, test_out.logits, test_out.labels),
+    "feature_dim": int(train_out.logits.shape[1]),
     "num_train": len(train),
     "recipe": dataclasses.asdict(recipe),
   }

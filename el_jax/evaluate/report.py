@@ -1,5 +1,9 @@
 """Evaluation outputs: `evaluation.json`, `evaluation.md`, `evaluation_arrays.npz` and PNG plots in a folder, and
 the side-by-side comparison of several evaluated runs (`comparison.md` and plots).
+
+A report holds the sections of the evaluators that ran; those that did not apply to the run's inputs are listed
+under `skipped` with the reason (e.g. no OOD section for a model of tokens), and the tables and plots leave them out.
+matplotlib is imported only when plots are written.
 """
 
 import json
@@ -8,12 +12,11 @@ import os
 
 import numpy as np
 
-from el_jax.evaluate import plots
-
 JSON_NAME = "evaluation.json"
 MARKDOWN_NAME = "evaluation.md"
 ARRAYS_NAME = "evaluation_arrays.npz"
 PLOT_SCORES = ("msp", "max_logit", "free_energy")
+PER_CLASS_TABLE_MAX_CLASSES = 1000  # beyond (e.g. a translation's target vocabulary) the table stays in the JSON
 
 
 def _fmt(value, digits=4):
@@ -43,7 +46,7 @@ def summary_rows(report: dict) -> list[tuple[str, float]]:
     ("energy on data E(y*|x)", report["energy"]["on_data"]),
     ("lowest energy off data", report["energy"]["lowest_off_data"]),
   ]
-  for score, entry in report["ood"]["mean"].items():
+  for score, entry in report.get("ood", {}).get("mean", {}).items():
     rows.append((f"OOD mean AUROC ({score})", entry["auroc"]))
     rows.append((f"OOD mean {_fpr_key(entry).replace('_', ' ')} ({score})", entry[_fpr_key(entry)]))
   if "corruptions" in report:
@@ -65,15 +68,25 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
     f"model {report['model']}.",
     "## Summary",
     _table(["metric", "value"], summary_rows(report)),
-    "## Out-of-distribution rejection (in-distribution positive; AUROC / FPR at the first threshold reaching the TPR)",
   ]
-  scores = list(report["ood"]["mean"])
-  header = ["OOD set"] + [f"{s} AUROC" for s in scores] + [f"{s} FPR" for s in scores]
-  rows = []
-  for set_name, entry in list(report["ood"]["sets"].items()) + [("mean", report["ood"]["mean"])]:
-    rows.append([set_name] + [entry[s]["auroc"] for s in scores] + [entry[s][_fpr_key(entry[s])] for s in scores])
-  parts.append(_table(header, rows))
-  parts.append("min_conditional_energy equals max_logit (`-min_y E(y|x) = max_y z_y`), so their columns agree.")
+  if "num_test_tokens" in report:
+    parts.append(f"Per-token labels: the figures count each of the {report['num_test_tokens']} target tokens.")
+  if report.get("skipped"):
+    parts += [
+      "## Not evaluated",
+      "\n".join(f"- {section}: {reason}." for section, reason in report["skipped"].items()),
+    ]
+  if "ood" in report:
+    parts.append(
+      "## Out-of-distribution rejection (in-distribution positive; AUROC / FPR at the first threshold reaching the TPR)"
+    )
+    scores = list(report["ood"]["mean"])
+    header = ["OOD set"] + [f"{s} AUROC" for s in scores] + [f"{s} FPR" for s in scores]
+    rows = []
+    for set_name, entry in list(report["ood"]["sets"].items()) + [("mean", report["ood"]["mean"])]:
+      rows.append([set_name] + [entry[s]["auroc"] for s in scores] + [entry[s][_fpr_key(entry[s])] for s in scores])
+    parts.append(_table(header, rows))
+    parts.append("min_conditional_energy equals max_logit (`-min_y E(y|x) = max_y z_y`), so their columns agree.")
   if "corruptions" in report:
     c = report["corruptions"]
     parts += [
@@ -93,9 +106,13 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
       _table(["attack", "eps", "robust accuracy", "DAR (msp)", "DAR (max logit)"], rows),
     ]
   per_class = report["accuracy"]["per_class"]
-  parts += ["## Per-class accuracy", _table(["class", "accuracy"], [[i, v] for i, v in enumerate(per_class)])]
-  shot = report["accuracy"]["shot"]
-  parts.append(f"Many/medium/few-shot accuracy: {_fmt(shot['many'])} / {_fmt(shot['medium'])} / {_fmt(shot['few'])}.")
+  if len(per_class) <= PER_CLASS_TABLE_MAX_CLASSES:
+    parts += ["## Per-class accuracy", _table(["class", "accuracy"], [[i, v] for i, v in enumerate(per_class)])]
+  else:
+    parts.append(f"Per-class accuracy: {len(per_class)} classes, in {JSON_NAME} (`accuracy.per_class`).")
+  if "shot" in report["accuracy"]:
+    shot = report["accuracy"]["shot"]
+    parts.append(f"Many/medium/few-shot accuracy: {_fmt(shot['many'])} / {_fmt(shot['medium'])} / {_fmt(shot['few'])}.")
   m = report["margins"]
   parts += [
     "## Margins and energy",
@@ -150,7 +167,10 @@ def load(out_dir: str) -> tuple[dict, dict]:
 
 
 def _plot(runs: dict, out_dir: str) -> list[str]:
-  """The plots of `runs` (`{label: (report, arrays)}`), one figure each, all runs together."""
+  """The plots of `runs` (`{label: (report, arrays)}`), one figure each, all runs together (a section's plot when
+  every run has that section)."""
+  from el_jax.evaluate import plots  # matplotlib, only where plots are written
+
   paths = {name: os.path.join(out_dir, f"{name}.png") for name in ("margins", "reliability", "robustness")}
   plots.margin_histogram({k: a["margins"] for k, (_, a) in runs.items()}, paths["margins"])
   plots.reliability_diagram({k: r["calibration"]["reliability"] for k, (r, _) in runs.items()}, paths["reliability"])
@@ -158,7 +178,7 @@ def _plot(runs: dict, out_dir: str) -> list[str]:
     plots.robustness_curves({k: r["adversarial"] for k, (r, _) in runs.items()}, paths["robustness"])
   else:
     del paths["robustness"]
-  for score in PLOT_SCORES:
+  for score in PLOT_SCORES if all("ood" in r for r, _ in runs.values()) else ():
     per_run = {}
     for label, (report, arrays) in runs.items():
       per_run[label] = {"in": arrays[f"ood/{score}/in"]} | {
@@ -171,8 +191,9 @@ def _plot(runs: dict, out_dir: str) -> list[str]:
     if "gradient_weight" in report:
       paths["gradient_weight"] = os.path.join(out_dir, "gradient_weight.png")
       plots.gradient_weight_curves(report["gradient_weight"]["curves"], paths["gradient_weight"])
-    paths["class_energy"] = os.path.join(out_dir, "class_energy.png")
-    plots.class_energy_heatmap(report["energy"]["class_energy"], paths["class_energy"])
+    if "class_energy" in report["energy"]:
+      paths["class_energy"] = os.path.join(out_dir, "class_energy.png")
+      plots.class_energy_heatmap(report["energy"]["class_energy"], paths["class_energy"])
   return list(paths.values())
 
 

@@ -1,9 +1,10 @@
 """Runs a study: trains and evaluates each run that has no result yet, so an interrupted study resumes.
 
 Each run trains in `<runs_dir>/<study>/<run name>/` (the trainer resumes a half-trained run from its checkpoint) and
-is then evaluated by `el_jax.evaluate.suite`; its figures go to `result.json` (the flat `metrics` the report
-tabulates, and the full evaluation report) and its per-example arrays (margins, energies, OOD scores) to
-`arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`, with the seconds it took.
+is then evaluated by `el_jax.evaluate.suite` (the evaluators its `evaluation` options select); its figures go to
+`result.json` (the flat `metrics` the report tabulates, and the full evaluation report) and its per-example arrays
+(margins, energies, OOD scores) to `arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`, with the seconds
+it took.
 """
 
 import dataclasses
@@ -26,7 +27,6 @@ UCI_NAME = "records.json"
 
 def metrics(report: dict) -> dict:
   """The flat figures of one evaluation report that the study tables use (see `el_jax.studies.claims.METRICS`)."""
-  ood = report["ood"]
   out = {
     "accuracy": report["accuracy"]["top1"],
     "nll": report["accuracy"]["nll"],
@@ -34,7 +34,8 @@ def metrics(report: dict) -> dict:
     "median_margin": report["margins"]["q50"],
     "mean_energy": report["energy"]["on_data"],
   }
-  for score in ("msp", "max_logit"):
+  ood = report.get("ood")  # absent when the inputs are not images
+  for score in ("msp", "max_logit") if ood else ():
     out[f"ood_auroc_{score}"] = ood["mean"][score]["auroc"]
     out[f"fpr95_{score}"] = ood["mean"][score]["fpr_at_95tpr"]
     if ood.get("real_set") in ood["sets"]:
@@ -49,7 +50,7 @@ def metrics(report: dict) -> dict:
           out[f"dar_{score}_{attack}_{eps:g}"] = curve[f"dar_{score}"][i]
   if "probe" in report:
     out["probe_accuracy"] = report["probe"]["test_accuracy"]
-  for group, value in report["accuracy"]["shot"].items():
+  for group, value in report["accuracy"].get("shot", {}).items():
     if not math.isnan(value):
       out[f"{group}_shot"] = value
   return {k: float(v) for k, v in out.items()}
@@ -59,8 +60,9 @@ def run_dir(runs_dir: str, study, run) -> str:
   return os.path.join(runs_dir, study.name, run.name)
 
 
-def train_and_evaluate(run, workdir: str) -> dict:
-  """Trains `run` in `workdir` (resuming), evaluates its last checkpoint and writes its result files."""
+def train_and_report(run, workdir: str) -> dict:
+  """Trains `run` in `workdir` (resuming), evaluates its last checkpoint and writes its result files
+  (`result.json`, `arrays.npz`); returns the result."""
   start = time.perf_counter()
   loop.train_and_evaluate(run.config, workdir)
   trained = time.perf_counter()
@@ -103,7 +105,7 @@ def run_study(study, runs_dir: str, *, log=print) -> None:
     if os.path.isfile(os.path.join(workdir, RESULT_NAME)):
       continue
     log(f"{study.name} [{index}/{len(study.runs)}] {run.name}")
-    result = train_and_evaluate(run, workdir)
+    result = train_and_report(run, workdir)
     log(
       f"  accuracy {result['metrics']['accuracy']:.4f}; train {result['seconds']['train']} s, "
       f"evaluate {result['seconds']['evaluate']} s"
