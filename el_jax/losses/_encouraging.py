@@ -169,7 +169,8 @@ def sigmoid_encouraging_loss(
 
   Args:
     logits: `[...]` unnormalised scores, one per binary decision.
-    targets: `[...]` 0/1 targets of the same shape.
+    targets: `[...]` 0/1 targets of the same shape. Concrete targets outside {0, 1} raise a ValueError; traced
+      ones (inside `jit`) are not checked, and a value other than 0 or 1 there gives a meaningless loss.
     log_end, bonus_start, bonus_rho, eps, bonus, bonus_gamma: as in :func:`encouraging_loss`.
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.
 

@@ -31,11 +31,20 @@ def _halted(log_p, log_1m_p, gamma, threshold):
   return jnp.where(jnp.exp(log_p) <= threshold, _focal(log_p, log_1m_p, gamma), shift - log_p)
 
 
-def _class_weight(alpha, labels):
+def _class_weight(alpha, labels, num_classes: int):
+  """:math:`\alpha_y`: a scalar, or a `[K]` array indexed by the labels; any other shape raises a ValueError."""
   if alpha is None:
     return 1.0
   alpha = jnp.asarray(alpha, jnp.float32)
-  return alpha if alpha.ndim == 0 else alpha[labels]
+  if alpha.ndim == 0:
+    return alpha
+  if alpha.ndim != 1 or alpha.shape[0] != num_classes:
+    got = f"length {alpha.shape[0]}" if alpha.ndim == 1 else f"shape {alpha.shape}"
+    raise ValueError(
+      f"alpha must be a scalar or a [K] array with one weight per class: the logits have K = {num_classes} "
+      f"classes, but alpha has {got}."
+    )
+  return alpha[labels]
 
 
 def focal_loss(logits, labels, *, gamma: float = 2.0, alpha=None, where=None):
@@ -49,7 +58,8 @@ def focal_loss(logits, labels, *, gamma: float = 2.0, alpha=None, where=None):
     logits: `[..., K]` unnormalised scores.
     labels: `[...]` integer classes in `[0, K)`.
     gamma: the focusing exponent :math:`\gamma \ge 0`.
-    alpha: optional weight: a scalar, or a `[K]` array of class weights :math:`\alpha_y`.
+    alpha: optional weight: a scalar, or a `[K]` array of class weights :math:`\alpha_y` (any other length raises
+      a ValueError).
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.
 
   Returns:
@@ -58,7 +68,8 @@ def focal_loss(logits, labels, *, gamma: float = 2.0, alpha=None, where=None):
   _check(gamma)
   logits, labels = _inputs.prepare(logits, labels)
   log_p_y, log_1m_p_y = label_log_probs(logits, labels)
-  return _inputs.apply_where(_class_weight(alpha, labels) * _focal(log_p_y, log_1m_p_y, gamma), where)
+  weight = _class_weight(alpha, labels, logits.shape[-1])
+  return _inputs.apply_where(weight * _focal(log_p_y, log_1m_p_y, gamma), where)
 
 
 def halted_focal_loss(logits, labels, *, gamma: float = 2.0, threshold: float = 0.5, where=None):
@@ -99,7 +110,8 @@ def sigmoid_focal_loss(logits, targets, *, gamma: float = 2.0, alpha: float | No
 
   Args:
     logits: `[...]` unnormalised scores.
-    targets: `[...]` 0/1 targets of the same shape.
+    targets: `[...]` 0/1 targets of the same shape. Concrete targets outside {0, 1} raise a ValueError; traced
+      ones (inside `jit`) are not checked, and a value other than 0 or 1 there gives a meaningless loss.
     gamma: the focusing exponent :math:`\gamma \ge 0`.
     alpha: optional weight of the positives in `[0, 1]`.
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.
@@ -124,7 +136,8 @@ def sigmoid_halted_focal_loss(logits, targets, *, gamma: float = 2.0, threshold:
 
   Args:
     logits: `[...]` unnormalised scores.
-    targets: `[...]` 0/1 targets of the same shape.
+    targets: `[...]` 0/1 targets of the same shape. Concrete targets outside {0, 1} raise a ValueError; traced
+      ones (inside `jit`) are not checked, and a value other than 0 or 1 there gives a meaningless loss.
     gamma: the focusing exponent :math:`\gamma \ge 0`.
     threshold: :math:`\phi` in `(0, 1)`.
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.

@@ -13,6 +13,8 @@ import jax.numpy as jnp
 def _others(logits, labels):
   """`(e, s, z_y, lse_others)` with :math:`e_k = e^{z_k - m}` off the label and 0 at it (:math:`m` the largest
   other logit), :math:`s = \\sum_k e_k \\ge 1`, :math:`z_y` and :math:`\\mathrm{logsumexp}_{k \\ne y} z_k`.
+  When every other logit is :math:`-\\infty` (masked-out classes), `m` is 0 instead, `e` and `s` are 0 and
+  `lse_others` is :math:`-\\infty`: :math:`p_y = 1` exactly.
 
   The label is knocked out with a scatter into a copy rather than a mask, so that the reductions read a plain
   array; `e` is kept for the backward pass (as cross-entropy keeps its exponentials), which then needs no `exp`.
@@ -23,6 +25,7 @@ def _others(logits, labels):
   z_y = flat[rows, flat_labels]
   others = flat.at[rows, flat_labels].set(-jnp.inf)
   m = jax.lax.stop_gradient(jnp.max(others, axis=-1))
+  m = jnp.where(m == -jnp.inf, 0.0, m)  # (-inf) - (-inf) would be NaN; a NaN m stays NaN
   e = jnp.exp(others - m[:, None])
   s = jnp.sum(e, axis=-1)
   batch = shape[:-1]
@@ -51,7 +54,8 @@ def label_log_probs(logits, labels):
   the gradient is :math:`c\,(e_y - r)` with :math:`c = g_1 (1 - p_y) - g_2 p_y` and
   :math:`r_k = e^{z_k - \mathrm{logsumexp}_{j \ne y} z_j}` for :math:`k \ne y`, :math:`r_y = 0`
   (so that :math:`p = (1 - p_y) r` off the label): one `[..., K]` write from the exponentials the forward
-  pass kept, as for cross-entropy, with no overflow for any :math:`p_y`.
+  pass kept, as for cross-entropy, with no overflow for any :math:`p_y`. When every other logit is
+  :math:`-\infty`, `r` is 0 and the gradient is `c` at the label (0 for cross-entropy).
   """
   return _fwd(logits, labels)[0]
 
@@ -66,7 +70,8 @@ def _bwd(residuals, cotangents):
   e, labels, s, d = residuals
   g_log_p, g_log_1m_p = cotangents
   c = g_log_p * jax.nn.sigmoid(-d) - g_log_1m_p * jax.nn.sigmoid(d)
-  return set_at_label((-c / s)[..., None] * e, labels, c), None
+  scale = jnp.where(s == 0.0, 0.0, -c / s)  # s = 0 only when every other logit is -inf (then e = 0)
+  return set_at_label(scale[..., None] * e, labels, c), None
 
 
 label_log_probs.defvjp(_fwd, _bwd)

@@ -1,21 +1,54 @@
-"""A host-side label check.
+"""A label check that works on the host and, through `jax.experimental.checkify`, inside `jit`.
 
-JAX clamps out-of-range indices instead of raising, so a label `K` or `-1` would silently be read as
-class `K - 1` or `0`. `check_labels` is called on concrete labels (by the data layer and the trainer)
-to turn that silent error into a clear one.
+JAX indexing does not raise on out-of-range indices: inside the losses a label `-1` reads as class `K - 1`
+(negative indices wrap), and a label `>= K` gives, depending on the loss, NaN, a finite value that matches no class
+(gathers clamp the index, scatters drop it), or a one-hot row of zeros. `check_labels` turns that into a clear error:
+on concrete labels (the data layer and the trainer call it on numpy batches) it raises a ValueError at once;
+on traced labels (inside `jit`, `vmap`, ...) it stages a `checkify.check`, reported by a function wrapped in
+`checkify.checkify`.
 """
 
+import jax.numpy as jnp
 import numpy as np
+from jax.experimental import checkify
+
+from el_jax.losses import _inputs
 
 
 def check_labels(labels, num_classes: int) -> None:
-  """Raises a ValueError if `labels` are not integers in [0, num_classes).
+  """Checks that `labels` are integers in `[0, num_classes)`.
+
+  - Concrete labels (numpy, or JAX arrays outside `jit`): raises a ValueError naming how many labels are out
+    of range and some of them.
+  - Traced labels (inside `jit`, `vmap`, `grad`, ...): the dtype is checked at trace time (ValueError) and the
+    range with `jax.experimental.checkify.check`, so the function that calls it must be wrapped in
+    `checkify.checkify` (for example `err, out = jax.jit(checkify.checkify(train_step))(...)` and then
+    `err.throw()`, which raises with the smallest and largest label). Without `checkify.checkify` JAX refuses to
+    trace the check ("Cannot abstractly evaluate a checkify.check which was not functionalized") rather than
+    skip it. Labels that are never checked are not detected (see the module's docstring for what the losses do).
 
   Args:
-    labels: a concrete (not traced) array of class indices.
+    labels: an array of class indices, concrete or traced.
     num_classes: the number of classes K.
   """
-  labels = np.asarray(labels)
+  if not _inputs.is_traced(labels):
+    _check_concrete(np.asarray(labels), num_classes)
+    return
+  if not jnp.issubdtype(labels.dtype, jnp.integer):
+    raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}.")
+  if labels.size == 0:
+    return
+  low, high = jnp.min(labels), jnp.max(labels)
+  checkify.check(
+    (low >= 0) & (high < num_classes),
+    f"labels must lie in [0, {num_classes}) for {num_classes} classes, but their min is {{low}} and max {{high}}. "
+    "Check the dataset's label encoding or the model's num_classes.",
+    low=low,
+    high=high,
+  )
+
+
+def _check_concrete(labels, num_classes):
   if not np.issubdtype(labels.dtype, np.integer):
     raise ValueError(f"labels must be integer class indices, got dtype {labels.dtype}.")
   if labels.size == 0:

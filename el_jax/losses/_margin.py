@@ -27,6 +27,9 @@ def _kept_hinge_sums(hem, logits, labels, margin):
   Eq. 7). Neither `count` nor the threshold :math:`\bar e` is differentiated. The gradient of `total` is
   :math:`[i \text{ kept}]` for :math:`i \ne y` and :math:`-\mathrm{count}` at the label.
 
+  A NaN logit makes its row's errors or threshold NaN; HEM drops the errors *below* the threshold (a comparison
+  with NaN is false), so a NaN is kept and the row's `total` is NaN, at no extra cost.
+
   The forward pass writes the errors once, `[..., K]`, reduces them (HEM: keeps those at or above their mean
   in place), and sums the kept errors and their signs; the backward pass overwrites them with the gradient, so
   the whole computation holds one `[..., K]` array, as cross-entropy does.
@@ -39,7 +42,7 @@ def _kept_fwd(hem, logits, labels, margin):
   errors = jnp.where(_fused.is_label(labels, logits.shape), 0.0, jax.nn.relu(logits - z_y + margin))
   if hem:
     threshold = _fused.row_values(jax.lax.stop_gradient(jnp.sum(errors, axis=-1) / logits.shape[-1]))
-    errors = jnp.where(errors >= threshold[..., None], errors, 0.0)
+    errors = jnp.where(errors < threshold[..., None], 0.0, errors)  # not `>=`, which would drop a NaN
   total, count = jnp.sum(errors, axis=-1), jnp.sum(jnp.sign(errors), axis=-1)
   return (total, count), (errors, labels, margin, count)
 
@@ -61,6 +64,7 @@ _kept_hinge_sums.defvjp(_kept_fwd, _kept_bwd)
 
 
 def _margin_array(logits, margin):
+  _inputs.check_nonnegative("margin", margin)
   margin = jnp.asarray(margin, logits.dtype)
   if margin.ndim not in (0, 1) or (margin.ndim == 1 and margin.shape[0] != logits.shape[-1]):
     raise ValueError(
@@ -80,7 +84,7 @@ def multiclass_margin_loss(logits, labels, *, margin=1.0, where=None):
   Args:
     logits: `[..., K]` unnormalised scores.
     labels: `[...]` integer classes in `[0, K)`.
-    margin: :math:`\mu`, a scalar or a `[K]` array of per-logit margins (see `hem_plus_margins`).
+    margin: :math:`\mu \ge 0`, a scalar or a `[K]` array of per-logit margins (see `hem_plus_margins`).
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.
 
   Returns:
@@ -104,7 +108,8 @@ def hem_loss(logits, labels, *, margin, where=None):
   Args:
     logits: `[..., K]` unnormalised scores.
     labels: `[...]` integer classes in `[0, K)`.
-    margin: :math:`\mu`, a scalar (`hem_margin`) or a `[K]` array of per-logit margins (HEM+, `hem_plus_margins`).
+    margin: :math:`\mu \ge 0`, a scalar (`hem_margin`) or a `[K]` array of per-logit margins (HEM+,
+      `hem_plus_margins`). A concrete negative margin raises a ValueError; a traced one is not checked.
     where: optional bool `[...]` mask; masked entries give 0 and no gradient.
 
   Returns:
@@ -121,7 +126,8 @@ def hem_reduce(losses, where=None):
 
   .. math::  \frac{\sum_n L_n [L_n > 0]}{\max(1, \sum_n [L_n > 0])}
 
-  The count is not differentiated. Masked entries (`where` False) are left out.
+  The count is not differentiated. Masked entries (`where` False) are left out; a NaN loss is kept, so that the
+  result is NaN. With no value above zero (an empty or fully masked batch) the result is 0 with a zero gradient.
 
   Args:
     losses: per-example losses, e.g. from `hem_loss`.
@@ -131,14 +137,14 @@ def hem_reduce(losses, where=None):
     a float32 scalar.
   """
   losses = jnp.asarray(losses, jnp.float32)
-  positive = losses > 0.0
+  dropped = losses <= 0.0  # false for a NaN, which is kept
   if where is not None:
     where = jnp.asarray(where, bool)
     if where.shape != losses.shape:
       raise ValueError(f"where mask shape {where.shape} does not match the losses shape {losses.shape}.")
-    positive = positive & where
-  count = jnp.sum(positive)
-  return jnp.sum(jnp.where(positive, losses, 0.0)) / jnp.maximum(count, 1).astype(jnp.float32)
+    dropped = dropped | ~where
+  count = jnp.sum(~dropped)
+  return jnp.sum(jnp.where(dropped, 0.0, losses)) / jnp.maximum(count, 1).astype(jnp.float32)
 
 
 def hem_margin(num_train_examples: int, M: float = 2000.0) -> float:  # noqa: N803 (the paper's name)

@@ -24,8 +24,9 @@ def objective_hparams(name: str) -> dict:
 
 
 def _masked_mean(values, where):
+  """The mean over unmasked entries; 0 (with a zero gradient) for an empty or fully masked batch."""
   if where is None:
-    return jnp.mean(values)
+    return jnp.sum(values) / max(values.size, 1)
   count = jnp.sum(jnp.asarray(where, bool))
   return jnp.sum(values) / jnp.maximum(count, 1).astype(values.dtype)
 
@@ -34,7 +35,8 @@ def get_objective(name: str, **kwargs):
   r"""The batch objective of loss `name`: `objective(logits, labels, *, where=None, progress=0.0) -> float32 scalar`.
 
   Reductions: the mean over unmasked examples for per-example losses; for `hem_loss` the mean of the above-zero
-  per-example losses (`hem_reduce`); `dice_loss` is batch-level already.
+  per-example losses (`hem_reduce`); `dice_loss` is batch-level already. Every objective is 0, with a zero
+  gradient, for an empty or fully masked batch, and NaN when an unmasked example has a NaN logit.
 
   Schedules (besides every hyper-parameter of the loss itself, see `hparams`):
 

@@ -33,7 +33,11 @@ CASES = {
   ),
   "focal_loss": ({"gamma": 2.0}, "softmax", lambda z, y: reference.focal_loss(z, y, 2.0)),
   "halted_focal_loss": ({"gamma": 2.0}, "softmax", lambda z, y: reference.halted_focal_loss(z, y, 2.0)),
-  "sigmoid_focal_loss": ({"gamma": 2.0, "alpha": 0.25}, "sigmoid", None),  # checked against optax
+  "sigmoid_focal_loss": (
+    {"gamma": 2.0, "alpha": 0.25},
+    "sigmoid",
+    lambda z, t: reference.sigmoid_focal_loss(z, t, 2.0, 0.25),  # and against optax in test_focal
+  ),
   "sigmoid_halted_focal_loss": ({}, "sigmoid", lambda z, t: reference.sigmoid_halted_focal_loss(z, t)),
   "expectation_loss": ({}, "softmax", lambda z, y: reference.mixed_ce_expectation(z, y, 0.0, 1.0)),
   "mixed_ce_expectation": (

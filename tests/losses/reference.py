@@ -103,6 +103,15 @@ def halted_focal_loss(z, y, gamma=2.0, threshold=0.5):
   return np.where(p_y <= threshold, focal, halted)
 
 
+def sigmoid_focal_loss(z, t, gamma=2.0, alpha=None):
+  """Lin et al. 2017: -alpha_t (1 - p_t)^gamma log p_t, alpha_t = alpha t + (1 - alpha)(1 - t)."""
+  sig = 1 / (1 + np.exp(-np.asarray(z, np.float64)))
+  t = np.asarray(t, np.float64)
+  p_t = np.where(t == 1, sig, 1 - sig)
+  weight = 1.0 if alpha is None else alpha * t + (1 - alpha) * (1 - t)
+  return -weight * (1 - p_t) ** gamma * np.log(p_t)
+
+
 def sigmoid_halted_focal_loss(z, t, gamma=2.0, threshold=0.5):
   sig = 1 / (1 + np.exp(-np.asarray(z, np.float64)))
   p_t = np.where(np.asarray(t) == 1, sig, 1 - sig)
@@ -150,6 +159,16 @@ def hem_reduce(values):
 def logit_norm_loss(z, y, tau=0.04):
   z = np.asarray(z, np.float64)
   return cross_entropy(z / (tau * (np.linalg.norm(z, axis=-1, keepdims=True) + 1e-7)), y)
+
+
+def logit_norm_loss_without_masked(z, y, tau=0.04):
+  """LogitNorm of each row with its -inf classes dropped (the label's logit finite), by a loop over rows."""
+  out = np.zeros(len(z))
+  for n, (row, label) in enumerate(zip(np.asarray(z, np.float64), y, strict=True)):
+    kept = row != -np.inf
+    assert kept[label], "the label's logit must be finite"
+    out[n] = logit_norm_loss(row[kept][None], [np.sum(kept[:label])], tau)[0]
+  return out
 
 
 def logit_adjusted_loss(z, y, class_counts, tau=1.0):

@@ -52,3 +52,29 @@ class CrossEntropyTest(parameterized.TestCase):
   def test_shape_mismatch_is_an_error(self):
     with pytest.raises(ValueError, match="labels shape"):
       losses.cross_entropy(self.logits, self.labels[:3])
+
+
+@pytest.mark.parametrize("loss", ["cross_entropy", "encouraging_loss", "focal_loss", "expectation_loss"])
+def test_minus_inf_logits_including_all_but_the_label(loss):
+  # Masked-out classes (-inf) have probability 0; a row whose only finite logit is the label has p_y = 1.
+  z = np.array([[1.0, -np.inf, 2.0, -np.inf], [0.5, -np.inf, -np.inf, -np.inf], [-np.inf, 3.0, -np.inf, -1.0]])
+  y = np.array([0, 0, 3])
+  kept = z != -np.inf
+  p = np.zeros(z.shape)
+  for n in range(3):
+    p[n, kept[n]] = reference.softmax(z[n, kept[n]])
+  p_y = p[np.arange(3), y]
+  expected = {
+    "cross_entropy": -np.log(p_y),
+    "encouraging_loss": -np.log(p_y) + np.log(np.maximum(1 - p_y, 1e-5)),
+    "focal_loss": -((1 - p_y) ** 2) * np.log(p_y),
+    "expectation_loss": 1 - p_y,
+  }[loss]
+  fn = losses.get(loss)
+  np.testing.assert_allclose(fn(z.astype(np.float32), y), expected, rtol=1e-5, atol=1e-6)
+  grad = np.asarray(jax.grad(lambda z: fn(z, y).sum())(z.astype(np.float32)))
+  assert np.isfinite(grad).all()
+  np.testing.assert_array_equal(grad[~kept], 0.0)
+  np.testing.assert_array_equal(grad[1], 0.0)
+  if loss == "cross_entropy":
+    np.testing.assert_allclose(grad, p - reference.one_hot(y, 4), atol=1e-6)

@@ -67,3 +67,14 @@ def test_sigmoid_halted_focal_switches_at_logit_zero():
 def test_bad_hyper_parameters(kwargs):
   with pytest.raises(ValueError, match=next(iter(kwargs))):
     losses.halted_focal_loss(*inputs("softmax"), **kwargs)
+
+
+@pytest.mark.parametrize(
+  "alpha,got", [(np.ones(4), "length 4"), (np.ones(6), "length 6"), (np.ones((5, 1)), r"shape \(5, 1\)")]
+)
+def test_focal_alpha_of_the_wrong_length_raises(alpha, got):
+  z, y = inputs("softmax")  # K = 5
+  with pytest.raises(ValueError, match=rf"alpha must be a scalar or a \[K\] array.*K = 5 classes, but alpha has {got}"):
+    losses.focal_loss(z, y, alpha=alpha)
+  with pytest.raises(ValueError, match="K = 5 classes"):
+    losses.get_objective("focal_loss", alpha=alpha)(z, y)

@@ -53,3 +53,21 @@ def test_hem_reduce_averages_above_zero_values():
 def test_bad_margin_shape():
   with pytest.raises(ValueError, match="margin"):
     losses.hem_loss(*inputs("softmax"), margin=np.ones(3))
+
+
+@pytest.mark.parametrize("loss", [losses.hem_loss, losses.multiclass_margin_loss])
+def test_negative_margins_raise(loss):
+  z, y = inputs("softmax")
+  with pytest.raises(ValueError, match=r"margin must be >= 0, got \[-0\.1\]"):
+    loss(z, y, margin=-0.1)
+  with pytest.raises(ValueError, match=r"margin must be >= 0, got \[-0\.5\] at index \[3\]"):
+    loss(z, y, margin=np.array([0.2, 0.2, 0.2, -0.5, 0.2]))  # HEM+'s per-class margins
+  with pytest.raises(ValueError, match=r"margin must be >= 0, got \[nan\]"):
+    loss(z, y, margin=float("nan"))
+  np.testing.assert_allclose(loss(z, y, margin=0.0), getattr(reference, loss.__name__)(z, y, 0.0), rtol=1e-5)
+
+
+def test_hem_reduce_keeps_nan_unless_masked():
+  values = np.array([0.0, 2.0, np.nan, 4.0])
+  assert np.isnan(losses.hem_reduce(values))
+  np.testing.assert_allclose(losses.hem_reduce(values, where=np.array([1, 1, 0, 1], bool)), 3.0)
