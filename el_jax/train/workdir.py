@@ -186,7 +186,12 @@ class Workdir:
     if not os.path.isfile(path):
       raise FileNotFoundError(f"{path} not found: {self.path} is not a workdir written by train.py.")
     with open(path) as f:
-      return json.load(f)
+      try:
+        return json.load(f)
+      except ValueError as e:
+        raise ValueError(
+          f"{path} is damaged ({e}); it is written when a run starts: rerun train.py to rewrite it."
+        ) from None
 
   # ---- A finished run ------------------------------------------------------------------------------------------
   def read_config(self) -> dict:

@@ -100,3 +100,9 @@ def test_start_records_the_config_and_the_model_for_evaluation(tmp_path):
   assert os.listdir(tmp_path / "other") == []
   with pytest.raises(FileNotFoundError, match="holds no checkpoint"):
     workdir.load_model()
+
+
+def test_a_damaged_record_is_named(tmp_path):
+  (tmp_path / "model.json").write_text('{"name": "lenet", "num_cl')
+  with pytest.raises(ValueError, match=r"model\.json is damaged .*rerun train\.py"):
+    Workdir(tmp_path).model_spec()
