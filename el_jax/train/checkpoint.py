@@ -36,7 +36,6 @@ def _bits(x):
   return jax.lax.bitcast_convert_type(x, unsigned).astype(jnp.uint32)
 
 
-@jax.jit
 def _leaf_checksum(x):
   """`(sum b_i, sum b_i (1 + i * _GOLDEN))` mod 2^32 over the bits `b` of `x`: any change of one element changes the
   first, and a swap of two elements the second. Integer sums wrap, so the result does not depend on the sharding."""
@@ -45,13 +44,16 @@ def _leaf_checksum(x):
   return jnp.stack([jnp.sum(bits, dtype=jnp.uint32), jnp.sum(bits * weights, dtype=jnp.uint32)])
 
 
+@jax.jit
+def _item_checksums(state: dict) -> dict:
+  # One compiled function for the whole state (compiled once per run, about 0.3 s for the quickstart's LeNet).
+  return {name: [_leaf_checksum(leaf) for leaf in jax.tree.leaves(item)] for name, item in state.items()}
+
+
 def checksums(state: dict) -> dict:
   """`{item: [checksum, ...]}` for each top-level item of `state` (e.g. params, opt_state): two uint32 per leaf."""
-  out = {}
-  for name, item in state.items():
-    leaves = [_leaf_checksum(leaf) for leaf in jax.tree.leaves(item)]
-    out[name] = [int(v) for leaf in jax.device_get(leaves) for v in leaf]
-  return out
+  found = jax.device_get(_item_checksums(state))
+  return {name: [int(v) for leaf in leaves for v in leaf] for name, leaves in found.items()}
 
 
 def _verify(step: int, restored: dict, recorded: dict | None) -> None:
