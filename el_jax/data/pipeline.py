@@ -144,8 +144,8 @@ def eval_batches(
   for batch_start in range(0, len(data), batch_size):
     start = min(batch_start + rows.start, len(data))
     stop = min(batch_start + rows.stop, len(data))
-    if stop == start:
-      batch = _empty_batch(data, transforms, normalization, name, size)
+    if stop == start:  # this process's rows are all past the last example: padding only
+      batch = _empty_batch(data, transforms, normalization, name, 0)
     elif isinstance(data, ArrayDataset) and not transforms:
       batch = {"image": to_float(data.images[start:stop], normalization), "label": data.labels[start:stop]}
     else:
@@ -158,6 +158,6 @@ def eval_batches(
 
 
 def _empty_batch(data, transforms, normalization, name: str, size: int) -> dict:
-  """A batch of `size` zeros shaped as the source's records (the rows of a process past the last example)."""
+  """A batch of `size` zeros shaped as the source's records."""
   record = _stack([_apply(data[0], transforms, None)], normalization, name)
   return {k: np.zeros((size, *v.shape[1:]), v.dtype) for k, v in record.items()}
