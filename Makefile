@@ -38,7 +38,7 @@ data:
 quickstart: install data
 	$(PY) train.py --config configs/quickstart.py --workdir runs/quickstart
 
-# The CPU-scale studies of the papers' claims (about 2 hours 15 minutes on 2 cores; resumes if interrupted).
+# The CPU-scale studies of the papers' claims (about 4 hours on 2 cores, 3 with `reproduce.py --jobs 2`; resumes if interrupted).
 reproduce: install data
 	$(PY) reproduce.py
 

@@ -15,7 +15,7 @@ from configs import common
 from configs.studies import fashion_mnist, menu
 from el_jax.studies import grid
 
-SEEDS = (0, 1, 2)
+SEEDS = (0, 1, 2, 3, 4)
 TRAIN_SUBSET = fashion_mnist.TRAIN_SUBSET
 
 

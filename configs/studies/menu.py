@@ -12,8 +12,8 @@ LOSSES = {
   "mix_f0_05": losses.MIXING["f0_05"],
   "mix_f0_to_05": losses.MIXING["f0_to_05"],
   "expectation": losses.MIXING_UCI["expectation"],
-  "focal": {"name": "focal_loss", "gamma": 2.0},
-  "focal_a0.25": losses.MIXING_UCI["focal"],  # the mixing paper's focal baseline
+  "focal_a1": {"name": "focal_loss", "gamma": 2.0},  # no class weight (alpha = 1): EL's Eq. 10, the mixing paper's Eq.
+  "focal_a0.25": losses.MIXING_UCI["focal"],  # gamma 2, alpha 0.25: the focal baseline the mixing paper's text names
   "hem": losses.HEM["hem"],  # margin sqrt(2000 / N)
   "hem_plus": losses.HEM["hem_plus"],  # per-class margins sqrt(2000 / (K s_i))
   "mm": losses.HEM["mm"],

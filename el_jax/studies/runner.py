@@ -5,12 +5,18 @@ is then evaluated by `el_jax.evaluate.suite` (the evaluators its `evaluation` op
 `result.json` (the flat `metrics` the report tabulates, and the full evaluation report) and its per-example arrays
 (margins, energies, OOD scores) to `arrays.npz`. A UCI sweep writes `<runs_dir>/uci/records.json`, with the seconds
 it took.
+
+`run_side_by_side` runs several commands at once, each a single-threaded child process (`SINGLE_THREAD_ENV`): what
+`reproduce.py --jobs N` uses to train N runs side by side, each in its own workdir.
 """
 
+import collections
 import dataclasses
 import json
 import math
 import os
+import signal
+import subprocess
 import time
 
 import numpy as np
@@ -148,3 +154,101 @@ def load_arrays(study, runs_dir: str, run) -> dict:
 
 def _jsonable(sweep) -> dict:
   return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(sweep).items()}
+
+
+# ---- Side by side ------------------------------------------------------------------------------------------------
+
+# The environment that keeps a child to one compute thread: XLA's CPU backend (Eigen's thread pool for dots and
+# convolutions, its intra-op pool) and any OpenMP/BLAS library that numpy or scipy bring.
+SINGLE_THREAD_XLA_FLAGS = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+SINGLE_THREAD_ENV = {
+  "OMP_NUM_THREADS": "1",
+  "OPENBLAS_NUM_THREADS": "1",
+  "MKL_NUM_THREADS": "1",
+  "TF_NUM_INTRAOP_THREADS": "1",
+  "TF_NUM_INTEROP_THREADS": "1",
+}
+LOG_TAIL = 2000  # characters of a failed child's log shown in the parent's log
+
+
+def single_thread_env(environ=None) -> dict:
+  """A copy of `environ` (default: `os.environ`) with `SINGLE_THREAD_ENV` set and the single-thread XLA flags
+  appended to any `XLA_FLAGS` already there."""
+  env = dict(os.environ if environ is None else environ) | SINGLE_THREAD_ENV
+  env["XLA_FLAGS"] = f"{env.get('XLA_FLAGS', '')} {SINGLE_THREAD_XLA_FLAGS}".strip()
+  return env
+
+
+@dataclasses.dataclass(frozen=True)
+class Job:
+  """One child process: `argv`, with stdout and stderr written to `log_path`."""
+
+  name: str
+  argv: tuple
+  log_path: str
+
+
+def _tail(path: str) -> str:
+  try:
+    with open(path, errors="replace") as f:
+      return f.read()[-LOG_TAIL:]
+  except OSError as e:
+    return f"(no log: {e})"
+
+
+def _stop(running: dict, grace_s: float) -> None:
+  """Sends SIGINT to every running child, waits up to `grace_s` seconds for each, then kills those still alive."""
+  for process in running:
+    if process.poll() is None:
+      process.send_signal(signal.SIGINT)
+  deadline = time.monotonic() + grace_s
+  for process in running:
+    try:
+      process.wait(timeout=max(0.0, deadline - time.monotonic()))
+    except subprocess.TimeoutExpired:
+      process.kill()
+      process.wait()
+
+
+def run_side_by_side(
+  jobs, workers: int, *, env=None, cwd=None, log=print, poll_s: float = 0.2, grace_s: float = 30.0
+) -> dict:
+  """Runs `jobs` (`Job`s) as child processes, at most `workers` at a time, in order; returns `{name: return code}`.
+
+  A failing child (non-zero exit) is logged with the tail of its log and the others go on. On KeyboardInterrupt
+  (Ctrl-C; `reproduce.py` also turns SIGTERM into one) every running child gets SIGINT, then SIGKILL after `grace_s`
+  seconds, no further job starts, and the interrupt is raised again.
+  """
+  if workers < 1:
+    raise ValueError(f"workers must be at least 1, got {workers}.")
+  queue = collections.deque(jobs)
+  total = len(queue)
+  running = {}  # process -> (job, log file, start time)
+  codes = {}
+  try:
+    while queue or running:
+      while queue and len(running) < workers:
+        job = queue.popleft()
+        os.makedirs(os.path.dirname(job.log_path) or ".", exist_ok=True)
+        out = open(job.log_path, "a")  # closed when the child ends
+        process = subprocess.Popen(job.argv, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd)
+        running[process] = (job, out, time.perf_counter())
+        log(f"[{total - len(queue)}/{total}] start {job.name}")
+      time.sleep(poll_s)
+      for process in [p for p in running if p.poll() is not None]:
+        job, out, start = running.pop(process)
+        out.close()
+        codes[job.name] = process.returncode
+        seconds = time.perf_counter() - start
+        if process.returncode == 0:
+          log(f"  done {job.name} ({seconds:.0f} s)")
+        else:
+          failed = f"  FAILED {job.name} (exit {process.returncode}, {seconds:.0f} s); log {job.log_path}:"
+          log(f"{failed}\n{_tail(job.log_path)}")
+  except KeyboardInterrupt:
+    log(f"interrupted: stopping {len(running)} running job(s)")
+    _stop(running, grace_s)
+    for _, out, _ in running.values():
+      out.close()
+    raise
+  return codes

@@ -14,7 +14,7 @@ from el_jax.studies import claims
 from el_jax.studies.claims import CLAIMS, Claim, check
 
 LOWER_IS_BETTER = ("nll", "ece", "mean_energy", "fpr95_msp", "fpr95_max_logit")
-STUDIES = ("fashion_mnist", "uci", "long_tail", "el_analyses")  # configs/studies/<name>.py
+STUDIES = ("fashion_mnist", "uci", "long_tail", "el_analyses", "mnist_digits")  # configs/studies/<name>.py
 
 
 def _claim(**changes):
@@ -147,9 +147,22 @@ def test_no_claim_is_listed_twice():
   assert len(keys) == len(set(keys))
 
 
-def test_table2_half_learning_rate_claims_are_present():
+def test_table2_claims_compare_the_sgd_runs_of_its_rows():
+  # EL Table 2's rows (CE, CE 2xLR, EL, EL 0.5xLR) and the matched-rate control CE 0.5xLR, all trained with SGD.
   pairs = {(c.treatment, c.baseline) for c in CLAIMS if c.study == "el_analyses" and c.metric == "accuracy"}
-  assert {("el_le1_half_lr", "el_le1"), ("el_le1_half_lr", "ce_half_lr")} <= pairs
+  assert pairs == {
+    ("el_le1_sgd_1x", "ce_sgd_1x"),  # EL beats CE at CE's rate
+    ("el_le1_sgd_0.5x", "el_le1_sgd_1x"),  # halving the rate helps EL
+    ("el_le1_sgd_0.5x", "ce_sgd_1x"),  # EL at half the rate beats CE at its own
+    ("ce_sgd_1x", "ce_sgd_2x"),  # doubling the rate hurts CE
+    ("el_le1_sgd_0.5x", "ce_sgd_0.5x"),  # the matched-rate control
+  }
+
+
+def test_focal_claims_compare_the_papers_alpha_and_alpha_1():
+  # The mixing paper's focal baseline is gamma 2, alpha 0.25 (its text); each network's claim has an alpha = 1 twin.
+  focal = collections.Counter((c.baseline, c.models) for c in CLAIMS if "focal" in c.treatment + c.baseline)
+  assert focal == {(label, (net,)): 1 for label in ("focal_a0.25", "focal_a1") for net in ("linear", "hidden")}
 
 
 def test_energy_claims_expect_lower_energy_for_el():
@@ -164,13 +177,15 @@ def test_energy_claims_expect_lower_energy_for_el():
     ({"paper": "focal"}, "Unknown paper"),
     ({"study": "cifar"}, "Unknown study"),
     ({"treatment": "hem_plus"}, "no loss label 'hem_plus'"),  # long_tail's
-    ({"treatment": "el_le1_half_lr"}, "no loss label 'el_le1_half_lr'"),  # el_analyses'
+    ({"treatment": "el_le1_sgd_0.5x"}, "no loss label 'el_le1_sgd_0.5x'"),  # el_analyses'
     ({"study": "el_analyses", "treatment": "hem_plus"}, "no loss label 'hem_plus'"),
     ({"study": "uci", "treatment": "el_le1"}, "no loss label 'el_le1'"),
     ({"baseline": "el_le1"}, "two losses"),
     ({"models": ("resnet",)}, "no model or group"),
     ({"models": ("linear",)}, "no model or group"),  # uci's
     ({"study": "el_analyses", "models": ("mlp",)}, "no model or group"),
+    ({"study": "mnist_digits"}, "does not train"),  # EL is trained on the L-Softmax CNN only
+    ({"study": "mnist_digits", "treatment": "hem", "models": ("lsoftmax_cnn",)}, "does not train"),
     ({"study": "long_tail", "treatment": "hem_plus", "models": ("ratio50",)}, "no model or group"),
   ],
 )
@@ -180,7 +195,7 @@ def test_bad_claim_is_rejected(changes, message):
 
 
 def test_el_analyses_claims_may_compare_study_a_lenet_runs():
-  _claim(study="el_analyses", treatment="el_le1_half_lr", baseline="el_le0.75", models=("lenet",))  # no error
+  _claim(study="el_analyses", treatment="el_le1_sgd_0.5x", baseline="el_le0.75", models=("lenet",))  # no error
 
 
 def test_claim_is_frozen():

@@ -3,17 +3,29 @@ that say what each run trains (checked against the papers' settings), and tiny v
 
 import collections
 
+import numpy as np
 import pytest
 
-from configs.studies import el_analyses, fashion_mnist, long_tail, uci
+from configs.studies import el_analyses, fashion_mnist, long_tail, mnist_digits, uci
+from el_jax import data
 from el_jax.studies import grid
+from el_jax.studies import uci as uci_sweep
 
-# Run counts worked out from the studies' descriptions: models (or ratios) x losses x 3 seeds.
+SEEDS = 5  # every arm a claim uses has at least 5 seeds
+# Run counts worked out from the studies' descriptions: models (or ratios) x losses x 5 seeds.
 FULL_RUNS = [
-  (fashion_mnist, "model", 3 * 11 * 3),  # LeNet, MLP, ConvNet; the three papers' 11 losses
-  (long_tail, "imbalance", 2 * 5 * 3),  # ratios 100 and 10; CE, logit-adjusted, HEM, HEM+, EL aggressive
-  (el_analyses, "model", 1 * 2 * 3),  # LeNet; CE and EL (LE = 1) at half the learning rate
+  (fashion_mnist, "model", 3 * 11 * SEEDS),  # LeNet, MLP, ConvNet; the three papers' 11 losses
+  (long_tail, "imbalance", 2 * 5 * SEEDS),  # ratios 100 and 10; CE, logit-adjusted, HEM, HEM+, EL aggressive
+  (el_analyses, "model", 1 * 5 * SEEDS),  # LeNet, SGD; EL (LE = 1) at 1x, 0.5x; CE at 1x, 0.5x, 2x the base rate
 ]
+# EL Table 2's arms with SGD: the rate of each label (base 0.05: EL's MNIST 0.1 at batch 256, scaled to batch 128).
+TABLE2_RATES = {
+  "ce_sgd_1x": ("ce", 0.05),
+  "ce_sgd_2x": ("ce", 0.1),  # Table 2's "CE (2xLR)"
+  "ce_sgd_0.5x": ("ce", 0.025),  # the matched-rate control
+  "el_le1_sgd_1x": ("el_le1", 0.05),  # Table 2's "EL"
+  "el_le1_sgd_0.5x": ("el_le1", 0.025),  # Table 2's "EL (0.5xLR)"
+}
 # Loss configs the runs must train, from the papers (EL: LE and bonus start; mixing: F schedule; HEM: margins).
 PAPER_LOSSES = {
   "ce": {"name": "cross_entropy"},
@@ -47,7 +59,7 @@ def test_full_study_trains_every_loss_on_every_group_for_every_seed(module, grou
   study = module.get_study()
   assert len(study.runs) == count
   groups, losses = grid.STUDY_GROUPS[study.name], grid.STUDY_LOSSES[study.name]
-  assert _cells(study, group_key) == {(group, loss): 3 for group in groups for loss in losses}
+  assert _cells(study, group_key) == {(group, loss): SEEDS for group in groups for loss in losses}
   for run in study.runs:
     assert run.group == f"{run.labels[group_key]}/{run.labels['loss']}"
 
@@ -64,6 +76,8 @@ def test_fashion_mnist_runs_train_their_model_and_loss_with_hem_mnist_recipe():
     assert run.config.model.name == run.labels["model"]
     if run.labels["loss"] in PAPER_LOSSES:
       assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
+    if run.labels["loss"] == "focal_a1":  # under Adam a scalar alpha barely matters: alpha = 1 only
+      assert run.config.loss.to_dict() == {"name": "focal_loss", "gamma": 2.0}
     # HEM's MNIST recipe: Adam 1e-3, batch 128, 20 epochs
     assert (run.config.optimizer.name, run.config.optimizer.learning_rate) == ("adam", 1e-3)
     assert (run.config.batch_size, run.config.num_epochs) == (128, 20)
@@ -79,13 +93,20 @@ def test_long_tail_runs_train_their_imbalance_ratio_and_loss():
     assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
 
 
-def test_el_analyses_runs_train_lenet_at_half_the_learning_rate():
-  for run in el_analyses.get_study().runs:
-    assert run.labels["loss"].endswith("_half_lr")
-    loss = run.labels["loss"].removesuffix("_half_lr")
+def test_el_analyses_runs_train_table_2_arms_with_sgd():
+  study = el_analyses.get_study()
+  assert {run.labels["loss"] for run in study.runs} == set(TABLE2_RATES)
+  for run in study.runs:
+    loss, rate = TABLE2_RATES[run.labels["loss"]]
     assert run.config.model.name == run.labels["model"] == "lenet"
-    assert run.config.optimizer.learning_rate == 5e-4
     assert run.config.loss.to_dict() == PAPER_LOSSES[loss]
+    optimizer = run.config.optimizer
+    assert (optimizer.name, optimizer.momentum) == ("sgd", 0.9)
+    assert optimizer.learning_rate == pytest.approx(rate, rel=1e-12)
+    # Table 2's CIFAR schedule (x0.1 at epochs 30, 60, 80 of 90) scaled to 20 epochs; its weight decay 1e-4
+    assert (optimizer.schedule, tuple(optimizer.boundaries), optimizer.decay_factor) == ("multistep", (7, 14, 18), 0.1)
+    assert optimizer.weight_decay == 1e-4
+    assert (run.config.batch_size, run.config.num_epochs, run.config.dataset.train_subset) == (128, 20, 10_000)
     assert run.evaluation["probe"]
 
 
@@ -93,9 +114,59 @@ def test_uci_sweep_trains_table_4_networks_and_losses():
   sweep = uci.get_study().uci
   assert sweep.networks == {"linear": 0, "hidden": 1}  # hidden layers: a linear classifier and one hidden layer
   assert tuple(sweep.losses) == grid.UCI_LOSSES
-  assert sweep.losses["focal"] == {"name": "focal_loss", "gamma": 2.0, "alpha": 0.25}  # Table 4's focal baseline
+  assert sweep.seeds == (0, 1, 2, 3, 4)
+  assert sweep.losses["focal_a0.25"] == {"name": "focal_loss", "gamma": 2.0, "alpha": 0.25}  # Table 4's baseline
+  assert sweep.losses["focal_a1"] == {"name": "focal_loss", "gamma": 2.0}  # the paper's focal equation, no alpha
   assert sweep.losses["expectation"] == {"name": "expectation_loss"}
   for label in set(sweep.losses) & set(PAPER_LOSSES):
     assert sweep.losses[label] == PAPER_LOSSES[label]
   tiny = uci.get_study("tiny").uci
   assert tiny.networks == sweep.networks and set(tiny.losses) <= set(sweep.losses)
+
+
+def test_uci_focal_alpha_quarter_at_four_times_the_rate_is_the_alpha_1_sweep():
+  # Why the UCI study has no "focal_a0.25_lr4x" arm: with SGD + momentum and no weight decay the update is linear in
+  # the gradient, so alpha = 0.25 at 4x every rate retraces alpha = 1 at 1x (powers of two: exact in floating point).
+  splits = [data.load("uci_iris", split) for split in ("train", "validation", "test")]
+  base = uci_sweep.Sweep(learning_rates=(0.01, 0.001), seeds=(0, 1), epochs=3)
+  a1 = uci_sweep.train_sweep(*splits, hidden_layers=1, loss={"name": "focal_loss", "gamma": 2.0}, sweep=base)
+  quarter = {"name": "focal_loss", "gamma": 2.0, "alpha": 0.25}
+  lr4x = uci_sweep.Sweep(learning_rates=(0.04, 0.004), seeds=(0, 1), epochs=3)
+  a025_lr4x = uci_sweep.train_sweep(*splits, hidden_layers=1, loss=quarter, sweep=lr4x)
+  a025 = uci_sweep.train_sweep(*splits, hidden_layers=1, loss=quarter, sweep=base)
+  np.testing.assert_allclose(a025_lr4x["train"], a1["train"], atol=1e-6)
+  np.testing.assert_allclose(a025_lr4x["validation"], a1["validation"], atol=1e-6)
+  assert not np.array_equal(a025["train"], a1["train"])  # alpha = 0.25 at 1x is a different (slower) sweep
+
+
+def test_mnist_digits_trains_el_table_1_and_hem_mnist_arms_one_fold_per_seed():
+  study = mnist_digits.get_study()
+  # L-Softmax CNN x {CE, EL LE = 1} and {LeNet, ConvNet, MLP} x {CE, HEM, MM, LogitNorm}, 5 seeds each.
+  assert len(study.runs) == (1 * 2 + 3 * 4) * SEEDS == 70
+  cells = _cells(study, "model")
+  assert cells == {
+    **{("lsoftmax_cnn", loss): SEEDS for loss in ("ce", "el_le1")},
+    **{(model, loss): SEEDS for model in ("lenet", "convnet", "mlp") for loss in ("ce", "hem", "mm", "logit_norm")},
+  }
+  assert set(cells) == set(grid.STUDY_CELLS["mnist_digits"])
+  folds = collections.defaultdict(set)
+  for run in study.runs:
+    config = run.config
+    assert config.dataset.name == "mnist_digits" and config.model.name == run.labels["model"]
+    assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
+    # seed k trains on the other folds and tests fold k: over the 5 seeds every digit is tested once
+    assert (config.dataset.train_split, config.dataset.eval_split) == (
+      f"train_fold{run.seed}of5",
+      f"test_fold{run.seed}of5",
+    )
+    assert config.dataset.train_subset is None and config.seed == run.seed
+    folds[run.group].add(run.seed)
+    if run.labels["model"] == "lsoftmax_cnn":  # EL Table 1's MNIST recipe
+      assert (config.optimizer.name, config.optimizer.learning_rate, config.optimizer.momentum) == ("sgd", 0.1, 0.9)
+      assert config.batch_size == 256 and config.optimizer.schedule == "constant"
+    else:  # HEM A.1's MNIST recipe
+      assert (config.optimizer.name, config.optimizer.learning_rate) == ("adam", 1e-3)
+      assert (config.batch_size, config.num_epochs) == (128, 20)
+  assert all(seeds == {0, 1, 2, 3, 4} for seeds in folds.values())
+  tiny = mnist_digits.get_study("tiny")
+  assert 0 < len(tiny.runs) < len(study.runs) and set(_cells(tiny, "model")) <= set(cells)

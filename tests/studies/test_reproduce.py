@@ -24,12 +24,13 @@ def test_tiny_reproduce_writes_the_report_and_resumes(tmp_path):
   text = (report_dir / "reproduction.md").read_text()
   for title in ("(a) Fashion-MNIST", "(b) UCI", "(c) Long-tailed", "(d) Encouraging Loss's analyses"):
     assert title in text
+  assert "(e) MNIST digits" not in text  # run only when named
   assert "Not run yet" not in text and "Pending runs" not in text
   assert json.loads((runs_dir / "uci" / "records.json").read_text())["seconds"] > 0
   assert "not recorded" not in text
   summary = json.loads((report_dir / "reproduction.json").read_text())
   assert summary["tiny"] is True
-  assert set(summary["studies"]) == {"fashion_mnist", "uci", "long_tail", "el_analyses"}
+  assert set(summary["studies"]) == {"fashion_mnist", "uci", "long_tail", "el_analyses"}  # mnist_digits: when named
   verdicts = {row["verdict"] for row in summary["claims"]}
   assert verdicts - {"not run"}, "no claim could be checked"
   for name in ("margins_ce_vs_el.png", "energy_ce_vs_el.png", "fashion_mnist.png", "long_tail.png"):
