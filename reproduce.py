@@ -64,7 +64,7 @@ def child_jobs(studies: dict, runs_dir: str, tiny: bool) -> list:
   for study in studies.values():
     for run in study.runs:
       workdir = runner.run_dir(runs_dir, study, run)
-      if os.path.isfile(os.path.join(workdir, runner.RESULT_NAME)):
+      if runner.finished(study, runs_dir, run):
         continue
       argv = [sys.executable, os.path.abspath(__file__), f"--run={study.name}:{run.name}", f"--runs_dir={runs_dir}"]
       argv += ["--tiny"] if tiny else []
@@ -92,7 +92,7 @@ def main(argv):
     study = load_studies([name], _TINY.value)[name]
     run = find_run(study, run_name)
     workdir = runner.run_dir(_RUNS_DIR.value, study, run)
-    if not os.path.isfile(os.path.join(workdir, runner.RESULT_NAME)):
+    if not runner.finished(study, _RUNS_DIR.value, run):
       result = runner.train_and_report(run, workdir)
       print(f"{_RUN.value}: accuracy {result['metrics']['accuracy']:.4f}; seconds {result['seconds']}", flush=True)
     return

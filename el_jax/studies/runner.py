@@ -92,11 +92,62 @@ def train_and_report(run, workdir: str) -> dict:
   return result
 
 
+class StaleResult(ValueError):
+  """A result file written for other settings than the study's current ones."""
+
+
+def _flat(tree, prefix: str = "") -> dict:
+  out = {}
+  for key, value in tree.items():
+    if isinstance(value, dict):
+      out |= _flat(value, f"{prefix}{key}.")
+    else:
+      out[f"{prefix}{key}"] = value
+  return out
+
+
+def _check_current(path: str, saved: dict, current: dict) -> None:
+  """Raises `StaleResult` naming the settings in which the `saved` ones of `path` differ from the `current` ones
+  (compared as JSON holds them; a setting absent from one side matches None on the other)."""
+  saved, current = (_flat(json.loads(json.dumps(c))) for c in (saved, current))
+  differing = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+  if differing:
+    details = "; ".join(
+      f"{k}: {saved.get(k, '<absent>')!r} there, {current.get(k, '<absent>')!r} now" for k in differing[:5]
+    )
+    raise StaleResult(
+      f"{path} was written for other settings ({details}{'; ...' if len(differing) > 5 else ''}). Move it (or its "
+      "run folder) away to run it again with the current settings, or use another --runs_dir."
+    )
+
+
+def finished(study, runs_dir: str, run=None) -> bool:
+  """Whether `run` of `study` (the UCI sweep when `study.uci` is set) has a result in `runs_dir`.
+
+  Raises:
+    StaleResult: if the result was written for other settings (a changed recipe, evaluation or sweep): it is
+      never silently reused, nor overwritten.
+  """
+  if study.uci is not None:
+    path = os.path.join(runs_dir, study.name, UCI_NAME)
+    if not os.path.isfile(path):
+      return False
+    with open(path) as f:
+      _check_current(path, json.load(f)["sweep"], sweep_settings(study.uci))
+    return True
+  path = os.path.join(run_dir(runs_dir, study, run), RESULT_NAME)
+  if not os.path.isfile(path):
+    return False
+  with open(path) as f:
+    _check_current(path, json.load(f)["config"], run.config.to_dict())
+  return True
+
+
 def run_study(study, runs_dir: str, *, log=print) -> None:
   """Runs every run of `study` without a result in `runs_dir`."""
   if study.uci is not None:
     path = os.path.join(runs_dir, study.name, UCI_NAME)
-    if os.path.isfile(path):
+    if finished(study, runs_dir):
       log(f"{study.name}: done ({path})")
       return
     start = time.perf_counter()
@@ -104,11 +155,11 @@ def run_study(study, runs_dir: str, *, log=print) -> None:
     seconds = round(time.perf_counter() - start, 1)
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
-      json.dump({"sweep": _jsonable(study.uci), "records": records, "seconds": seconds}, f, indent=1)
+      json.dump({"sweep": sweep_settings(study.uci), "records": records, "seconds": seconds}, f, indent=1)
     return
   for index, run in enumerate(study.runs, start=1):
     workdir = run_dir(runs_dir, study, run)
-    if os.path.isfile(os.path.join(workdir, RESULT_NAME)):
+    if finished(study, runs_dir, run):
       continue
     log(f"{study.name} [{index}/{len(study.runs)}] {run.name}")
     result = train_and_report(run, workdir)
@@ -121,16 +172,14 @@ def run_study(study, runs_dir: str, *, log=print) -> None:
 def load_results(study, runs_dir: str):
   """The results written so far: a list of run results, or the UCI records; missing runs are left out."""
   if study.uci is not None:
-    path = os.path.join(runs_dir, study.name, UCI_NAME)
-    if not os.path.isfile(path):
+    if not finished(study, runs_dir):
       return []
-    with open(path) as f:
+    with open(os.path.join(runs_dir, study.name, UCI_NAME)) as f:
       return json.load(f)["records"]
   results = []
   for run in study.runs:
-    path = os.path.join(run_dir(runs_dir, study, run), RESULT_NAME)
-    if os.path.isfile(path):
-      with open(path) as f:
+    if finished(study, runs_dir, run):
+      with open(os.path.join(run_dir(runs_dir, study, run), RESULT_NAME)) as f:
         results.append(json.load(f))
   return results
 
@@ -152,7 +201,8 @@ def load_arrays(study, runs_dir: str, run) -> dict:
     return dict(npz)
 
 
-def _jsonable(sweep) -> dict:
+def sweep_settings(sweep) -> dict:
+  """A UCI sweep's settings as its `records.json` holds them."""
   return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(sweep).items()}
 
 

@@ -31,6 +31,7 @@ def _write_results(runs_dir, study):
       "seed": run.seed,
       "metrics": {"accuracy": accuracy, "median_margin": 10.0 * accuracy},
       "seconds": {"train": 60.0, "evaluate": 0.0},
+      "config": run.config.to_dict(),
     }
     with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
       json.dump(result, f)
@@ -169,7 +170,7 @@ def test_report_tests_uci_claims_over_data_sets(tmp_path):
   os.makedirs(os.path.join(runs_dir, "uci"))
   means, records = _uci_records()
   with open(os.path.join(runs_dir, "uci", runner.UCI_NAME), "w") as f:
-    json.dump({"records": records, "seconds": 60.0}, f)
+    json.dump({"sweep": runner.sweep_settings(study.uci), "records": records, "seconds": 60.0}, f)
   paths = report.write({"uci": study}, runs_dir, report_dir)
   text = open(paths[0]).read()
   summary = json.load(open(paths[1]))

@@ -57,3 +57,33 @@ def test_metrics_of_the_image_sections():
   )
   assert out["dar_msp_pgd_linf_0.1"] == 0.4 and "dar_msp_fgsm_0.1" not in out
   assert "few_shot" not in out and out["many_shot"] == pytest.approx(0.95)
+
+
+def test_a_result_written_for_other_settings_is_never_reused(tmp_path):
+  import json
+  import os
+
+  from configs.studies import long_tail, uci
+
+  study = long_tail.get_study("tiny")
+  run = study.runs[0]
+  workdir = runner.run_dir(str(tmp_path), study, run)
+  os.makedirs(workdir)
+  assert not runner.finished(study, str(tmp_path), run)
+  config = run.config.to_dict()
+  config.pop("evals")  # written before a setting existed: absent matches its empty default
+  with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
+    json.dump({"config": config}, f)
+  assert runner.finished(study, str(tmp_path), run)
+  config["num_epochs"] += 1
+  with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
+    json.dump({"config": config}, f)
+  with pytest.raises(runner.StaleResult, match=r"num_epochs: \d+ there, \d+ now\)\. Move it"):
+    runner.finished(study, str(tmp_path), run)
+  sweep = uci.get_study("tiny")
+  os.makedirs(tmp_path / "uci")
+  settings = runner.sweep_settings(sweep.uci) | {"seeds": [0, 1, 2]}
+  with open(tmp_path / "uci" / runner.UCI_NAME, "w") as f:
+    json.dump({"sweep": settings, "records": [], "seconds": 1.0}, f)
+  with pytest.raises(runner.StaleResult, match="seeds"):
+    runner.load_results(sweep, str(tmp_path))

@@ -1,6 +1,7 @@
 """`reproduce.py --jobs N`: child processes run at most N at a time, a failing one is reported while the others go on,
 an interrupt stops them all, and each child is kept to one thread."""
 
+import json
 import os
 import subprocess
 import sys
@@ -111,7 +112,8 @@ def test_child_jobs_name_each_run_without_a_result(tmp_path):
   study = studies["long_tail"]
   done = runner.run_dir(str(tmp_path), study, study.runs[0])
   os.makedirs(done)
-  open(os.path.join(done, runner.RESULT_NAME), "w").close()
+  with open(os.path.join(done, runner.RESULT_NAME), "w") as f:
+    json.dump({"config": study.runs[0].config.to_dict()}, f)
   jobs = reproduce.child_jobs(studies, str(tmp_path), tiny=True)
   assert [job.name for job in jobs] == [f"long_tail {run.name}" for run in study.runs[1:]]
   run = study.runs[1]
