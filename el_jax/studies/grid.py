@@ -52,8 +52,11 @@ class Study:
 
 # ---- The studies' grids ------------------------------------------------------------------------------------------
 
-# (a) fashion_mnist: every loss of the three papers on HEM's MNIST networks.
-FASHION_MNIST_MODELS = ("lenet", "mlp", "convnet")
+# (a) fashion_mnist: every loss of the three papers' image claims on two of HEM's MNIST networks. HEM's ConvNet (plain,
+# unnormalised, ~10x LeNet's compute per image) reached 75% here on the 3,000 images the budget allowed, against
+# LeNet's 86.5% on 10,000: an underfitted network whose verdicts measured noise. It trains in study (e) instead, on
+# real MNIST digits, HEM's own data. Focal loss is left out: no image claim of the papers compares it (see uci).
+FASHION_MNIST_MODELS = ("lenet", "mlp")
 FASHION_MNIST_LOSSES = (
   "ce",
   "el_le0.5",
@@ -62,12 +65,11 @@ FASHION_MNIST_LOSSES = (
   "mix_f0",
   "mix_f0_05",
   "mix_f0_to_05",
-  "focal_a1",
   "hem",
   "mm",
   "logit_norm",
 )
-PROBED_LOSSES = ("ce", "el_le0.5", "el_le0.75", "el_le1")  # LeNet runs that also get EL §4.3's linear probe
+PROBED_LOSSES = ("ce", "el_le1")  # LeNet runs that also get EL §4.3's linear probe (its claim: LE = 1 against CE)
 
 # (b) uci: the mixing paper's Table 4 networks and losses.
 UCI_NETWORKS = {"linear": 0, "hidden": 1}  # name -> hidden layers

@@ -7,6 +7,7 @@ the signed-rank test over UCI sets, with Holm's correction per paper; the tests 
 Runs without a result yet are listed as pending, so a report of a partial study says what it lacks.
 """
 
+import collections
 import json
 import math
 import os
@@ -21,7 +22,7 @@ from el_jax.evaluate import plots  # noqa: E402
 from el_jax.studies import claims as claims_lib  # noqa: E402
 from el_jax.studies import runner, statistics, uci  # noqa: E402
 
-ORDER = ("fashion_mnist", "uci", "long_tail", "el_analyses")  # the report's section order: studies (a) to (d)
+ORDER = ("fashion_mnist", "uci", "long_tail", "el_analyses", "mnist_digits")  # the section order: studies (a) to (e)
 MARKDOWN_NAME = "reproduction.md"
 JSON_NAME = "reproduction.json"
 FIGURES = "figures"
@@ -182,6 +183,7 @@ def _claim_rows(results_by_study: dict) -> list[dict]:
         "treatment": claim.treatment,
         "baseline": claim.baseline,
         "higher_is_better": claim.higher_is_better,
+        "paper_difference": claim.paper_difference,
         "treatment_values": t,
         "baseline_values": b,
       } | extra
@@ -218,12 +220,104 @@ def _comparison_cell(r: dict) -> str:
   return cell
 
 
+PAPER_TITLES = {
+  "encouraging_loss": "Encouraging Loss (Zhao et al., AAAI 2022)",
+  "expectation_mixing": "Mixing CE and the expectation loss (Battash et al., AAAI 2022)",
+  "hem": "HEM (Spratling & Schütt)",
+}
+
+
+def _counts(rows: list[dict]) -> dict:
+  return {v: sum(r["verdict"] == v for r in rows) for v in (*claims_lib.VERDICTS, "not run")}
+
+
+def _comparison_name(r: dict) -> str:
+  return f"{r['treatment']} vs {r['baseline']} on {r['metric']} ({r['model']}, {r['study']})"
+
+
+def _plain_words(paper: str, rows: list[dict]) -> str:
+  """What the evidence on one paper says, in sentences generated from its comparisons' verdicts."""
+  counts = _counts(rows)
+  sentences = []
+  for verdict, one, several in (("holds", "holds", "hold"), ("contradicted", "is contradicted", "are contradicted")):
+    named = [_comparison_name(r) for r in rows if r["verdict"] == verdict]
+    if len(named) == 1:
+      sentences.append(f"1 comparison {one}: {named[0]}.")
+    elif named:
+      sentences.append(f"{len(named)} comparisons {several}: " + "; ".join(named) + ".")
+    else:
+      sentences.append(f"No comparison {one}.")
+  unclear = [r for r in rows if r["verdict"].startswith("not significant")]
+  if unclear:
+    with_paper = [r for r in unclear if r.get("paper_difference") is not None and r["min_detectable_difference"]]
+    missed = [r for r in with_paper if abs(r["paper_difference"]) >= r["min_detectable_difference"]]
+    small = [r for r in with_paper if abs(r["paper_difference"]) < r["min_detectable_difference"]]
+    text = f"{len(unclear)} {'is' if len(unclear) == 1 else 'are'} not significant."
+    if missed:
+      text += (
+        f" In {len(missed)} of them the design could have detected (80% power) a difference as large as the "
+        "paper's own, so an effect of the paper's size is not seen here: "
+        + "; ".join(map(_comparison_name, missed))
+        + "."
+      )
+    if small:
+      text += (
+        f" In {len(small)} the paper's difference is smaller than the smallest this design could detect: these "
+        "say nothing either way: " + "; ".join(map(_comparison_name, small)) + "."
+      )
+    rest = len(unclear) - len(missed) - len(small)
+    if rest:
+      text += (
+        f" {rest} {'has' if rest == 1 else 'have'} no figure of the paper's to set beside the detectable difference."
+      )
+    sentences.append(text)
+  if counts["not run"]:
+    n = counts["not run"]
+    sentences.append(f"{n} {'comparison has' if n == 1 else 'comparisons have'} no runs yet.")
+  sentences.append(
+    "The paper's differences come from its own data, models and schedules, so they are yardsticks for what this "
+    "design can see, not targets a CPU-scale study should match."
+  )
+  return " ".join(sentences)
+
+
+def _summary_section(rows: list[dict], figures_dir: str) -> tuple[list[str], list[str]]:
+  """The report's first section: verdict counts per paper, the untestable claims' count, the forest plots and the
+  plain-words summaries; returns its parts and the figures written."""
+  table, figures = [], []
+  for paper, title in PAPER_TITLES.items():
+    counts = _counts([r for r in rows if r["paper"] == paper])
+    table.append(
+      [
+        title,
+        sum(counts.values()),
+        counts["holds"],
+        counts["contradicted"],
+        counts["not significant"] + counts["not significant (n=1)"],
+        counts["not run"],
+        len(claims_lib.UNTESTABLE[paper]),
+      ]
+    )
+  header = ["paper", "comparisons", "hold", "contradicted", "not significant", "not run", "not testable here"]
+  parts = [
+    "## Summary",
+    f"Verdicts at level {statistics.ALPHA:g} after Holm's correction within each paper (see *The papers' claims* "
+    "below for the tests). *Not testable here* counts the paper's claims or results that need data, compute or "
+    "methods this CPU-scale study does not have; each is listed under its paper.",
+    _table(header, table),
+  ]
+  for paper, title in PAPER_TITLES.items():
+    mine = [r for r in rows if r["paper"] == paper]
+    parts += [f"**{title}.** " + _plain_words(paper, mine), f"*Protocol:* {claims_lib.SUBSTITUTIONS[paper]}"]
+    path = os.path.join(figures_dir, f"forest_{paper}.png")
+    if _forest_figure(mine, path, title):
+      figures.append(path)
+      parts.append(f"![forest plot, {paper}]({FIGURES}/{os.path.basename(path)})")
+  return parts, figures
+
+
 def _claims_section(rows) -> list[str]:
-  titles = {
-    "encouraging_loss": "Encouraging Loss (Zhao et al., AAAI 2022)",
-    "expectation_mixing": "Mixing CE and the expectation loss (Battash et al., AAAI 2022)",
-    "hem": "HEM (Spratling & Schütt)",
-  }
+  titles = PAPER_TITLES
   alpha, power = statistics.ALPHA, statistics.POWER
   four_sets = statistics.wilcoxon_min_p_value(4)
   parts = [
@@ -273,7 +367,11 @@ def _claims_section(rows) -> list[str]:
       table.append([statement, source, f"{treatment} vs {baseline} ({metric})", "<br>".join(cells)])
     header = ["claim", "where", "comparison", "here: treatment vs baseline, difference [95% CI], p_adj: verdict"]
     parts.append(_table(header, table))
-    parts.append(f"Not testable here: {claims_lib.CLAIM_NOTES[paper]}")
+    untestable = [[u.what, u.source, u.why] for u in claims_lib.UNTESTABLE[paper]]
+    parts += [
+      f"Not testable here ({len(untestable)}):",
+      _table(["claim or result", "where", "what it needs"], untestable),
+    ]
   return parts
 
 
@@ -355,6 +453,48 @@ def _distribution_figures(study, runs_dir: str, results, figures_dir: str) -> li
   return paths
 
 
+VERDICT_COLOURS = {"holds": "tab:green", "contradicted": "tab:red"}  # every other verdict grey
+
+
+def _forest_figure(rows: list[dict], path: str, title: str) -> bool:
+  """Every tested comparison of one paper as a point (the difference, positive favouring the treatment) with its 95%
+  interval, coloured by verdict, and the paper's own difference (where it reports one) as a cross; a panel for the
+  comparisons in percentage points and one for those in logit units. False (nothing drawn) if none was tested."""
+  tested = [r for r in rows if r["difference"] is not None]
+  panels = [
+    (u, [r for r in tested if (r["metric"] in UNBOUNDED) == (u == "logit units")]) for u in ("points", "logit units")
+  ]
+  panels = [(u, p) for u, p in panels if p]
+  if not panels:
+    return False
+  heights = [len(p) for _, p in panels]
+  fig, axes = plt.subplots(
+    len(panels), 1, figsize=(9, 1.2 + 0.19 * sum(heights)), squeeze=False, gridspec_kw={"height_ratios": heights}
+  )
+  for ax, (unit, panel) in zip(axes[:, 0], panels, strict=True):
+    y = np.arange(len(panel))[::-1]
+    for yi, r in zip(y, panel, strict=True):
+      scale = _scale(r["metric"])
+      colour = VERDICT_COLOURS.get(r["verdict"], "grey")
+      low, high = (np.nan, np.nan) if r["ci95"] is None else (scale * r["ci95"][0], scale * r["ci95"][1])
+      ax.plot([low, high], [yi, yi], color=colour, linewidth=1.5)
+      ax.plot(scale * r["difference"], yi, "o", color=colour, markersize=3.5)
+      if r.get("paper_difference") is not None:
+        ax.plot(scale * r["paper_difference"], yi, "x", color="black", markersize=4)
+    ax.axvline(0.0, color="black", linewidth=0.6)
+    ax.set_yticks(y, [f"{r['model']}: {r['treatment']} vs {r['baseline']} ({r['metric']})" for r in panel], fontsize=6)
+    ax.set_xlabel(f"difference, {unit} (positive favours the treatment)", fontsize=7)
+    ax.tick_params(axis="x", labelsize=7)
+  axes[0, 0].set_title(
+    f"{title}\n95% intervals: green holds, red contradicted, grey not significant; x the paper's difference",
+    fontsize=8,
+  )
+  fig.tight_layout()
+  fig.savefig(path, dpi=110, bbox_inches="tight")
+  plt.close(fig)
+  return True
+
+
 # ---- The report --------------------------------------------------------------------------------------------------
 
 
@@ -368,6 +508,35 @@ def _time_line(seconds: dict) -> str:
     + (f"; not recorded: {', '.join(missing)}" if missing else "")
     + "). A run resumed from a checkpoint records only what remained; the figure depends on the machine and its load."
   )
+
+
+def _time_split(results: dict) -> dict:
+  """`{study: {"train": s, "evaluation setup": s, <evaluation section>: s, ...}}`: where the recorded seconds of each
+  study's finished runs went (a UCI sweep records only its total, as "train")."""
+  out = {}
+  for name, got in results.items():
+    split = collections.Counter()
+    for r in got:
+      if "seconds" not in r:  # a UCI record
+        continue
+      sections = r.get("report", {}).get("timing_seconds", {})
+      split["train"] += r["seconds"]["train"]
+      split["evaluation setup"] += r["seconds"]["evaluate"] - sum(sections.values())  # loading, compiling
+      split.update(sections)
+    out[name] = dict(split)
+  return out
+
+
+def _time_table(split: dict, uci_seconds: dict) -> str:
+  """The time split as a table in minutes: a row per study, a column per part, training first."""
+  parts = list(dict.fromkeys(p for s in split.values() for p in s))
+  rows = []
+  for name, by_part in split.items():
+    if name in uci_seconds:
+      by_part = {"train": uci_seconds[name] or 0.0}
+    total = sum(by_part.values())
+    rows.append([name, f"{total / 60:.1f}"] + [f"{by_part.get(p, 0.0) / 60:.1f}" for p in parts])
+  return _table(["study", "total", *parts], rows)
 
 
 def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) -> list[str]:
@@ -386,6 +555,13 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
     "over seeds, and every run can be retrained alone with `train.py --config configs/studies/<study>.py:<args>`.",
   ]
   parts.append(_time_line({n: runner.recorded_seconds(s, runs_dir, results[n]) for n, s in studies.items()}))
+  uci_seconds = {n: runner.recorded_seconds(s, runs_dir, results[n]) for n, s in studies.items() if s.uci is not None}
+  time_split = _time_split(results)
+  parts.append(
+    "Where the time went, in minutes summed over runs (runs side by side overlap in wall-clock time): training, "
+    "loading and compiling for evaluation, and each evaluation section. The UCI sweeps record only their total.\n\n"
+    + _time_table(time_split, uci_seconds)
+  )
 
   for name, study in studies.items():
     parts += [f"## {study.title}", study.description.replace("\n", " ")]
@@ -443,6 +619,9 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
       parts += [f"![{os.path.basename(p)}]({FIGURES}/{os.path.basename(p)})" for p in paths]
 
   rows = _claim_rows(results)
+  summary_parts, summary_figures = _summary_section(rows, figures_dir)
+  parts[2:2] = summary_parts  # first, after the title and the introduction
+  figures += summary_figures
   parts += _claims_section(rows)
   markdown = os.path.join(report_dir, MARKDOWN_NAME)
   with open(markdown, "w") as f:

@@ -46,6 +46,7 @@ def metrics(report: dict) -> dict:
     out[f"fpr95_{score}"] = ood["mean"][score]["fpr_at_95tpr"]
     if ood.get("real_set") in ood["sets"]:
       out[f"ood_auroc_{score}_real"] = ood["sets"][ood["real_set"]][score]["auroc"]
+      out[f"fpr95_{score}_real"] = ood["sets"][ood["real_set"]][score]["fpr_at_95tpr"]
   if "corruptions" in report:
     out["corruption_accuracy"] = report["corruptions"]["mean_accuracy"]
   for attack, curve in report.get("adversarial", {}).items():

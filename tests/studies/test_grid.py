@@ -14,7 +14,7 @@ from el_jax.studies import uci as uci_sweep
 SEEDS = 5  # every arm a claim uses has at least 5 seeds
 # Run counts worked out from the studies' descriptions: models (or ratios) x losses x 5 seeds.
 FULL_RUNS = [
-  (fashion_mnist, "model", 3 * 11 * SEEDS),  # LeNet, MLP, ConvNet; the three papers' 11 losses
+  (fashion_mnist, "model", 2 * 10 * SEEDS),  # LeNet, MLP; the three papers' 10 losses of image claims (no focal)
   (long_tail, "imbalance", 2 * 5 * SEEDS),  # ratios 100 and 10; CE, logit-adjusted, HEM, HEM+, EL aggressive
   (el_analyses, "model", 1 * 5 * SEEDS),  # LeNet, SGD; EL (LE = 1) at 1x, 0.5x; CE at 1x, 0.5x, 2x the base rate
 ]
@@ -76,13 +76,10 @@ def test_fashion_mnist_runs_train_their_model_and_loss_with_hem_mnist_recipe():
     assert run.config.model.name == run.labels["model"]
     if run.labels["loss"] in PAPER_LOSSES:
       assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
-    if run.labels["loss"] == "focal_a1":  # under Adam a scalar alpha barely matters: alpha = 1 only
-      assert run.config.loss.to_dict() == {"name": "focal_loss", "gamma": 2.0}
     # HEM's MNIST recipe: Adam 1e-3, batch 128, 20 epochs
     assert (run.config.optimizer.name, run.config.optimizer.learning_rate) == ("adam", 1e-3)
     assert (run.config.batch_size, run.config.num_epochs) == (128, 20)
-    expected = 3_000 if run.labels["model"] == "convnet" else 10_000
-    assert run.config.dataset.train_subset == expected
+    assert run.config.dataset.train_subset == 10_000
     assert run.evaluation["probe"] == (run.labels["model"] == "lenet" and run.labels["loss"] in grid.PROBED_LOSSES)
 
 
@@ -107,7 +104,9 @@ def test_el_analyses_runs_train_table_2_arms_with_sgd():
     assert (optimizer.schedule, tuple(optimizer.boundaries), optimizer.decay_factor) == ("multistep", (7, 14, 18), 0.1)
     assert optimizer.weight_decay == 1e-4
     assert (run.config.batch_size, run.config.num_epochs, run.config.dataset.train_subset) == (128, 20, 10_000)
-    assert run.evaluation["probe"]
+    # its claims compare accuracy: the costly sections no claim reads are off
+    assert not (run.evaluation["probe"] or run.evaluation["corruptions"] or run.evaluation["fgsm_eps"])
+    assert not run.evaluation["pgd_linf_eps"]
 
 
 def test_uci_sweep_trains_table_4_networks_and_losses():
@@ -162,11 +161,16 @@ def test_mnist_digits_trains_el_table_1_and_hem_mnist_arms_one_fold_per_seed():
     assert config.dataset.train_subset is None and config.seed == run.seed
     folds[run.group].add(run.seed)
     if run.labels["model"] == "lsoftmax_cnn":  # EL Table 1's MNIST recipe
-      assert (config.optimizer.name, config.optimizer.learning_rate, config.optimizer.momentum) == ("sgd", 0.1, 0.9)
+      # SGD with momentum 0.9 as the paper, at half its rate of 0.1 (at 0.1 EL diverges in the first epochs)
+      assert (config.optimizer.name, config.optimizer.learning_rate, config.optimizer.momentum) == ("sgd", 0.05, 0.9)
       assert config.batch_size == 256 and config.optimizer.schedule == "constant"
+      assert config.optimizer.warmup_epochs == 2 and config.num_epochs == 10
     else:  # HEM A.1's MNIST recipe
       assert (config.optimizer.name, config.optimizer.learning_rate) == ("adam", 1e-3)
       assert (config.batch_size, config.num_epochs) == (128, 20)
+    # a test fold has 1,000 digits: no evaluation section asks for more
+    sizes = ("corruption_subset", "ood_count", "attack_subset")
+    assert all(0 < run.evaluation[k] <= 1000 for k in sizes) and run.evaluation.get("test_subset") is None
   assert all(seeds == {0, 1, 2, 3, 4} for seeds in folds.values())
   tiny = mnist_digits.get_study("tiny")
   assert 0 < len(tiny.runs) < len(study.runs) and set(_cells(tiny, "model")) <= set(cells)

@@ -30,8 +30,9 @@ def _write_results(runs_dir, study):
       "labels": run.labels,
       "seed": run.seed,
       "metrics": {"accuracy": accuracy, "median_margin": 10.0 * accuracy},
-      "seconds": {"train": 60.0, "evaluate": 0.0},
+      "seconds": {"train": 60.0, "evaluate": 30.0},
       "config": run.config.to_dict(),
+      "report": {"timing_seconds": {"ood": 6.0, "adversarial": 12.0}},  # the other 12 s: loading, compiling
     }
     with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
       json.dump(result, f)
@@ -75,7 +76,10 @@ def test_report_tables_and_pending_runs(fashion_report):
   assert "mlp: not run" in text
   pending = len(study.runs) - len(written)
   assert f"Pending runs ({pending})" in text
-  assert "Time recorded by the runs: 9 minutes of training and evaluation (fashion_mnist 9)" in text
+  assert "Time recorded by the runs: 14 minutes of training and evaluation (fashion_mnist 14)" in text
+  # 9 runs: 9 x 60 s training, 9 x 12 s evaluation setup, 9 x 6 s OOD, 9 x 12 s attacks, in minutes
+  assert "| study | total | train | evaluation setup | ood | adversarial |" in text
+  assert "| fashion_mnist | 13.5 | 9.0 | 1.8 | 0.9 | 1.8 |" in text
   summary = json.load(open(paths[1]))
   entry = summary["studies"]["fashion_mnist"]["lenet"]["el_le1"]["accuracy"]
   assert entry["mean"] == np.mean(ACCURACY["el_le1"]) and entry["n"] == 3
@@ -140,7 +144,7 @@ def test_report_claims_text_shows_ci_adjusted_p_verdict_and_power(fashion_report
   assert row["verdict"] == "not significant"
   detectable = f"p_adj {row['p_adjusted']:.3f}: **not significant**; detectable ≥ "
   assert detectable + f"{100 * row['min_detectable_difference']:.2f}" in text
-  assert "Of 51 comparisons: **2 hold**, 2 are not significant, **1 are contradicted**, 46 not run yet." in text
+  assert "Of 41 comparisons: **2 hold**, 2 are not significant, **1 are contradicted**, 36 not run yet." in text
   assert "Holm's correction over the 5 tested; detectable differences at level 0.01" in text
   for words in ("Welch's two-sample t-test", "Holm's step-down method", "80% power", "0.05 / m", "Wilcoxon"):
     assert words in text
@@ -162,6 +166,26 @@ def _uci_records():
         test = [mean + shift - 0.01, mean + shift, mean + shift + 0.01]
         records.append({"dataset": dataset, "network": network, "loss": loss, "seeds": [0, 1, 2], "test": test})
   return means, records
+
+
+def test_report_opens_with_the_verdict_counts_forest_plots_and_plain_words(fashion_report):
+  _, _, paths = fashion_report
+  text = open(paths[0]).read()
+  assert text.index("## Summary") < text.index("## (a) Fashion-MNIST") < text.index("## The papers' claims")
+  untestable = len(claims.UNTESTABLE["encouraging_loss"])
+  # EL: 41 comparisons; el_le1 > ce on accuracy and margin hold, el_le0.75 vs el_le1 is contradicted, 2 not significant
+  assert f"| Encouraging Loss (Zhao et al., AAAI 2022) | 41 | 2 | 1 | 2 | 36 | {untestable} |" in text
+  assert "1 comparison is contradicted: el_le0.75 vs el_le1 on accuracy (lenet, fashion_mnist)." in text
+  (row,) = _rows(paths, treatment="el_le0.75", baseline="ce", metric="accuracy", model="lenet")
+  assert row["paper_difference"] == 0.0048 < row["min_detectable_difference"]  # EL Table 1, ImageNet 77.80 -> 78.28
+  assert (
+    "smaller than the smallest this design could detect: these say nothing either way: el_le0.75 vs ce on "
+    "accuracy (lenet, fashion_mnist)." in text
+  )
+  assert "No comparison holds. No comparison is contradicted. 22 comparisons have no runs yet." in text  # mixing
+  forest = os.path.join(os.path.dirname(paths[0]), "figures", "forest_encouraging_loss.png")
+  assert forest in paths and "![forest plot, encouraging_loss](figures/forest_encouraging_loss.png)" in text
+  assert "forest_hem.png" not in text  # nothing of HEM's was tested
 
 
 def test_report_tests_uci_claims_over_data_sets(tmp_path):
@@ -196,6 +220,34 @@ def test_report_tests_uci_claims_over_data_sets(tmp_path):
   mixing = _rows(paths, paper="expectation_mixing")
   assert sum(r["verdict"] != "not run" for r in mixing) == 4  # the two pairs run, on both networks
   assert all(r["family_size"] == 4 for r in mixing if r["verdict"] != "not run")
+
+
+def test_plain_words_set_the_papers_differences_beside_what_the_design_could_detect():
+  def row(treatment, verdict, paper_difference=None, detectable=None):
+    return {
+      "treatment": treatment,
+      "baseline": "ce",
+      "metric": "accuracy",
+      "model": "lenet",
+      "study": "fashion_mnist",
+      "verdict": verdict,
+      "paper_difference": paper_difference,
+      "min_detectable_difference": detectable,
+    }
+
+  rows = [
+    row("el_le1", "holds"),
+    row("el_le0.5", "not significant", 0.02, 0.01),  # the paper's 2 points were detectable: not seen here
+    row("el_le0.75", "not significant", 0.005, 0.01),  # the paper's 0.5 points were not
+    row("mix_f0", "not significant", None, 0.01),
+    row("hem", "not run"),
+  ]
+  text = report._plain_words("encouraging_loss", rows)
+  assert text.startswith("1 comparison holds: el_le1 vs ce on accuracy (lenet, fashion_mnist). No comparison is ")
+  assert "3 are not significant. In 1 of them the design could have detected (80% power) a difference as large " in text
+  assert "not seen here: el_le0.5 vs ce on accuracy (lenet, fashion_mnist). In 1 the paper's difference" in text
+  assert "say nothing either way: el_le0.75 vs ce on accuracy (lenet, fashion_mnist). 1 has no figure" in text
+  assert "1 comparison has no runs yet." in text
 
 
 def test_verdict_words_cover_every_verdict():

@@ -22,18 +22,19 @@ def test_tiny_reproduce_writes_the_report_and_resumes(tmp_path):
   first = _reproduce(runs_dir, report_dir)
   assert first.returncode == 0, first.stderr[-3000:]
   text = (report_dir / "reproduction.md").read_text()
-  for title in ("(a) Fashion-MNIST", "(b) UCI", "(c) Long-tailed", "(d) Encouraging Loss's analyses"):
+  for title in ("(a) Fashion-MNIST", "(b) UCI", "(c) Long-tailed", "(d) Encouraging Loss's analyses", "(e) MNIST"):
     assert title in text
-  assert "(e) MNIST digits" not in text  # run only when named
+  assert text.index("## Summary") < text.index("## (a) Fashion-MNIST")
   assert "Not run yet" not in text and "Pending runs" not in text
   assert json.loads((runs_dir / "uci" / "records.json").read_text())["seconds"] > 0
   assert "not recorded" not in text
   summary = json.loads((report_dir / "reproduction.json").read_text())
   assert summary["tiny"] is True
-  assert set(summary["studies"]) == {"fashion_mnist", "uci", "long_tail", "el_analyses"}  # mnist_digits: when named
+  assert set(summary["studies"]) == {"fashion_mnist", "uci", "long_tail", "el_analyses", "mnist_digits"}
   verdicts = {row["verdict"] for row in summary["claims"]}
   assert verdicts - {"not run"}, "no claim could be checked"
-  for name in ("margins_ce_vs_el.png", "energy_ce_vs_el.png", "fashion_mnist.png", "long_tail.png"):
+  figures = ("margins_ce_vs_el.png", "energy_ce_vs_el.png", "fashion_mnist.png", "long_tail.png", "mnist_digits.png")
+  for name in figures + tuple(f"forest_{paper}.png" for paper in ("encouraging_loss", "expectation_mixing", "hem")):
     assert (report_dir / "figures" / name).is_file()
 
   start = time.perf_counter()

@@ -31,7 +31,9 @@ def test_metrics_of_the_image_sections():
   scores = {s: {"auroc": a, "fpr_at_95tpr": f} for s, a, f in (("msp", 0.8, 0.5), ("max_logit", 0.85, 0.4))}
   report = _report() | {
     "ood": {
-      "sets": {"mnist_digits": {"msp": {"auroc": 0.7}, "max_logit": {"auroc": 0.75}}},
+      "sets": {
+        "mnist_digits": {"msp": {"auroc": 0.7, "fpr_at_95tpr": 0.6}, "max_logit": {"auroc": 0.75, "fpr_at_95tpr": 0.3}}
+      },
       "real_set": "mnist_digits",
       "mean": scores,
     },
@@ -49,6 +51,7 @@ def test_metrics_of_the_image_sections():
   }
   out = runner.metrics(report)
   assert out["ood_auroc_msp"] == 0.8 and out["fpr95_max_logit"] == 0.4 and out["ood_auroc_max_logit_real"] == 0.75
+  assert (out["fpr95_msp_real"], out["fpr95_max_logit_real"]) == (0.6, 0.3)
   assert (out["corruption_accuracy"], out["fgsm_0.1"], out["pgd_linf_0.1"], out["probe_accuracy"]) == (
     0.6,
     0.3,
