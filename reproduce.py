@@ -81,7 +81,7 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   import jax
 
-  from el_jax.studies import report, runner
+  from el_jax.studies import runner
 
   jax.config.update("jax_compilation_cache_dir", os.path.join(_RUNS_DIR.value, ".jax_cache"))
   jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)  # runs differ by seed: most steps recompile
@@ -111,6 +111,8 @@ def main(argv):
     jobs = child_jobs({n: s for n, s in studies.items() if s.uci is None}, _RUNS_DIR.value, _TINY.value)
     codes = runner.run_side_by_side(jobs, _JOBS.value, env=runner.single_thread_env(), log=log)
     failed = sorted(name for name, code in codes.items() if code != 0)
+  from el_jax.studies import report  # not in a --run child: the report is written once, by the parent
+
   paths = report.write(studies, _RUNS_DIR.value, _REPORT_DIR.value, tiny=_TINY.value)
   print(f"report: {paths[0]} ({time.perf_counter() - start:.0f} s)")
   if failed:
