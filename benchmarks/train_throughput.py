@@ -24,8 +24,8 @@ from flax import nnx
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from configs import quickstart  # noqa: E402
 from el_jax import data, losses, models, train  # noqa: E402
+from el_jax.configs import quickstart  # noqa: E402
 
 BATCH = 128
 

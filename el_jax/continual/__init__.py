@@ -16,11 +16,15 @@ el_jax loss and a strategy against catastrophic forgetting.
 `train.py` runs a config with a `continual` section (`configs/hem/continual.py`) through `train_episodes`.
 """
 
-from el_jax.continual import ewc, features, lfl, lwf, replay, si, strategies, tasks
-from el_jax.continual.driver import EpisodePreempted, train_episodes
-from el_jax.continual.results import summarise
-from el_jax.continual.step import make_train_step
-from el_jax.continual.strategies import Strategy
+from el_jax import _extras
+
+_extras.require("el_jax.continual", "train")
+
+from el_jax.continual import ewc, features, lfl, lwf, replay, si, strategies, tasks  # noqa: E402
+from el_jax.continual.driver import EpisodePreempted, train_episodes  # noqa: E402
+from el_jax.continual.results import summarise  # noqa: E402
+from el_jax.continual.step import make_train_step  # noqa: E402
+from el_jax.continual.strategies import Strategy  # noqa: E402
 
 __all__ = [
   "EpisodePreempted",

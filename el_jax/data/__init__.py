@@ -20,19 +20,23 @@ Names:
                                       e.g. synthetic:cifar10, synthetic:text:reviews, synthetic:graphs:proteins
 """
 
-import importlib
+from el_jax import _extras
 
-import numpy as np
+_extras.require("el_jax.data", "train")
 
-from el_jax.data import fashion_mnist, mnist_digits, subset, synthetic, tfds_source, uci
-from el_jax.data.arrays import ArrayDataset
-from el_jax.data.continual import class_split, permuted
-from el_jax.data.idx import IdxFormatError, read_idx
-from el_jax.data.long_tail import long_tailed
-from el_jax.data.source import Source
-from el_jax.data.subset import Subset
-from el_jax.data.synthetic import SyntheticSource
-from el_jax.data.tfds_source import TfdsSource
+import importlib  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from el_jax.data import fashion_mnist, mnist_digits, subset, synthetic, tfds_source, uci  # noqa: E402
+from el_jax.data.arrays import ArrayDataset  # noqa: E402
+from el_jax.data.continual import class_split, permuted  # noqa: E402
+from el_jax.data.idx import IdxFormatError, read_idx  # noqa: E402
+from el_jax.data.long_tail import long_tailed  # noqa: E402
+from el_jax.data.source import Source  # noqa: E402
+from el_jax.data.subset import Subset  # noqa: E402
+from el_jax.data.synthetic import SyntheticSource  # noqa: E402
+from el_jax.data.tfds_source import TfdsSource  # noqa: E402
 
 # Offline modules providing `load(split) -> ArrayDataset` and the training split's pixel `MEAN` and `STD`.
 _OFFLINE = {

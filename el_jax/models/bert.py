@@ -7,12 +7,20 @@ Encoder: token + position + segment embeddings -> LayerNorm -> dropout -> L post
 (token id 0). `bert_base` (L=12, H=768, A=12, 3072-wide feed-forward, 30,522 WordPiece ids, 512 positions, 2 segments)
 has 109,483,778 parameters with a 2-class head, as BERT-base uncased.
 
-Pretrained weights: `checkpoint=` names a `.npz` file holding the PyTorch BERT state dict under its usual names
-(`bert.embeddings.word_embeddings.weight`, `bert.encoder.layer.0.attention.self.query.weight`, ...); it replaces the
-encoder's and pooler's initial values, the classification head stays freshly initialised. Make one from a Hugging Face
-checkpoint with `np.savez(path, **{k: v.numpy() for k, v in torch.load("pytorch_model.bin").items()})`.
+Pretrained weights: `checkpoint=` names a file holding a Hugging Face / PyTorch BERT state dict under its usual names
+(`bert.embeddings.word_embeddings.weight`, `bert.encoder.layer.0.attention.self.query.weight`, ..., linear weights
+stored `[out, in]`), as saved by `BertModel` (no `bert.` prefix), `BertForPreTraining` or
+`BertForSequenceClassification`; the older `LayerNorm.gamma` / `LayerNorm.beta` names (those of the `bert-base-uncased`
+release) count as `LayerNorm.weight` / `LayerNorm.bias`. It replaces the encoder's and pooler's initial values; the
+classification head stays freshly initialised, other arrays (pre-training heads, `classifier.*`) are ignored. The file
+extension picks the reader:
+  .safetensors  a Hugging Face `model.safetensors`, read with `safetensors.numpy` (no torch; the 'text' extra:
+                `pip install 'el_jax[text]'`).
+  .npz          numpy arrays, e.g. made from a `pytorch_model.bin` with
+                `np.savez(path, **{k: v.numpy() for k, v in torch.load("pytorch_model.bin").items()})`.
 """
 
+import contextlib
 import dataclasses
 import os
 
@@ -20,6 +28,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+
+from el_jax import _extras
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +109,8 @@ class BertClassifier(nnx.Module):
     input_shape: `{"tokens": (T,), "segments": (T,)}` with T at most the size's 512 positions.
     size: a key of `SIZES` ("base", "tiny").
     dropout_rate: of the embeddings, attention weights, sublayer outputs and the head (BERT's 0.1).
-    checkpoint: a `.npz` PyTorch BERT state dict to start from (see the module docstring); None: random init.
+    checkpoint: a `.safetensors` or `.npz` BERT state dict to start from (see the module docstring); None: random
+      init.
   """
 
   def __init__(
@@ -178,29 +189,69 @@ def _checkpoint_names(model: BertClassifier) -> dict:
   return names
 
 
+CHECKPOINT_FORMATS = (".safetensors", ".npz")
+_LEGACY_SUFFIXES = {".gamma": ".weight", ".beta": ".bias"}  # LayerNorm names of TF-converted checkpoints
+
+
 def _check_checkpoint_path(path: str) -> None:
   if not os.path.isfile(path):
     raise FileNotFoundError(
-      f"BERT checkpoint {path!r} not found. Pass the path of a .npz PyTorch BERT state dict as config.model.checkpoint "
-      "(see el_jax/models/bert.py for how to make one), or set it to None to start from random weights."
+      f"BERT checkpoint {path!r} not found. Pass the path of a Hugging Face model.safetensors (or a .npz PyTorch BERT "
+      "state dict) as config.model.checkpoint (see el_jax/models/bert.py), or set it to None to start from random "
+      "weights."
+    )
+  if not path.endswith(CHECKPOINT_FORMATS):
+    raise ValueError(
+      f"BERT checkpoint {path!r}: unknown format; the file name must end in {' or '.join(CHECKPOINT_FORMATS)} "
+      "(see el_jax/models/bert.py)."
     )
 
 
+def _canonical_name(key: str) -> str:
+  """`key` without a leading `bert.`, with `LayerNorm.gamma`/`.beta` renamed `LayerNorm.weight`/`.bias`."""
+  key = key.removeprefix("bert.")
+  for old, new in _LEGACY_SUFFIXES.items():
+    if key.endswith("LayerNorm" + old):
+      return key.removesuffix(old) + new
+  return key
+
+
+@contextlib.contextmanager
+def _open_arrays(path: str):
+  """The checkpoint's `{name: np.ndarray}` (a mapping; `.npz` arrays are read on access), by file extension."""
+  if path.endswith(".safetensors"):
+    _extras.load("safetensors", "text", "Reading a .safetensors BERT checkpoint")  # names the extra if missing
+    from safetensors.numpy import load_file
+
+    yield load_file(path)
+  else:
+    with np.load(path) as arrays:
+      yield arrays
+
+
 def load_checkpoint(model: BertClassifier, path: str) -> None:
-  """Copies a `.npz` PyTorch BERT state dict into `model`'s encoder and pooler (names as in the module docstring).
+  """Copies a `.safetensors` or `.npz` BERT state dict into `model`'s encoder and pooler (see the module docstring).
 
   Raises:
     FileNotFoundError: if `path` does not exist.
-    ValueError: if an expected array is missing or has the wrong shape.
+    ValueError: if the file extension is neither .safetensors nor .npz, or an expected array is missing or has the
+      wrong shape.
+    ImportError: for a .safetensors file without the `safetensors` package.
   """
   _check_checkpoint_path(path)
-  with np.load(path) as arrays:
-    stored = {k.removeprefix("bert.") if k.startswith("bert.") else k: k for k in arrays.files}
+  with _open_arrays(path) as arrays:
+    stored = {}
+    for key in sorted(arrays, key=lambda k: _canonical_name(k) == k.removeprefix("bert.")):
+      stored[_canonical_name(key)] = key  # an array under the current name wins over a legacy gamma/beta one
     for name, (param, transpose) in _checkpoint_names(model).items():
-      key = stored.get(name.removeprefix("bert."))
+      key = stored.get(_canonical_name(name))
       if key is None:
-        raise ValueError(f"BERT checkpoint {path!r} has no array {name!r} (nor without the 'bert.' prefix).")
-      value = arrays[key].T if transpose else arrays[key]
+        raise ValueError(
+          f"BERT checkpoint {path!r} has no array {name!r} (nor without the 'bert.' prefix, nor as LayerNorm "
+          "gamma/beta)."
+        )
+      value = np.asarray(arrays[key])
+      value = value.T if transpose else value
       if value.shape != param.shape:
         raise ValueError(f"BERT checkpoint {path!r}: {key!r} has shape {value.shape}, the model needs {param.shape}.")
       param[...] = jnp.asarray(value, param.dtype)

@@ -7,3 +7,7 @@ claims      the papers' testable claims, each one comparison on one metric
 statistics  the tests behind the verdicts (Welch, Wilcoxon, Friedman, Holm) and the detectable differences
 report      `reports/reproduction.md` and `.json`: the measurements, each claim beside them with a verdict, figures
 """
+
+from el_jax import _extras
+
+_extras.require("el_jax.studies", "train", "eval")

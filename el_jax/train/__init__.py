@@ -12,6 +12,10 @@
 The input pipeline hands the loop global batches already laid out on the mesh (`el_jax.data.global_batches`).
 """
 
-from el_jax.train.loop import NonFiniteError, Preempted, evaluate, train_and_evaluate
+from el_jax import _extras
+
+_extras.require("el_jax.train", "train")
+
+from el_jax.train.loop import NonFiniteError, Preempted, evaluate, train_and_evaluate  # noqa: E402
 
 __all__ = ["NonFiniteError", "Preempted", "evaluate", "train_and_evaluate"]

@@ -71,7 +71,7 @@ VARIANTS = {
 
 def get_config(module: str, arg: str | None = None):
   """`configs.<module>.get_config(arg)`, e.g. `get_config("hem.cifar10", "model=resnet32")`."""
-  return importlib.import_module(f"configs.{module}").get_config(arg)
+  return importlib.import_module(f"el_jax.configs.{module}").get_config(arg)
 
 
 def _all_variants():

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from configs.encouraging_loss import graphs as graphs_config
 from el_jax import data, losses, models
+from el_jax.configs.encouraging_loss import graphs as graphs_config
 from el_jax.train import optimizer
 from tests.configs.paper_configs import (
   ALL_VARIANTS,

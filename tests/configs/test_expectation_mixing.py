@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from configs import losses
 from el_jax import data, models
+from el_jax.configs import losses
 from el_jax.train import setup
 from tests.configs.paper_configs import (
   ALL_VARIANTS,
@@ -160,7 +160,7 @@ ARCHITECTURES = {"1": (1, 50, 50), "2": (1, 75, 75), "3": (1, 100, 100), "4": (2
 
 
 def _text_config(module: str, arg: str = ""):
-  return importlib.import_module(f"configs.expectation_mixing.{module}").get_config(arg)
+  return importlib.import_module(f"el_jax.configs.expectation_mixing.{module}").get_config(arg)
 
 
 @pytest.mark.parametrize("arch", ARCHITECTURES)

@@ -4,7 +4,7 @@ import pytest
 @pytest.fixture
 def tiny_config():
   """A two-episode Split MNIST run on the offline digits, a few steps per episode."""
-  from configs.hem import continual
+  from el_jax.configs.hem import continual
 
   def make(strategy: str, **overrides):
     config = continual.get_config(f"task=split_mnist,strategy={strategy},data=mnist_digits,loss=ce,smoke")

@@ -3,8 +3,8 @@ import itertools
 import pytest
 from flax import nnx
 
-from configs.hem import continual as continual_config
 from el_jax import losses, models
+from el_jax.configs.hem import continual as continual_config
 from el_jax.continual import strategies
 
 

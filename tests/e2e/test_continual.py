@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from configs.hem import continual as continual_config
 from el_jax import continual
+from el_jax.configs.hem import continual as continual_config
 from el_jax.continual import tasks
 from el_jax.train import loop, setup
 from el_jax.train.workdir import Workdir

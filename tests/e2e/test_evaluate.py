@@ -8,8 +8,8 @@ import sys
 import numpy as np
 import pytest
 
-from configs import quickstart
 from el_jax import train
+from el_jax.configs import quickstart
 from el_jax.evaluate import corruptions, ood, ood_sets, report, suite
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 from scipy import special
 
-from configs.encouraging_loss import graphs, iwslt
-from configs.expectation_mixing import reviews
 from el_jax import data
+from el_jax.configs.encouraging_loss import graphs, iwslt
+from el_jax.configs.expectation_mixing import reviews
 from el_jax.train import loop
 from el_jax.train.workdir import Workdir
 

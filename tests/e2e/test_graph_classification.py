@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from configs.encouraging_loss import graphs as graphs_config
+from el_jax.configs.encouraging_loss import graphs as graphs_config
 from el_jax.train import loop
 from tests.data import tu_files
 

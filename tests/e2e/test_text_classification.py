@@ -13,7 +13,7 @@ from el_jax.train import loop
 
 
 def _config(module: str, arg: str = ""):
-  return importlib.import_module(f"configs.expectation_mixing.{module}").get_config(arg)
+  return importlib.import_module(f"el_jax.configs.expectation_mixing.{module}").get_config(arg)
 
 
 def _train(config, workdir):

@@ -9,7 +9,7 @@ import pytest
 
 from el_jax.train import loop
 
-iwslt = importlib.import_module("configs.encouraging_loss.iwslt")
+iwslt = importlib.import_module("el_jax.configs.encouraging_loss.iwslt")
 
 
 def _run(config, tmp_path):

@@ -1,7 +1,10 @@
 """BERT: BERT-base's parameter count, the tiny model against a numpy forward pass written from the paper's
-equations, padding masked out of attention, dropout only in training, and checkpoint loading."""
+equations, padding masked out of attention, dropout only in training, and checkpoint loading (.npz and Hugging Face
+model.safetensors, checked against the numpy forward pass run on the file's own arrays)."""
 
 import math
+import sys
+import types
 
 import jax
 import jax.numpy as jnp
@@ -163,3 +166,130 @@ def test_bad_input_shapes_are_named():
     bert.MODELS["bert_tiny"](num_classes=2, input_shape={"tokens": (8,)}, rngs=nnx.Rngs(0))
   with pytest.raises(ValueError, match="512"):
     bert.MODELS["bert_tiny"](num_classes=2, input_shape={"tokens": (600,), "segments": (600,)}, rngs=nnx.Rngs(0))
+
+
+# ---- Hugging Face checkpoints: the reference names and layouts, read from .safetensors (no torch) or .npz -----------
+
+MICRO = bert.BertSize(layers=2, width=32, heads=4, mlp_width=64, vocab_size=120, max_positions=16)
+HF_LINEARS = (
+  "attention.self.query",
+  "attention.self.key",
+  "attention.self.value",
+  "attention.output.dense",
+  "intermediate.dense",
+  "output.dense",
+)
+
+
+def _hf_state_dict(size, rng, *, prefix="bert.", legacy_norms=False, num_classes=3):
+  """Random float32 arrays named and laid out as Hugging Face `BertForSequenceClassification.state_dict()` (torch
+  Linear weights [out, in]); `prefix=""` gives `BertModel`'s names, `legacy_norms` the `LayerNorm.gamma`/`.beta` of
+  the TF-converted releases (bert-base-uncased). Scale 0.3, so that activations are O(1) (see `_randomise`)."""
+  arrays = {}
+  scale, bias = ("gamma", "beta") if legacy_norms else ("weight", "bias")
+
+  def linear(name, n_in, n_out):
+    arrays[f"{prefix}{name}.weight"] = rng.normal(0, 0.3, (n_out, n_in))
+    arrays[f"{prefix}{name}.bias"] = rng.normal(0, 0.3, n_out)
+
+  def norm(name):
+    arrays[f"{prefix}{name}.LayerNorm.{scale}"] = 1 + rng.normal(0, 0.3, size.width)
+    arrays[f"{prefix}{name}.LayerNorm.{bias}"] = rng.normal(0, 0.3, size.width)
+
+  for name, rows in (("word", size.vocab_size), ("position", size.max_positions), ("token_type", size.segments)):
+    arrays[f"{prefix}embeddings.{name}_embeddings.weight"] = rng.normal(size=(rows, size.width))
+  norm("embeddings")
+  for i in range(size.layers):
+    widths = [(size.width, size.width)] * 4 + [(size.width, size.mlp_width), (size.mlp_width, size.width)]
+    for name, (n_in, n_out) in zip(HF_LINEARS, widths, strict=True):
+      linear(f"encoder.layer.{i}.{name}", n_in, n_out)
+    norm(f"encoder.layer.{i}.attention.output")
+    norm(f"encoder.layer.{i}.output")
+  linear("pooler.dense", size.width, size.width)
+  arrays = {k: v.astype(np.float32) for k, v in arrays.items()}
+  arrays[f"{prefix}embeddings.position_ids"] = np.arange(size.max_positions, dtype=np.int64)[None]  # older buffers
+  arrays["classifier.weight"] = np.ones((num_classes, size.width), np.float32)  # the head stays the model's own
+  arrays["classifier.bias"] = np.ones(num_classes, np.float32)
+  return arrays
+
+
+def _hf_modules(arrays, head, *, prefix="bert.", legacy_norms=False):
+  """The Hugging Face arrays seen with the attributes `numpy_bert_logits` reads (kernels [in, out]), mapped here from
+  the reference names independently of `bert._checkpoint_names`; `head` supplies the classification layer."""
+  ns = types.SimpleNamespace
+  scale, bias = ("gamma", "beta") if legacy_norms else ("weight", "bias")
+
+  def linear(name):
+    return ns(kernel=arrays[f"{prefix}{name}.weight"].T, bias=arrays[f"{prefix}{name}.bias"])
+
+  def norm(name):
+    return ns(scale=arrays[f"{prefix}{name}.LayerNorm.{scale}"], bias=arrays[f"{prefix}{name}.LayerNorm.{bias}"])
+
+  def layer(i):
+    query, key, value, output, intermediate, ff_output = (linear(f"encoder.layer.{i}.{n}") for n in HF_LINEARS)
+    return ns(
+      attention=ns(query=query, key=key, value=value, output=output),
+      attention_norm=norm(f"encoder.layer.{i}.attention.output"),
+      intermediate=intermediate,
+      output=ff_output,
+      output_norm=norm(f"encoder.layer.{i}.output"),
+    )
+
+  return ns(
+    token_embedding=ns(embedding=arrays[f"{prefix}embeddings.word_embeddings.weight"]),
+    position_embedding=ns(embedding=arrays[f"{prefix}embeddings.position_embeddings.weight"]),
+    segment_embedding=ns(embedding=arrays[f"{prefix}embeddings.token_type_embeddings.weight"]),
+    embedding_norm=norm("embeddings"),
+    layers=[layer(i) for i in range(MICRO.layers)],
+    pooler=linear("pooler.dense"),
+    head=head,
+  )
+
+
+def _save(arrays, path, file_format):
+  if file_format == "safetensors":
+    from safetensors.numpy import save_file
+
+    save_file(arrays, str(path))
+  else:
+    np.savez(path, **arrays)
+
+
+@pytest.mark.parametrize("file_format", ["safetensors", "npz"])
+@pytest.mark.parametrize(
+  "prefix, legacy_norms",
+  [("bert.", False), ("", False), ("bert.", True)],
+  ids=["BertForSequenceClassification", "BertModel", "bert-base-uncased-gamma-beta"],
+)
+def test_a_hugging_face_checkpoint_gives_the_reference_logits(tmp_path, monkeypatch, file_format, prefix, legacy_norms):
+  if file_format == "safetensors":
+    pytest.importorskip("safetensors", reason="reading model.safetensors needs the 'text' extra (safetensors)")
+  monkeypatch.setitem(bert.SIZES, "micro", MICRO)
+  rng = np.random.default_rng(3)
+  arrays = _hf_state_dict(MICRO, rng, prefix=prefix, legacy_norms=legacy_norms)
+  path = tmp_path / f"model.{file_format}"
+  _save(arrays, path, file_format)
+  model = bert.BertClassifier(num_classes=3, input_shape=SHAPE, rngs=nnx.Rngs(0), size="micro", checkpoint=str(path))
+  model.eval()
+  model.head.kernel[...] = jnp.asarray(rng.normal(0, 0.3, model.head.kernel.shape), jnp.float32)
+  tokens, segments = np.array([2, 57, 11, 3, 98, 119, 3]), np.array([0, 0, 0, 0, 1, 1, 1])
+  logits = model(jnp.asarray(tokens[None], jnp.int32), jnp.asarray(segments[None], jnp.int32))
+  reference = _hf_modules(arrays, model.head, prefix=prefix, legacy_norms=legacy_norms)
+  np.testing.assert_allclose(logits[0], numpy_bert_logits(reference, tokens, segments, heads=MICRO.heads), rtol=2e-5)
+  assert not np.allclose(model.head.bias[...], 1.0)  # the checkpoint's classifier.* is not loaded
+
+
+def test_a_safetensors_checkpoint_without_the_package_names_the_extra(tmp_path, monkeypatch):
+  path = tmp_path / "model.safetensors"
+  path.write_bytes(b"never read")
+  monkeypatch.setitem(sys.modules, "safetensors", None)  # makes `import safetensors...` raise ImportError
+  monkeypatch.setitem(sys.modules, "safetensors.numpy", None)
+  with pytest.raises(ImportError, match=r"\.safetensors.*'text' extra.*pip install 'el_jax\[text\]'"):
+    _tiny(checkpoint=str(path))
+
+
+def test_a_checkpoint_of_unknown_format_is_named(tmp_path):
+  path = tmp_path / "pytorch_model.bin"
+  path.write_bytes(b"torch pickle")
+  with pytest.raises(ValueError, match=r"\.safetensors or \.npz"):
+    _tiny(checkpoint=str(path))

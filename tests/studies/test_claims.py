@@ -90,7 +90,7 @@ def _trained(study) -> dict:
 
 def _trained_by_study(tiny: bool) -> dict:
   arg = "tiny" if tiny else None
-  return {name: _trained(importlib.import_module(f"configs.studies.{name}").get_study(arg)) for name in STUDIES}
+  return {name: _trained(importlib.import_module(f"el_jax.configs.studies.{name}").get_study(arg)) for name in STUDIES}
 
 
 def _compared(trained: dict, study: str) -> dict:

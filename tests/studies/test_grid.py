@@ -6,8 +6,8 @@ import collections
 import numpy as np
 import pytest
 
-from configs.studies import el_analyses, fashion_mnist, long_tail, mnist_digits, uci
 from el_jax import data
+from el_jax.configs.studies import el_analyses, fashion_mnist, long_tail, mnist_digits, uci
 from el_jax.studies import grid
 from el_jax.studies import uci as uci_sweep
 

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from configs.studies import fashion_mnist
-from configs.studies import uci as uci_config
+from el_jax.configs.studies import fashion_mnist
+from el_jax.configs.studies import uci as uci_config
 from el_jax.studies import claims, report, runner
 
 ACCURACY = {"ce": [0.80, 0.81, 0.82], "el_le1": [0.90, 0.91, 0.92], "el_le0.75": [0.80, 0.83, 0.79]}

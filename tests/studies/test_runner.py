@@ -66,7 +66,7 @@ def test_a_result_written_for_other_settings_is_never_reused(tmp_path):
   import json
   import os
 
-  from configs.studies import long_tail, uci
+  from el_jax.configs.studies import long_tail, uci
 
   study = long_tail.get_study("tiny")
   run = study.runs[0]

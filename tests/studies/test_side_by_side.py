@@ -9,6 +9,7 @@ import textwrap
 
 import pytest
 
+from el_jax.cli import reproduce
 from el_jax.studies import runner
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -105,9 +106,6 @@ def test_single_thread_env_keeps_other_settings_and_appends_xla_flags():
 
 
 def test_child_jobs_name_each_run_without_a_result(tmp_path):
-  sys.path.insert(0, ROOT)
-  import reproduce
-
   studies = reproduce.load_studies(["long_tail"], tiny=True)
   study = studies["long_tail"]
   done = runner.run_dir(str(tmp_path), study, study.runs[0])
@@ -117,7 +115,7 @@ def test_child_jobs_name_each_run_without_a_result(tmp_path):
   jobs = reproduce.child_jobs(studies, str(tmp_path), tiny=True)
   assert [job.name for job in jobs] == [f"long_tail {run.name}" for run in study.runs[1:]]
   run = study.runs[1]
-  assert jobs[0].argv[2:] == (f"--run=long_tail:{run.name}", f"--runs_dir={tmp_path}", "--tiny")
+  assert jobs[0].argv[1:] == ("-m", "el_jax.studies", f"--run=long_tail:{run.name}", f"--runs_dir={tmp_path}", "--tiny")
   assert jobs[0].log_path == os.path.join(runner.run_dir(str(tmp_path), study, run), "reproduce.log")
 
 
@@ -128,9 +126,6 @@ def test_tiny_reproduce_with_two_jobs_trains_every_run_and_reports(tmp_path):
   command += [f"--runs_dir={runs_dir}", f"--report_dir={report_dir}"]
   done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1800)
   assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-  sys.path.insert(0, ROOT)
-  import reproduce
-
   for study in reproduce.load_studies(["long_tail"], tiny=True).values():
     for run in study.runs:
       assert os.path.isfile(os.path.join(runner.run_dir(str(runs_dir), study, run), runner.RESULT_NAME)), run.name

@@ -8,8 +8,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from configs import quickstart
 from el_jax import train
+from el_jax.configs import quickstart
 from el_jax.train import checkpoint
 from el_jax.train.workdir import SET_ASIDE_NAME, Workdir
 

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 from flax import nnx
 
-from configs import common
 from el_jax import data, models, train
+from el_jax.configs import common
 from el_jax.data import pipeline
 from el_jax.train import step
 

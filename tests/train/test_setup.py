@@ -94,7 +94,7 @@ def test_model_spec_round_trips_through_json_and_builds_the_model():
 
 
 def _settings(**changes):
-  from configs import quickstart
+  from el_jax.configs import quickstart
 
   config = quickstart.get_config("smoke")
   for key, value in changes.items():

@@ -65,8 +65,8 @@ def test_a_lock_of_a_dead_process_on_this_host_is_taken_over_with_a_warning(tmp_
 
 
 def test_a_second_trainer_fails_before_reading_any_data(tmp_path, monkeypatch):
-  from configs import quickstart
   from el_jax import train
+  from el_jax.configs import quickstart
 
   monkeypatch.setenv("EL_JAX_DATA_DIR", str(tmp_path / "no_data_here"))  # reading data would fail differently
   holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

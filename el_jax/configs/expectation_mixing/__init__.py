@@ -1,0 +1,1 @@
+"""Configs of the CE/expectation-loss mixing paper's experiments (Battash et al., AAAI 2022)."""

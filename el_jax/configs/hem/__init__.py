@@ -1,0 +1,1 @@
+"""Configs of the HEM paper's experiments (Spratling and Schütt)."""
