@@ -24,6 +24,7 @@ MODULES = {
   "eval": ("matplotlib",),
   "data": ("tensorflow_datasets", "sklearn", "mlxtend"),
   "text": ("safetensors",),
+  "wandb": ("wandb",),  # config.writers "wandb": Weights & Biases
 }
 
 

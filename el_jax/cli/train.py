@@ -9,6 +9,10 @@ describes, resuming from the workdir's latest checkpoint.
 (`el_jax.configs.resolve`); `--config.key=value` overrides one entry of the (locked) config, so a mistyped key fails
 before anything runs.
 
+`--profile_steps=A:B` writes a `jax.profiler` trace of steps A..B-1 (1 <= A < B; e.g. 10:15, after compilation) to
+`<workdir>/tensorboard/plugins/profile/`: `tensorboard --logdir <workdir>/tensorboard` shows it in its profile plugin
+(pip install tensorboard-plugin-profile). Metrics go to the writers of `config.writers` (see README, "Logs").
+
 Several processes (one per host) join with `--coordinator_address=HOST:PORT --num_processes=N --process_id=I`, or
 with `--distributed` alone where JAX detects them (TPU pods, SLURM). `--cpu_devices=N` splits the CPU into N devices.
 
@@ -17,6 +21,7 @@ once the checkpoint of the current step is committed (rerun the same command to 
 non-finite loss.
 """
 
+import functools
 import sys
 
 from absl import app, flags, logging
@@ -29,6 +34,9 @@ _NUM_PROCESSES = flags.DEFINE_integer("num_processes", None, "Number of processe
 _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index in a multi-process run.")
 _DISTRIBUTED = flags.DEFINE_bool(
   "distributed", False, "Join a multi-process run, detecting the coordinator and process ids (TPU pods, SLURM)."
+)
+_PROFILE_STEPS = flags.DEFINE_string(
+  "profile_steps", None, "A:B: write a jax.profiler trace of steps A..B-1 to <workdir>/tensorboard (1 <= A < B)."
 )
 _CPU_DEVICES = flags.DEFINE_integer("cpu_devices", None, "Split the CPU into this many devices (jax_num_cpu_devices).")
 flags.mark_flags_as_required(["config", "workdir"])
@@ -57,7 +65,16 @@ def main(argv):
   from el_jax import continual, train  # imported after flag parsing so `--help` and flag errors are fast
 
   # Continual-learning configs (a `continual` section) train a sequence of episodes; the others train once.
-  run = continual.train_episodes if "continual" in _CONFIG.value else train.train_and_evaluate
+  if "continual" in _CONFIG.value:
+    if _PROFILE_STEPS.value:
+      raise app.UsageError("--profile_steps traces single runs; a continual config trains episodes.")
+    run = continual.train_episodes
+  else:
+    try:
+      train.loop.profile_range(_PROFILE_STEPS.value)  # a flag error, before anything runs
+    except ValueError as e:
+      raise app.UsageError(f"--{e}") from None
+    run = functools.partial(train.train_and_evaluate, profile_steps=_PROFILE_STEPS.value)
   try:
     run(_CONFIG.value, _WORKDIR.value)
   except train.Preempted as e:

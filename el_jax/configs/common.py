@@ -65,6 +65,14 @@ def base_config() -> ml_collections.ConfigDict:
   # Evaluators after every N epochs, {name: {"every_epochs": N, **options}} (el_jax.evaluate.during_training), e.g.
   # --config.evals='{"ood": {"every_epochs": 1, "ood_count": 1000}}'; empty: none.
   config.evals = ml_collections.ConfigDict()
+  # Where metrics go (el_jax.train.metrics_log.WRITERS): "jsonl" (metrics.jsonl, the run's own record: always),
+  # "tensorboard", "wandb" (Weights & Biases, the `wandb` extra; offline unless wandb.mode="online").
+  config.writers = ("jsonl", "tensorboard")
+  config.wandb = ml_collections.ConfigDict()
+  config.wandb.project = "el_jax"
+  config.wandb.entity = config_dict.placeholder(str)  # None: the W&B account's default
+  config.wandb.mode = "offline"  # "offline": nothing leaves the machine (`wandb sync` uploads later), or "online"
+  config.wandb.tags = ()
 
   # Devices: `data` x `fsdp` mesh (data=-1 uses every device); activations and matmuls in compute_dtype.
   config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "fsdp_min_size": 2**14})

@@ -242,7 +242,7 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
     )
     return compiled[key]
 
-  log = run_dir.metrics_log(resume_step=global_step, enabled=is_chief)
+  log = run_dir.metrics_log(config.to_dict(), resume_step=global_step, enabled=is_chief)
   bar = tqdm(
     total=sum(total for _, total in lengths),
     initial=sum(total for _, total in lengths[:episodes_done]),

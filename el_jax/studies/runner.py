@@ -23,7 +23,7 @@ import numpy as np
 
 from el_jax.evaluate import suite
 from el_jax.studies import uci
-from el_jax.train import loop
+from el_jax.train import checkpoint, loop
 from el_jax.train.workdir import Workdir
 
 RESULT_NAME = "result.json"
@@ -84,6 +84,7 @@ def train_and_report(run, workdir: str) -> dict:
     "metrics": metrics(report),
     "seconds": {"train": round(trained - start, 1), "evaluate": round(time.perf_counter() - trained, 1)},
     "config": config,
+    "evaluation": dict(run.evaluation),
     "report": report,
   }
   np.savez_compressed(os.path.join(workdir, ARRAYS_NAME), **arrays)
@@ -97,25 +98,20 @@ class StaleResult(ValueError):
   """A result file written for other settings than the study's current ones."""
 
 
-def _flat(tree, prefix: str = "") -> dict:
-  out = {}
-  for key, value in tree.items():
-    if isinstance(value, dict):
-      out |= _flat(value, f"{prefix}{key}.")
-    else:
-      out[f"{prefix}{key}"] = value
-  return out
+# Settings of a run that do not change its result (logging, its writers, checkpointing, the per-epoch evaluation's
+# batch size): a result may be reused when only these differ.
+RESULT_NEUTRAL_KEYS = frozenset(
+  f"config.{key}"
+  for key in ("log_every_steps", "checkpoint_every_steps", "checkpoint_keep", "eval_batch_size", "writers", "wandb")
+)
 
 
 def _check_current(path: str, saved: dict, current: dict) -> None:
   """Raises `StaleResult` naming the settings in which the `saved` ones of `path` differ from the `current` ones
-  (compared as JSON holds them; a setting absent from one side matches None on the other)."""
-  saved, current = (_flat(json.loads(json.dumps(c))) for c in (saved, current))
-  differing = sorted(k for k in saved.keys() | current.keys() if saved.get(k) != current.get(k))
+  (`checkpoint.differing_settings`, leaving out `RESULT_NEUTRAL_KEYS`)."""
+  differing = checkpoint.differing_settings(saved, current, may_differ=RESULT_NEUTRAL_KEYS)
   if differing:
-    details = "; ".join(
-      f"{k}: {saved.get(k, '<absent>')!r} there, {current.get(k, '<absent>')!r} now" for k in differing[:5]
-    )
+    details = "; ".join(f"{k}: {there!r} there, {now!r} now" for k, there, now in differing[:5])
     raise StaleResult(
       f"{path} was written for other settings ({details}{'; ...' if len(differing) > 5 else ''}). Move it (or its "
       "run folder) away to run it again with the current settings, or use another --runs_dir."
@@ -140,8 +136,15 @@ def finished(study, runs_dir: str, run=None) -> bool:
   if not os.path.isfile(path):
     return False
   with open(path) as f:
-    _check_current(path, json.load(f)["config"], run.config.to_dict())
+    saved = json.load(f)
+  # The training config and the evaluation options: a result without the latter cannot show what it evaluated.
+  _check_current(path, {k: saved.get(k) for k in ("config", "evaluation")}, settings(run))
   return True
+
+
+def settings(run) -> dict:
+  """What a run's result depends on, as its `result.json` records it: the training config and evaluation options."""
+  return {"config": run.config.to_dict(), "evaluation": dict(run.evaluation)}
 
 
 def run_study(study, runs_dir: str, *, log=print) -> None:

@@ -79,6 +79,8 @@ RESUMABLE_KEYS = frozenset(
     "mesh",
     "dataset.eval_split",
     "dataset.eval_subset",
+    "writers",
+    "wandb",
   }
 )
 
@@ -118,33 +120,40 @@ def read_meta(mngr: ocp.CheckpointManager, step: int) -> dict:
   return meta
 
 
-def _flatten(tree: dict, prefix: str = "") -> dict:
-  out = {}
-  for key, value in tree.items():
-    if isinstance(value, dict) and f"{prefix}{key}" not in RESUMABLE_KEYS:
-      out |= _flatten(value, f"{prefix}{key}.")
-    else:
-      out[f"{prefix}{key}"] = value
-  return out
+def differing_settings(saved: dict, current: dict, *, may_differ=frozenset()) -> list[tuple[str, object, object]]:
+  """`[(key, saved value, current value)]` of the dotted settings in which two configs (or any JSON-like trees of
+  settings) differ, sorted by key, leaving out `may_differ` (dotted keys, compared as whole subtrees).
+
+  Values compare as JSON holds them (a tuple equals the list a saved JSON file holds), and a setting absent from
+  one side matches None on the other: an optional setting added to the configs later is off in both. The one
+  comparison behind a checkpoint's resume check and a study result's reuse check.
+  """
+
+  def flat(tree, prefix=""):
+    out = {}
+    for key, value in tree.items():
+      if isinstance(value, dict) and f"{prefix}{key}" not in may_differ:
+        out |= flat(value, f"{prefix}{key}.")
+      else:
+        out[f"{prefix}{key}"] = value
+    return out
+
+  saved, current = (flat(json.loads(json.dumps(tree))) for tree in (saved, current))
+  keys = sorted(k for k in saved.keys() | current.keys() if k not in may_differ and saved.get(k) != current.get(k))
+  return [(k, saved.get(k, "<absent>"), current.get(k, "<absent>")) for k in keys]
 
 
 def check_resumable(saved_config: dict, config: dict, *, where: str) -> None:
   """Raises a ValueError naming every setting in which `config` differs from the checkpoint's `saved_config`.
 
-  Only the settings in `RESUMABLE_KEYS` (run length, logging, evaluation, precision, mesh) may change on resume. A
-  setting absent from one side matches None on the other: an optional setting added to the configs after a
-  checkpoint was written (e.g. `dataset.long_tail_ratio`) is off in both. Values compare as JSON values (a tuple
+  Only the settings in `RESUMABLE_KEYS` (run length, logging and its writers, evaluation, precision, mesh) may change
+  on resume. A setting absent from one side matches None on the other: an optional setting added to the configs after
+  a checkpoint was written (e.g. `dataset.long_tail_ratio`) is off in both. Values compare as JSON values (a tuple
   equals the list the checkpoint's JSON holds).
   """
-  # Compared as JSON holds them: the saved config's lists are the current config's tuples.
-  saved, current = (_flatten(json.loads(json.dumps(c))) for c in (saved_config, config))
-  differing = sorted(
-    key for key in saved.keys() | current.keys() if key not in RESUMABLE_KEYS and saved.get(key) != current.get(key)
-  )
+  differing = differing_settings(saved_config, config, may_differ=RESUMABLE_KEYS)
   if differing:
-    details = "; ".join(
-      f"{k}: checkpoint {saved.get(k, '<absent>')!r}, now {current.get(k, '<absent>')!r}" for k in differing
-    )
+    details = "; ".join(f"{k}: checkpoint {saved!r}, now {now!r}" for k, saved, now in differing)
     raise ValueError(
       f"{where} holds a checkpoint of a different experiment ({details}). Use a new --workdir, or pass overrides "
       "that match the checkpoint's config (saved in its config.json)."

@@ -15,6 +15,9 @@ Stopping early:
     "accuracy") has not improved for N epochs; the checkpoint of that epoch records it (and the best step), so
     rerunning the command evaluates instead of training on.
 
+Profiling: `profile_steps=(A, B)` (`--profile_steps=A:B`) writes a `jax.profiler` trace of steps A..B-1 to
+`<workdir>/tensorboard/plugins/profile/`, where TensorBoard's profile plugin finds it.
+
 The pieces that are not about one run's epochs (`evaluate`, `MetricsWindow`, `StopSignals`, `compile_steps`) are
 shared with the continual driver (`el_jax.continual`), which trains a sequence of episodes with them.
 """
@@ -206,21 +209,74 @@ def compile_steps(model_parts: step.ModelParts, objective, tx, *, mesh, state_sh
   return Steps(train_step, eval_step, batch_sharding, state_sharding)
 
 
-def train_and_evaluate(config, workdir: str) -> dict:
+class StepProfiler:
+  """A `jax.profiler` trace of the train steps `steps` (a range), written by process 0 (`enabled`) to `folder`.
+
+  The trace starts before the first of them once the steps before it have finished, and stops once the last has
+  finished (the loop dispatches steps asynchronously: without waiting, the trace would miss their work). A run that
+  resumes inside the range traces the rest of it; one that stops inside it stops the trace (`close`).
+  """
+
+  def __init__(self, steps: range | None, folder: str, *, enabled: bool = True):
+    self.steps, self.folder = (steps if enabled else None), folder
+    self.active = False
+
+  def before(self, step_number: int, state) -> None:
+    if self.steps is not None and not self.active and step_number in self.steps:
+      jax.block_until_ready(state)
+      jax.profiler.start_trace(self.folder)
+      self.active = True
+
+  def after(self, step_number: int, outputs) -> None:
+    if self.active and step_number == self.steps[-1]:
+      jax.block_until_ready(outputs)
+      self.close()
+
+  def close(self) -> None:
+    if self.active:
+      jax.profiler.stop_trace()
+      self.active, self.steps = False, None
+
+
+def profile_range(profile_steps) -> range | None:
+  """The steps `A..B-1` of `profile_steps`, given as "A:B" or `(A, B)`; None for None.
+
+  Raises:
+    ValueError: unless A and B are integers with 1 <= A < B.
+  """
+  if profile_steps is None:
+    return None
+  try:
+    parts = profile_steps.split(":") if isinstance(profile_steps, str) else list(profile_steps)
+    first, end = (int(p) for p in parts)
+  except (TypeError, ValueError):
+    first = end = None
+  if first is None or first < 1 or end <= first:
+    raise ValueError(
+      f"profile_steps={profile_steps!r} is invalid: use A:B, the steps A..B-1 to trace, with 1 <= A < B (e.g. 10:15)."
+    )
+  return range(first, end)
+
+
+def train_and_evaluate(config, workdir: str, *, profile_steps=None) -> dict:
   """Trains as `config` says, evaluating after every epoch; returns the last eval metrics.
+
+  `profile_steps` ("A:B" or `(A, B)`) traces steps A..B-1 with `jax.profiler` (see `StepProfiler`).
 
   Raises:
     Preempted: on SIGTERM or SIGINT, after checkpointing the current step.
     NonFiniteError: on a non-finite loss, gradient or parameter, naming the step.
-    ValueError: if the workdir holds a checkpoint of a different experiment, or the config is invalid.
+    ValueError: if the workdir holds a checkpoint of a different experiment, or the config or `profile_steps` is
+      invalid.
     WorkdirLocked: if another trainer is running in the workdir.
   """
   setup.check_settings(config, num_devices=jax.device_count())
+  profile = profile_range(profile_steps)
   with Workdir(workdir).lock(enabled=jax.process_index() == 0):
-    return _train_and_evaluate(config, workdir)
+    return _train_and_evaluate(config, workdir, profile)
 
 
-def _train_and_evaluate(config, workdir: str) -> dict:
+def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> dict:
   from el_jax import evaluate as evaluators  # the evaluation suite imports this package
 
   # ---- Mesh ------------------------------------------------------------------------------------------------
@@ -288,7 +344,8 @@ def _train_and_evaluate(config, workdir: str) -> dict:
     print(f"{workdir}: resuming from the checkpoint at step {start_step} (epoch {start_step / steps_per_epoch:g}).")
 
   # ---- Train -----------------------------------------------------------------------------------------------
-  log = run_dir.metrics_log(resume_step=start_step, enabled=is_chief)
+  log = run_dir.metrics_log(config.to_dict(), resume_step=start_step, enabled=is_chief)
+  profiler = StepProfiler(profile, run_dir.join("tensorboard"), enabled=is_chief)
   batches = global_batches.train(
     inputs.train,
     batch_size=config.batch_size,
@@ -331,7 +388,9 @@ def _train_and_evaluate(config, workdir: str) -> dict:
     with StopSignals() as stop:
       for step_number in range(start_step + 1, total_steps + 1):
         batch = window.next_batch(batches)
+        profiler.before(step_number, state)
         state, step_metrics = steps.train(state, batch)
+        profiler.after(step_number, (state, step_metrics))
         window.add(step_metrics)
         bar.update(1)
         end_of_epoch = step_number % steps_per_epoch == 0
@@ -366,6 +425,7 @@ def _train_and_evaluate(config, workdir: str) -> dict:
           ckpt.wait_until_finished()
           raise Preempted(step_number, stop.signal_number or signal.SIGTERM)
   finally:
+    profiler.close()
     batches.close()
     bar.close()
     log.close()

@@ -15,9 +15,10 @@ from collections.abc import Mapping
 import numpy as np
 from flax import nnx
 
-from el_jax import data, losses, models
+from el_jax import _extras, data, losses, models
 from el_jax.data import long_tail, transforms
 from el_jax.data.source import Source
+from el_jax.train import metrics_log
 
 
 def section_kwargs(section) -> dict:
@@ -140,6 +141,7 @@ class ModelSpec:
 
 
 COMPUTE_DTYPES = ("float32", "bfloat16")
+WANDB_MODES = ("offline", "online")
 
 
 def check_settings(config, *, num_devices: int = 1) -> None:
@@ -149,7 +151,9 @@ def check_settings(config, *, num_devices: int = 1) -> None:
     `log_every_steps` >= 1; `checkpoint_every_steps` >= 0
     (0: at the end of every epoch only); `checkpoint_keep` >= 1 or None (keep all: a run must keep its trained model);
     `compute_dtype` one of `COMPUTE_DTYPES`; `optimizer.learning_rate` >= 0 (a negative rate would ascend the loss; 0
-  keeps the initial or pretrained weights, which tests and evaluation-only runs use).
+  keeps the initial or pretrained weights, which tests and evaluation-only runs use); `writers` names of
+  `metrics_log.WRITERS` including "jsonl" (metrics.jsonl is the run's own record: resume, reports and tests read it),
+  and with "wandb", `wandb.mode` one of `WANDB_MODES` and the `wandb` package installed.
   """
 
   def require(ok: bool, key: str, value, valid: str) -> None:
@@ -173,6 +177,16 @@ def check_settings(config, *, num_devices: int = 1) -> None:
   require(dtype in COMPUTE_DTYPES, "compute_dtype", dtype, f"use one of {', '.join(COMPUTE_DTYPES)}")
   rate = config.optimizer.get("learning_rate")
   require(isinstance(rate, int | float) and rate >= 0, "optimizer.learning_rate", rate, "use a number >= 0")
+  writers = config.get("writers") or metrics_log.DEFAULT_WRITERS
+  valid = f"use a tuple of names among {', '.join(metrics_log.WRITERS)}"
+  require(isinstance(writers, tuple | list), "writers", writers, valid)
+  unknown = [w for w in writers if w not in metrics_log.WRITERS]
+  require(not unknown, "writers", writers, f"{', '.join(map(repr, unknown))} unknown: {valid}")
+  require("jsonl" in writers, "writers", writers, "include 'jsonl' (metrics.jsonl is the run's own record)")
+  if "wandb" in writers:
+    mode = (config.get("wandb") or {}).get("mode") or "offline"
+    require(mode in WANDB_MODES, "wandb.mode", mode, f"use one of {', '.join(WANDB_MODES)}")
+    _extras.require("config.writers 'wandb'", "wandb")
 
 
 def loss_hparams(loss, inputs: Inputs) -> dict:

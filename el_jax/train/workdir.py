@@ -5,7 +5,9 @@
 <workdir>/checkpoints/     Orbax checkpoints, one folder per step (`el_jax.train.checkpoint`)
 <workdir>/checkpoints_set_aside/  checkpoints that could not be restored or failed their checksums, moved there
 <workdir>/metrics.jsonl    training and evaluation metrics, one JSON object per line (`metrics_log`)
-<workdir>/tensorboard/     the same metrics as TensorBoard events
+<workdir>/tensorboard/     the same metrics as TensorBoard events (`config.writers`), and under `plugins/profile/`
+                           the traces of `--profile_steps`
+<workdir>/wandb/           the Weights & Biases run, when `config.writers` names "wandb"; its id in `wandb_run_id.txt`
 <workdir>/<name>.json      results written whole (e.g. a study's `result.json`, `continual_results.json`)
 <workdir>/lock.json        while a trainer runs: its host and process id (`Workdir.lock`)
 """
@@ -22,7 +24,7 @@ from flax import nnx
 from jax.experimental import multihost_utils
 
 from el_jax.train import checkpoint
-from el_jax.train.metrics_log import MetricsLog
+from el_jax.train.metrics_log import DEFAULT_WRITERS, MetricsLog
 from el_jax.train.setup import ModelSpec
 
 CONFIG_NAME = "config.json"
@@ -168,9 +170,11 @@ class Workdir:
     manager.reload()
     return target
 
-  def metrics_log(self, *, resume_step: int = 0, enabled: bool = True) -> MetricsLog:
-    """The metrics log, with the records after `resume_step` removed (see `MetricsLog`)."""
-    return MetricsLog(self.path, resume_step=resume_step, enabled=enabled)
+  def metrics_log(self, config: dict | None = None, *, resume_step: int = 0, enabled: bool = True) -> MetricsLog:
+    """The metrics log of the run's `config` (its `writers`, default `DEFAULT_WRITERS`), with the records after
+    `resume_step` removed (see `MetricsLog`)."""
+    writers = (config or {}).get("writers") or DEFAULT_WRITERS
+    return MetricsLog(self.path, resume_step=resume_step, enabled=enabled, writers=writers, config=config)
 
   # ---- Whole files ---------------------------------------------------------------------------------------------
   def write_json(self, name: str, value) -> str:

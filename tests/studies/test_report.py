@@ -32,6 +32,7 @@ def _write_results(runs_dir, study):
       "metrics": {"accuracy": accuracy, "median_margin": 10.0 * accuracy},
       "seconds": {"train": 60.0, "evaluate": 30.0},
       "config": run.config.to_dict(),
+      "evaluation": dict(run.evaluation),
       "report": {"timing_seconds": {"ood": 6.0, "adversarial": 12.0}},  # the other 12 s: loading, compiling
     }
     with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:

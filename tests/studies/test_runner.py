@@ -73,15 +73,26 @@ def test_a_result_written_for_other_settings_is_never_reused(tmp_path):
   workdir = runner.run_dir(str(tmp_path), study, run)
   os.makedirs(workdir)
   assert not runner.finished(study, str(tmp_path), run)
-  config = run.config.to_dict()
+  config, evaluation = run.config.to_dict(), dict(run.evaluation)
+
+  def write(**result):
+    with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
+      json.dump(result, f)
+
   config.pop("evals")  # written before a setting existed: absent matches its empty default
-  with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
-    json.dump({"config": config}, f)
+  write(config=config, evaluation=evaluation)
   assert runner.finished(study, str(tmp_path), run)
-  config["num_epochs"] += 1
-  with open(os.path.join(workdir, runner.RESULT_NAME), "w") as f:
-    json.dump({"config": config}, f)
-  with pytest.raises(runner.StaleResult, match=r"num_epochs: \d+ there, \d+ now\)\. Move it"):
+  # logging, its writers and checkpointing do not change a result
+  write(config=config | {"log_every_steps": 7, "writers": ["jsonl"], "checkpoint_keep": 3}, evaluation=evaluation)
+  assert runner.finished(study, str(tmp_path), run)
+  write(config=config | {"num_epochs": config["num_epochs"] + 1}, evaluation=evaluation)
+  with pytest.raises(runner.StaleResult, match=r"config.num_epochs: \d+ there, \d+ now\)\. Move it"):
+    runner.finished(study, str(tmp_path), run)
+  write(config=config, evaluation=evaluation | {"attack_subset": 7})  # another evaluation
+  with pytest.raises(runner.StaleResult, match=r"evaluation.attack_subset: 7 there"):
+    runner.finished(study, str(tmp_path), run)
+  write(config=config)  # no record of what it evaluated
+  with pytest.raises(runner.StaleResult, match=r"evaluation.attack_subset: '<absent>' there"):
     runner.finished(study, str(tmp_path), run)
   sweep = uci.get_study("tiny")
   os.makedirs(tmp_path / "uci")

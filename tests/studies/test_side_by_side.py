@@ -111,7 +111,7 @@ def test_child_jobs_name_each_run_without_a_result(tmp_path):
   done = runner.run_dir(str(tmp_path), study, study.runs[0])
   os.makedirs(done)
   with open(os.path.join(done, runner.RESULT_NAME), "w") as f:
-    json.dump({"config": study.runs[0].config.to_dict()}, f)
+    json.dump(runner.settings(study.runs[0]), f)
   jobs = reproduce.child_jobs(studies, str(tmp_path), tiny=True)
   assert [job.name for job in jobs] == [f"long_tail {run.name}" for run in study.runs[1:]]
   run = study.runs[1]

@@ -1,5 +1,6 @@
 """End-to-end training on a tiny synthetic Fashion-MNIST: metrics log, resume, and the command line."""
 
+import glob
 import json
 import os
 import re
@@ -276,3 +277,70 @@ def test_synthetic_cifar_with_augmentation_trains(tmp_path):
   assert 0.0 <= final["eval/accuracy"] <= 1.0 and np.isfinite(final["eval/loss"])
   with open(tmp_path / "cifar" / "model.json") as f:
     assert json.load(f)["input_shape"] == [32, 32, 3]
+
+
+def _wandb_records(run_folder):
+  """The records of an offline W&B run, as `wandb leet inspect --json` prints them (one JSON object per line)."""
+  out = subprocess.run(
+    [sys.executable, "-m", "wandb", "leet", "inspect", "--json", run_folder],
+    capture_output=True,
+    text=True,
+    timeout=120,
+  )
+  assert out.returncode == 0, out.stderr
+  return [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+@pytest.mark.slow
+def test_wandb_logs_what_metrics_jsonl_holds(fake_fashion_mnist, offline_wandb, tmp_path):
+  config = _tiny_config(2)
+  config.writers = ("jsonl", "tensorboard", "wandb")
+  config.wandb.tags = ("test",)
+  workdir = str(tmp_path / "wandb_run")
+  final = train.train_and_evaluate(config, workdir)
+
+  (run_folder,) = glob.glob(os.path.join(workdir, "wandb", "offline-run-*"))
+  records = _wandb_records(run_folder)
+  (run,) = [r["run"] for r in records if r["type"] == "run"]
+  assert run["display_name"] == "wandb_run" and run["project"] == "el_jax" and run["tags"] == ["test"]
+  assert run["run_id"] == open(os.path.join(workdir, "wandb_run_id.txt")).read().strip()
+  assert run["config"]["update"]["writers"] == ["jsonl", "tensorboard", "wandb"]
+  # W&B holds one row per step; metrics.jsonl's records of a step (train, then eval) are merged into it.
+  expected = {}
+  for record in _read_metrics(workdir):
+    expected.setdefault(record.pop("step"), {}).update(record)
+  history = {
+    r["history"]["step"]["num"]: {k: v for k, v in r["history"]["item"].items() if not k.startswith("_")}
+    for r in records
+    if r["type"] == "history"
+  }
+  assert history == expected
+  assert history[16]["eval/accuracy"] == final["eval/accuracy"]
+
+
+@pytest.mark.slow
+def test_profile_steps_write_a_trace_viewable_in_tensorboard(fake_fashion_mnist, tmp_path):
+  workdir = str(tmp_path / "profiled")
+  train.train_and_evaluate(_tiny_config(1), workdir, profile_steps="2:4")
+  traces = glob.glob(os.path.join(workdir, "tensorboard", "plugins", "profile", "*", "*.xplane.pb"))
+  assert len(traces) == 1 and os.path.getsize(traces[0]) > 0
+
+
+@pytest.mark.parametrize("steps", ["0:3", "4:4", "5:2", "3", "a:b", "1:2:3", (2, 1), 3])
+def test_invalid_profile_steps_fail_before_anything_runs(steps, tmp_path):
+  with pytest.raises(ValueError, match=r"profile_steps=.* is invalid: use A:B, .* with 1 <= A < B"):
+    train.train_and_evaluate(_tiny_config(1), str(tmp_path / "never"), profile_steps=steps)
+  assert not (tmp_path / "never").exists()
+
+
+def test_invalid_profile_steps_flag_is_a_usage_error(fake_fashion_mnist_dir, tmp_path):
+  workdir = tmp_path / "never"
+  out = _run_cli(
+    "--config",
+    "configs/quickstart.py:smoke",
+    "--profile_steps=3:2",
+    f"--workdir={workdir}",
+    data_dir=fake_fashion_mnist_dir,
+  )
+  assert out.returncode != 0 and "--profile_steps='3:2' is invalid" in out.stderr
+  assert not workdir.exists()

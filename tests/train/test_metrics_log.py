@@ -66,3 +66,34 @@ def test_other_processes_write_nothing(tmp_path):
   log.write(1, 0.1, {"train/loss": 1.0})
   log.close()
   assert os.listdir(tmp_path) == []
+
+
+def test_writers_are_chosen_by_name(tmp_path):
+  log = MetricsLog(str(tmp_path), writers=("jsonl",))
+  log.write(1, 0.1, {"train/loss": 1.0})
+  log.close()
+  assert sorted(os.listdir(tmp_path)) == ["metrics.jsonl"]
+  with pytest.raises(ValueError, match=r"Unknown metrics writer 'csv'\. Valid: jsonl, tensorboard, wandb\."):
+    MetricsLog(str(tmp_path), writers=("jsonl", "csv"), enabled=False)
+
+
+def test_a_missing_wandb_names_its_extra(tmp_path, monkeypatch):
+  from el_jax import _extras
+
+  monkeypatch.setattr(_extras, "_installed", lambda module: module != "wandb")
+  with pytest.raises(ImportError, match=r"needs the 'wandb' extra .*pip install 'el_jax\[wandb\]'"):
+    MetricsLog(str(tmp_path), writers=("jsonl", "tensorboard", "wandb"))
+
+
+def test_a_resumed_run_continues_the_same_wandb_run(tmp_path, offline_wandb):
+  config = {"seed": 3, "wandb": {"project": "tests", "mode": "offline", "tags": ("a",)}}
+  workdir = tmp_path / "my_run"
+  workdir.mkdir()
+  for resume_step in (0, 10):
+    log = MetricsLog(str(workdir), resume_step=resume_step, writers=("jsonl", "wandb"), config=config)
+    log.write(resume_step + 10, 1.0, {"train/loss": 0.5})
+    log.close()
+  run_id = (workdir / "wandb_run_id.txt").read_text().strip()
+  # One folder per attempt (offline-run-<time>-<id>[-<n>]), each holding the log of the same run: run-<id>.wandb.
+  attempts = glob.glob(os.path.join(workdir, "wandb", "offline-run-*"))
+  assert len(attempts) == 2 and all(os.path.isfile(os.path.join(a, f"run-{run_id}.wandb")) for a in attempts)

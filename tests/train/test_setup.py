@@ -116,6 +116,8 @@ def _settings(**changes):
     ("checkpoint_every_steps", -5, r"config\.checkpoint_every_steps=-5 is invalid"),
     ("compute_dtype", "abc", r"config\.compute_dtype='abc' is invalid: use one of float32, bfloat16"),
     ("optimizer.learning_rate", -1e-3, r"config\.optimizer\.learning_rate=-0\.001 is invalid: use a number >= 0"),
+    ("writers", ("tensorboard",), r"config\.writers=\('tensorboard',\) is invalid: include 'jsonl' \(metrics\.jsonl"),
+    ("writers", ("jsonl", "csv"), r"'csv' unknown: use a tuple of names among jsonl, tensorboard, wandb"),
   ],
 )
 def test_settings_outside_their_range_are_named_before_anything_runs(key, value, message):
@@ -128,3 +130,15 @@ def test_valid_settings_pass_and_batch_sizes_must_split_over_the_devices():
   setup.check_settings(_settings(**{"optimizer.learning_rate": 0.0}))  # a frozen model, e.g. to evaluate
   with pytest.raises(ValueError, match=r"config\.eval_batch_size=200 is not divisible by the 3 devices"):
     setup.check_settings(_settings(batch_size=48), num_devices=3)
+
+
+def test_wandb_settings_are_checked_when_it_writes(monkeypatch):
+  from el_jax import _extras
+
+  config = _settings(writers=("jsonl", "wandb"), **{"wandb.mode": "cloud"})
+  with pytest.raises(ValueError, match=r"config\.wandb\.mode='cloud' is invalid: use one of offline, online"):
+    setup.check_settings(config)
+  setup.check_settings(_settings(**{"wandb.mode": "cloud"}))  # not written to: not checked
+  monkeypatch.setattr(_extras, "_installed", lambda module: module != "wandb")
+  with pytest.raises(ImportError, match=r"needs the 'wandb' extra"):
+    setup.check_settings(_settings(writers=("jsonl", "wandb")))

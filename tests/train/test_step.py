@@ -70,6 +70,15 @@ def test_resume_check_names_differences_and_treats_absent_as_none():
     )
 
 
+def test_resume_may_change_the_metrics_writers():
+  from el_jax.train import checkpoint
+
+  saved = {"model": {"name": "lenet"}, "num_epochs": 10}  # written before config.writers existed
+  later = {**saved, "writers": ("jsonl", "tensorboard", "wandb"), "wandb": {"project": "p", "mode": "online"}}
+  checkpoint.check_resumable(saved, later, where="w")
+  checkpoint.check_resumable(later, {**later, "writers": ("jsonl",)}, where="w")
+
+
 def test_resume_check_matches_tuples_with_the_lists_of_the_saved_json():
   from el_jax.train import checkpoint
 
