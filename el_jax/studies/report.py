@@ -34,6 +34,8 @@ IMAGE_COLUMNS = (
   ("ood_auroc_msp", "OOD AUROC (MSP)"),
   ("ood_auroc_max_logit", "OOD AUROC (max logit)"),
   ("fpr95_msp", "FPR95 (MSP)"),
+  ("ood_auroc_max_logit_real", "AUROC vs real OOD (max logit)"),  # MNIST for Fashion-MNIST, and the other way round
+  ("fpr95_max_logit_real", "FPR95 vs real OOD (max logit)"),
   ("ece", "ECE"),
   ("median_margin", "median margin"),
   ("mean_energy", "energy -z_y"),
