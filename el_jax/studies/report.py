@@ -488,7 +488,8 @@ def _forest_figure(rows: list[dict], path: str, title: str) -> bool:
     ax.set_xlabel(f"difference, {unit} (positive favours the treatment)", fontsize=7)
     ax.tick_params(axis="x", labelsize=7)
   axes[0, 0].set_title(
-    f"{title}\n95% intervals: green holds, red contradicted, grey not significant; x the paper's difference",
+    f"{title}\n95% intervals, not adjusted (verdicts are, by Holm): green holds, red contradicted, grey not "
+    "significant; x the paper's difference",
     fontsize=8,
   )
   fig.tight_layout()
