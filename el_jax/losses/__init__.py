@@ -4,6 +4,8 @@ Every loss maps `(logits [..., K], labels [...])` to float32 per-example losses 
 an optional `where` mask, and works under `jit`, `vmap` and `grad` (the sigmoid losses take 0/1 `targets` of the
 logits' shape instead of labels; `dice_loss` is batch-level). `get(name, **hparams)` looks a loss up by name;
 `get_objective(name, **hparams)` gives the reduced, scheduled batch objective a train step minimises.
+`linear_loss(hidden, weight, labels, loss=name, ...)` gives the losses of the logits `hidden @ weight + bias` of a
+large-vocabulary classifier without materialising them.
 This package imports only jax and numpy.
 """
 
@@ -16,6 +18,8 @@ from el_jax.losses._expectation import expectation_loss, mixed_ce_expectation
 from el_jax.losses._focal import focal_loss, halted_focal_loss, sigmoid_focal_loss, sigmoid_halted_focal_loss
 from el_jax.losses._label_probs import label_log_probs
 from el_jax.losses._labels import check_labels
+from el_jax.losses._linear import linear_loss
+from el_jax.losses._linear_label_probs import linear_label_log_probs
 from el_jax.losses._logit_adjusted import logit_adjusted_loss
 from el_jax.losses._logit_norm import logit_norm_loss
 from el_jax.losses._margin import hem_loss, hem_margin, hem_plus_margins, hem_reduce, multiclass_margin_loss
@@ -52,6 +56,8 @@ __all__ = [
   "hem_reduce",
   "hparams",
   "label_log_probs",
+  "linear_label_log_probs",
+  "linear_loss",
   "logit_adjusted_loss",
   "logit_norm_loss",
   "mixed_ce_expectation",

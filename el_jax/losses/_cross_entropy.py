@@ -6,6 +6,16 @@ from el_jax.losses import _inputs
 from el_jax.losses._label_probs import label_log_probs
 
 
+def cross_entropy_of_logs(log_p_y, log_1m_p_y):
+  r"""Cross-entropy without smoothing from the label's log-probabilities: :math:`L = -\log p_y`.
+
+  `log_1m_p_y` (:math:`\log(1 - p_y)`) is not used; it is taken so that every loss of the `p_y` family has one
+  signature (see `_label_losses`).
+  """
+  del log_1m_p_y
+  return -log_p_y
+
+
 def cross_entropy(logits, labels, *, label_smoothing: float = 0.0, where=None):
   r"""Softmax cross-entropy with integer labels and optional label smoothing.
 
@@ -25,8 +35,8 @@ def cross_entropy(logits, labels, *, label_smoothing: float = 0.0, where=None):
   """
   _inputs.check_unit("label_smoothing", label_smoothing)
   logits, labels = _inputs.prepare(logits, labels)
-  log_p_y, _ = label_log_probs(logits, labels)
-  loss = -log_p_y
+  log_p_y, log_1m_p_y = label_log_probs(logits, labels)
+  loss = cross_entropy_of_logs(log_p_y, log_1m_p_y)
   if label_smoothing:
     z_y = jnp.take_along_axis(logits, labels[..., None], axis=-1)[..., 0]
     mean_log_p = jnp.mean(logits, axis=-1) - z_y + log_p_y

@@ -14,6 +14,15 @@ from el_jax.losses._bonus import Bonus
 from el_jax.losses._label_probs import label_log_probs, set_at_label
 
 
+def encouraging_of_logs(log_p_y, log_1m_p_y, *, bonus: Bonus, rho):
+  r"""EL without smoothing from :math:`(\log p_y, \log(1 - p_y))`: :math:`L = -\log p_y + \rho\, b(p_y)`.
+
+  The bonus `b` reads the exact :math:`\log(1 - p_y)` (EL paper Eq. 6 and 8); `rho` may be traced.
+  """
+  rho = jnp.asarray(rho, log_p_y.dtype)
+  return -log_p_y + rho * bonus.of_logs(log_1m_p_y, jnp.exp(log_p_y))
+
+
 def encouraging_loss(
   logits,
   labels,
@@ -75,11 +84,11 @@ def encouraging_loss(
   rho = jnp.asarray(bonus_rho, logits.dtype)
   if label_smoothing == 0.0:
     log_p_y, log_1m_p_y = label_log_probs(logits, labels)
-    loss = -log_p_y + rho * b.of_logs(log_1m_p_y, jnp.exp(log_p_y))
+    loss = encouraging_of_logs(log_p_y, log_1m_p_y, bonus=b, rho=rho)
   else:
     s, k = label_smoothing, logits.shape[-1]
     log_p_y, log_1m_p_y, others = _smoothed_terms(b, logits, labels, rho)
-    label_term = -log_p_y + rho * b.of_logs(log_1m_p_y, jnp.exp(log_p_y))
+    label_term = encouraging_of_logs(log_p_y, log_1m_p_y, bonus=b, rho=rho)
     loss = (1.0 - s + s / k) * label_term + (s / k) * others
   return _inputs.apply_where(loss, where)
 

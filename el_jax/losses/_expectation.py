@@ -6,6 +6,21 @@ from el_jax.losses import _inputs
 from el_jax.losses._label_probs import label_log_probs
 
 
+def expectation_of_logs(log_p_y, log_1m_p_y):
+  r"""The expectation loss from the label's log-probabilities: :math:`L = 1 - p_y = e^{\log(1 - p_y)}` (Eq. 9)."""
+  del log_p_y
+  return jnp.exp(log_1m_p_y)
+
+
+def mixed_ce_expectation_of_logs(log_p_y, log_1m_p_y, *, alpha, beta):
+  r"""The mixture from the label's log-probabilities: :math:`L = -\alpha \log p_y + \beta (1 - p_y)` (Eq. 12).
+
+  `alpha` and `beta` may be traced scalars (a schedule).
+  """
+  alpha, beta = jnp.asarray(alpha, log_p_y.dtype), jnp.asarray(beta, log_p_y.dtype)
+  return -alpha * log_p_y + beta * jnp.exp(log_1m_p_y)
+
+
 def expectation_loss(logits, labels, *, where=None):
   r"""Expectation loss :math:`L = 1 - p_y` (the expected 0-1 error; mixing paper Eq. 9).
 
@@ -20,8 +35,8 @@ def expectation_loss(logits, labels, *, where=None):
     float32 per-example losses of shape `[...]`.
   """
   logits, labels = _inputs.prepare(logits, labels)
-  _, log_1m_p_y = label_log_probs(logits, labels)
-  return _inputs.apply_where(jnp.exp(log_1m_p_y), where)
+  log_p_y, log_1m_p_y = label_log_probs(logits, labels)
+  return _inputs.apply_where(expectation_of_logs(log_p_y, log_1m_p_y), where)
 
 
 def mixed_ce_expectation(logits, labels, *, alpha=1.0, beta=1.0, where=None):
@@ -46,5 +61,4 @@ def mixed_ce_expectation(logits, labels, *, alpha=1.0, beta=1.0, where=None):
   """
   logits, labels = _inputs.prepare(logits, labels)
   log_p_y, log_1m_p_y = label_log_probs(logits, labels)
-  alpha, beta = jnp.asarray(alpha, logits.dtype), jnp.asarray(beta, logits.dtype)
-  return _inputs.apply_where(-alpha * log_p_y + beta * jnp.exp(log_1m_p_y), where)
+  return _inputs.apply_where(mixed_ce_expectation_of_logs(log_p_y, log_1m_p_y, alpha=alpha, beta=beta), where)

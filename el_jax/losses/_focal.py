@@ -14,24 +14,27 @@ from el_jax.losses import _inputs
 from el_jax.losses._label_probs import label_log_probs
 
 
-def _check(gamma: float, threshold: float | None = None):
+def check_hparams(gamma: float, threshold: float | None = None):
+  """Raises a ValueError unless `gamma >= 0` and (when given) the threshold lies in (0, 1)."""
   if gamma < 0.0:
     raise ValueError(f"gamma must be >= 0, got {gamma} (0 gives cross-entropy).")
   if threshold is not None:
     _inputs.check_unit("threshold", threshold, low_open=True, high_open=True)
 
 
-def _focal(log_p, log_1m_p, gamma):
+def focal_of_logs(log_p, log_1m_p, gamma):
+  r"""Focal loss on :math:`(\log p, \log(1 - p))` (Eq. 10): :math:`-(1 - p)^\gamma \log p`, with
+  :math:`(1 - p)^\gamma = e^{\gamma \log(1 - p)}` exact near :math:`p = 1`."""
   return -jnp.exp(gamma * log_1m_p) * log_p
 
 
-def _halted(log_p, log_1m_p, gamma, threshold):
+def halted_focal_of_logs(log_p, log_1m_p, gamma, threshold):
   r"""HFL on :math:`\log p`, :math:`\log(1 - p)` (Eq. 11): focal up to :math:`\phi`, then CE shifted to meet it."""
   shift = (1.0 - (1.0 - threshold) ** gamma) * math.log(threshold)
-  return jnp.where(jnp.exp(log_p) <= threshold, _focal(log_p, log_1m_p, gamma), shift - log_p)
+  return jnp.where(jnp.exp(log_p) <= threshold, focal_of_logs(log_p, log_1m_p, gamma), shift - log_p)
 
 
-def _class_weight(alpha, labels, num_classes: int):
+def class_weight(alpha, labels, num_classes: int):
   """:math:`\alpha_y`: a scalar, or a `[K]` array indexed by the labels; any other shape raises a ValueError."""
   if alpha is None:
     return 1.0
@@ -65,11 +68,11 @@ def focal_loss(logits, labels, *, gamma: float = 2.0, alpha=None, where=None):
   Returns:
     float32 per-example losses of shape `[...]`.
   """
-  _check(gamma)
+  check_hparams(gamma)
   logits, labels = _inputs.prepare(logits, labels)
   log_p_y, log_1m_p_y = label_log_probs(logits, labels)
-  weight = _class_weight(alpha, labels, logits.shape[-1])
-  return _inputs.apply_where(weight * _focal(log_p_y, log_1m_p_y, gamma), where)
+  weight = class_weight(alpha, labels, logits.shape[-1])
+  return _inputs.apply_where(weight * focal_of_logs(log_p_y, log_1m_p_y, gamma), where)
 
 
 def halted_focal_loss(logits, labels, *, gamma: float = 2.0, threshold: float = 0.5, where=None):
@@ -90,10 +93,10 @@ def halted_focal_loss(logits, labels, *, gamma: float = 2.0, threshold: float = 
   Returns:
     float32 per-example losses of shape `[...]`.
   """
-  _check(gamma, threshold)
+  check_hparams(gamma, threshold)
   logits, labels = _inputs.prepare(logits, labels)
   log_p_y, log_1m_p_y = label_log_probs(logits, labels)
-  return _inputs.apply_where(_halted(log_p_y, log_1m_p_y, gamma, threshold), where)
+  return _inputs.apply_where(halted_focal_of_logs(log_p_y, log_1m_p_y, gamma, threshold), where)
 
 
 def _binary_logs(logits, targets):
@@ -119,11 +122,11 @@ def sigmoid_focal_loss(logits, targets, *, gamma: float = 2.0, alpha: float | No
   Returns:
     float32 per-element losses of shape `[...]`.
   """
-  _check(gamma)
+  check_hparams(gamma)
   if alpha is not None:
     _inputs.check_unit("alpha", alpha)
   logits, targets = _inputs.prepare_binary(logits, targets)
-  loss = _focal(*_binary_logs(logits, targets), gamma)
+  loss = focal_of_logs(*_binary_logs(logits, targets), gamma)
   if alpha is not None:
     loss = (alpha * targets + (1.0 - alpha) * (1.0 - targets)) * loss
   return _inputs.apply_where(loss, where)
@@ -145,6 +148,6 @@ def sigmoid_halted_focal_loss(logits, targets, *, gamma: float = 2.0, threshold:
   Returns:
     float32 per-element losses of shape `[...]`.
   """
-  _check(gamma, threshold)
+  check_hparams(gamma, threshold)
   logits, targets = _inputs.prepare_binary(logits, targets)
-  return _inputs.apply_where(_halted(*_binary_logs(logits, targets), gamma, threshold), where)
+  return _inputs.apply_where(halted_focal_of_logs(*_binary_logs(logits, targets), gamma, threshold), where)

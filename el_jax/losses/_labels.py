@@ -15,7 +15,7 @@ from jax.experimental import checkify
 from el_jax.losses import _inputs
 
 
-def check_labels(labels, num_classes: int) -> None:
+def check_labels(labels, num_classes: int, *, debug: bool = False) -> None:
   """Checks that `labels` are integers in `[0, num_classes)`.
 
   - Concrete labels (numpy, or JAX arrays outside `jit`): raises a ValueError naming how many labels are out
@@ -26,10 +26,13 @@ def check_labels(labels, num_classes: int) -> None:
     `err.throw()`, which raises with the smallest and largest label). Without `checkify.checkify` JAX refuses to
     trace the check ("Cannot abstractly evaluate a checkify.check which was not functionalized") rather than
     skip it. Labels that are never checked are not detected (see the module's docstring for what the losses do).
+  - With `debug=True`, traced labels are checked with `checkify.debug_check` instead: the same error under
+    `checkify.checkify`, and no check at all without it, so that a plain `jit` still traces.
 
   Args:
     labels: an array of class indices, concrete or traced.
     num_classes: the number of classes K.
+    debug: whether a traced check may be dropped when the caller is not wrapped in `checkify.checkify`.
   """
   if not _inputs.is_traced(labels):
     _check_concrete(np.asarray(labels), num_classes)
@@ -39,7 +42,8 @@ def check_labels(labels, num_classes: int) -> None:
   if labels.size == 0:
     return
   low, high = jnp.min(labels), jnp.max(labels)
-  checkify.check(
+  check = checkify.debug_check if debug else checkify.check
+  check(
     (low >= 0) & (high < num_classes),
     f"labels must lie in [0, {num_classes}) for {num_classes} classes, but their min is {{low}} and max {{high}}. "
     "Check the dataset's label encoding or the model's num_classes.",

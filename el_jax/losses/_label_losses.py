@@ -1,0 +1,121 @@
+"""The losses that depend on the logits only through :math:`p_y`, as functions of :math:`(\\log p_y, \\log(1 - p_y))`.
+
+Cross-entropy, EL without label smoothing (every bonus shape), focal, halted focal, the expectation loss, its
+mixture with cross-entropy and the logit-adjusted loss (cross-entropy on logits shifted per class) all read the
+logits only through the label's log-probability and log-complement. `label_loss` returns such a loss as a formula
+on those two arrays plus, for the logit-adjusted loss, the per-class shift to add to the logits, so that a caller
+that computes :math:`(\\log p_y, \\log(1 - p_y))` another way (`linear_loss`, without materialising the logits) gets
+the same loss as `get(name, **hparams)` on the logits.
+"""
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import numpy as np
+
+from el_jax.losses import _inputs, _registry
+from el_jax.losses._bonus import Bonus
+from el_jax.losses._cross_entropy import cross_entropy_of_logs
+from el_jax.losses._encouraging import encouraging_of_logs
+from el_jax.losses._expectation import expectation_of_logs, mixed_ce_expectation_of_logs
+from el_jax.losses._focal import check_hparams as check_focal_hparams
+from el_jax.losses._focal import class_weight, focal_of_logs, halted_focal_of_logs
+from el_jax.losses._logit_adjusted import logit_adjustment
+
+
+class LabelLoss(NamedTuple):
+  """A loss of the :math:`p_y` family with its hyper-parameters bound.
+
+  `formula(log_p_y, log_1m_p_y, labels)` gives the per-example losses `[...]` (only focal's class weights read the
+  labels); `logit_shift` is `None` or a `[K]` array added to every row of logits before the softmax.
+  """
+
+  formula: Callable
+  logit_shift: np.ndarray | None = None
+
+
+def _no_smoothing(name: str, label_smoothing: float):
+  _inputs.check_unit("label_smoothing", label_smoothing)
+  if label_smoothing:
+    raise NotImplementedError(
+      f"{name} with label_smoothing={label_smoothing} is not yet supported by the fused path (linear_loss): "
+      "smoothing needs the sum of every class's log-probability, which needs accumulators this path does not "
+      "keep yet. Use label_smoothing=0, or materialise the logits and call the loss on them."
+    )
+
+
+def _cross_entropy(num_classes, *, label_smoothing):
+  del num_classes
+  _no_smoothing("cross_entropy", label_smoothing)
+  return LabelLoss(lambda log_p, log_1m_p, labels: cross_entropy_of_logs(log_p, log_1m_p))
+
+
+def _encouraging(num_classes, *, log_end, bonus_start, bonus_rho, eps, bonus, bonus_gamma, label_smoothing):
+  del num_classes
+  b = Bonus(bonus, log_end, bonus_start, eps, bonus_gamma).check()
+  _no_smoothing("encouraging_loss", label_smoothing)
+  return LabelLoss(lambda log_p, log_1m_p, labels: encouraging_of_logs(log_p, log_1m_p, bonus=b, rho=bonus_rho))
+
+
+def _focal(num_classes, *, gamma, alpha):
+  check_focal_hparams(gamma)
+  class_weight(alpha, np.zeros((), int), num_classes)  # checks alpha's shape against K now, not at the first call
+  return LabelLoss(
+    lambda log_p, log_1m_p, labels: class_weight(alpha, labels, num_classes) * focal_of_logs(log_p, log_1m_p, gamma)
+  )
+
+
+def _halted_focal(num_classes, *, gamma, threshold):
+  del num_classes
+  check_focal_hparams(gamma, threshold)
+  return LabelLoss(lambda log_p, log_1m_p, labels: halted_focal_of_logs(log_p, log_1m_p, gamma, threshold))
+
+
+def _expectation(num_classes):
+  del num_classes
+  return LabelLoss(lambda log_p, log_1m_p, labels: expectation_of_logs(log_p, log_1m_p))
+
+
+def _mixed(num_classes, *, alpha, beta):
+  del num_classes
+  return LabelLoss(
+    lambda log_p, log_1m_p, labels: mixed_ce_expectation_of_logs(log_p, log_1m_p, alpha=alpha, beta=beta)
+  )
+
+
+def _logit_adjusted(num_classes, *, class_counts, tau):
+  shift = logit_adjustment(class_counts, tau, num_classes)
+  return LabelLoss(lambda log_p, log_1m_p, labels: cross_entropy_of_logs(log_p, log_1m_p), shift)
+
+
+_BUILDERS = {
+  "cross_entropy": _cross_entropy,
+  "encouraging_loss": _encouraging,
+  "expectation_loss": _expectation,
+  "focal_loss": _focal,
+  "halted_focal_loss": _halted_focal,
+  "logit_adjusted_loss": _logit_adjusted,
+  "mixed_ce_expectation": _mixed,
+}
+
+FAMILY = tuple(sorted(_BUILDERS))
+"""The registered losses `label_loss` supports (cross-entropy and EL without label smoothing)."""
+
+
+def label_loss(name: str, num_classes: int, **hparams) -> LabelLoss:
+  """Loss `name` of the :math:`p_y` family with hyper-parameters `hparams` (defaults as in `get`), for K classes.
+
+  Raises:
+    ValueError: for an unknown loss or hyper-parameter, or a hyper-parameter out of range (as `get` and the loss
+      do).
+    NotImplementedError: for a registered loss outside the family (or CE/EL with label smoothing), naming it.
+  """
+  valid = _registry.hparams(name)  # a ValueError listing the names if `name` is unknown
+  if name not in _BUILDERS:
+    raise NotImplementedError(
+      f"Loss {name!r} is not yet supported by the fused path (linear_loss): it reads the logits through more "
+      f"than the label's probability p_y. Supported: {', '.join(FAMILY)} (cross_entropy and encouraging_loss "
+      "without label smoothing). Materialise the logits and call the loss on them instead."
+    )
+  _registry.check_hparams(name, hparams, valid)
+  return _BUILDERS[name](num_classes, **{**valid, **hparams})

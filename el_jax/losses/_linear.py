@@ -1,0 +1,83 @@
+"""A loss on the logits of a linear classifier (a language model's output projection), fused with the projection."""
+
+import jax.numpy as jnp
+
+from el_jax.losses import _inputs
+from el_jax.losses._label_losses import label_loss
+from el_jax.losses._labels import check_labels
+from el_jax.losses._linear_label_probs import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs, linear_label_log_probs
+
+
+def linear_loss(
+  hidden,
+  weight,
+  labels,
+  *,
+  loss: str = "cross_entropy",
+  bias=None,
+  where=None,
+  token_block: int = TOKEN_BLOCK,
+  vocab_block: int = VOCAB_BLOCK,
+  **hparams,
+):
+  r"""Per-token losses of the logits :math:`z = h W + b`, without materialising the `[tokens, V]` logits.
+
+  Equal to `get(loss, **hparams)(hidden @ weight + bias, labels, where=where)`, for the losses that read the logits
+  only through the label's probability :math:`p_y`: each is a formula on :math:`\log p_y` and
+  :math:`\log(1 - p_y)`, which `linear_label_log_probs` computes block by block:
+
+  .. math::  \log p_y = -\mathrm{softplus}(-d), \quad \log(1 - p_y) = -\mathrm{softplus}(d), \quad
+             d = z_y - \log \textstyle\sum_{k \ne y} e^{z_k}
+
+  (EL paper Eq. 8), with an online, running-max rescaled sum over vocabulary blocks. Supported:
+
+  - `cross_entropy` (:math:`-\log p_y`) and `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus
+    shape), both without label smoothing;
+  - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
+  - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias.
+
+  Not yet supported (a NotImplementedError names the loss): label smoothing in `cross_entropy` and
+  `encouraging_loss`, `multiclass_margin_loss`, `hem_loss`, `logit_norm_loss`, `squared_error`,
+  `absolute_error`, `dice_loss` and the sigmoid losses: they need more of the logits than :math:`p_y`.
+
+  Memory: :math:`O(\text{tokens} \cdot D + D \cdot V + \text{token\_block} \cdot \text{vocab\_block})`; the
+  `[tokens, V]` logits and their gradient are never held, in the forward or the backward pass. Logits and sums
+  are accumulated in float32 whatever the inputs' dtype (bfloat16 `hidden` and `weight` are the common case).
+  The gradients with respect to `hidden`, `weight` and `bias` are exact for any cotangent of the per-token
+  losses (a custom VJP recomputes each logit block; see `linear_label_log_probs`), in the inputs' dtypes.
+
+  Labels are checked with `check_labels` on the tokens `where` keeps (masked tokens may carry any label, such as
+  an ignore index -100): concrete labels raise a ValueError at once; traced labels (inside `jit`) are checked
+  when the caller is wrapped in `jax.experimental.checkify.checkify` and not otherwise, where a kept token with
+  a label outside `[0, V)` gets a NaN loss and NaN gradients rather than a wrong number.
+
+  Args:
+    hidden: `[..., D]` floating hidden states (e.g. `[batch, time, D]`).
+    weight: `[D, V]` floating output projection.
+    labels: `[...]` integer classes in `[0, V)`.
+    loss: the registered name of the loss (see `names()`).
+    bias: optional `[V]` bias of the projection.
+    where: optional bool `[...]` mask; masked tokens give 0 and no gradient.
+    token_block: tokens per block (clipped to the number of tokens; need not divide it).
+    vocab_block: vocabulary entries per block (clipped to `V`; need not divide it).
+    **hparams: the loss's hyper-parameters, as for `get(loss, **hparams)`.
+
+  Returns:
+    float32 per-token losses `[...]` (float64 for float64 inputs).
+
+  Raises:
+    ValueError: for an unknown loss or hyper-parameter, a shape mismatch, or concrete labels out of range.
+    NotImplementedError: for a registered loss the fused path does not support yet.
+  """
+  hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
+  vocab = weight.shape[1]
+  family = label_loss(loss, vocab, **hparams)
+  if where is not None:
+    where = _inputs.as_mask(where, labels.shape)
+  check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
+  if family.logit_shift is not None:
+    bias = family.logit_shift if bias is None else jnp.asarray(bias) + family.logit_shift
+  log_p_y, log_1m_p_y = linear_label_log_probs(
+    hidden, weight, bias, labels, where, token_block=token_block, vocab_block=vocab_block
+  )
+  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels), where)

@@ -1,0 +1,232 @@
+r"""`(log p_y, log(1 - p_y))` of the logits `hidden @ weight + bias`, streamed over blocks, never holding them all.
+
+A language model's classifier is a projection of `N` hidden states of width `D` onto a vocabulary of `V` tokens;
+the `[N, V]` logits (and their gradient) dominate the memory of the loss. `linear_label_log_probs` computes what
+the :math:`p_y` family of losses needs from them (see `label_log_probs`) one `[token_block, vocab_block]` block
+at a time:
+
+- forward: for each block of tokens, a loop over blocks of vocabulary computes the logit block in float32 and
+  keeps, per token, the label's logit :math:`z_y` and an online (running-max rescaled) sum over the other classes,
+  :math:`\mathrm{lse}_{\ne y} = \log \sum_{k \ne y} e^{z_k}`. The sum over all classes is never accumulated on its
+  own: :math:`\mathrm{lse} = \mathrm{logaddexp}(z_y, \mathrm{lse}_{\ne y})`, so that
+  :math:`\log(1 - p_y) = \mathrm{lse}_{\ne y} - \mathrm{lse}` is formed without subtracting nearly equal sums
+  (which would cancel as :math:`p_y \to 1`). With :math:`d = z_y - \mathrm{lse}_{\ne y}` (EL paper Eq. 8),
+  :math:`\log p_y = -\mathrm{softplus}(-d)` and :math:`\log(1 - p_y) = -\mathrm{softplus}(d)`, as in
+  `label_log_probs`.
+- backward: for cotangents :math:`(g_1, g_2)` the logit gradient is :math:`c\,(e_y - r)` with
+  :math:`c = g_1 (1 - p_y) - g_2 p_y` and :math:`r_k = e^{z_k - \mathrm{lse}_{\ne y}}` off the label,
+  :math:`r_y = 0` (derived in `label_log_probs`: :math:`\partial \log p_y / \partial z = (1 - p_y)(e_y - r)` and
+  :math:`\partial \log(1 - p_y) / \partial z = -p_y (e_y - r)`, because :math:`p_k = (1 - p_y) r_k` off the label).
+  For each block of vocabulary, a loop over blocks of tokens recomputes the logit block, forms its gradient
+  `dz` and accumulates :math:`\partial h \mathrel{+}= dz\, W_b^\top`, :math:`\partial W_b \mathrel{+}= h^\top dz`
+  and :math:`\partial b_b \mathrel{+}= \sum_{\text{tokens}} dz`.
+
+Memory: the inputs, the `[N]` statistics, one float32 `[N, D]` accumulator for the hidden states' gradient (the
+gradients of `weight` and `bias` are written block by block in their own dtypes) and a few (two or three) float32
+`[token_block, vocab_block]` blocks: :math:`O(N D + D V + \text{token\_block} \cdot \text{vocab\_block})`.
+
+Blocks that do not divide `N` or `V` are handled without padding (which would copy `weight`): the last block is
+moved back to end at the last row or column, and the entries it shares with the block before it are masked out
+of every sum and gradient.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from el_jax.losses import _inputs
+
+TOKEN_BLOCK = 2048
+VOCAB_BLOCK = 8192
+# Defaults: a float32 logit block of 2048 x 8192 is 64 MiB (the loops hold two or three such blocks at a time, as
+# measured with XLA:CPU's memory analysis), small beside a model's activations, and large enough that each block's
+# matmul (2 * 2048 * 8192 * D flops) outweighs the loop's per-step cost on an accelerator.
+
+
+def linear_label_log_probs(
+  hidden, weight, bias, labels, where=None, *, token_block: int = TOKEN_BLOCK, vocab_block: int = VOCAB_BLOCK
+):
+  r"""`(log p_y, log(1 - p_y))` `[...]` of the logits :math:`z = h W + b`, without materialising `[N, V]` logits.
+
+  Exact (no approximation) values and gradients with respect to `hidden`, `weight` and `bias` for any cotangents
+  of the two outputs; see the module's docstring for the formulas and the memory bound. Logits are accumulated
+  in float32 (float64 for float64 inputs) whatever the inputs' dtype; the backward pass multiplies the logit
+  gradient, rounded to the inputs' dtype, with the inputs (as a materialised bfloat16 classifier does) and
+  accumulates in float32. Gradients come in the inputs' dtypes.
+
+  When every logit but the label's is :math:`-\infty` (or `V = 1`), :math:`p_y = 1` exactly: the outputs are
+  `(0, -inf)`, as for `label_log_probs`. A label outside `[0, V)` gives NaN outputs (and NaN gradients) for its
+  token unless `where` masks it.
+
+  Args:
+    hidden: `[..., D]` floating hidden states.
+    weight: `[D, V]` floating output projection.
+    bias: `[V]` floating bias, or None.
+    labels: `[...]` integer labels in `[0, V)`.
+    where: optional bool `[...]`; tokens where it is False get a zero gradient (their outputs are unspecified:
+      mask them in the loss), whatever their hidden states (NaN included) and labels.
+    token_block: tokens per block (clipped to the number of tokens).
+    vocab_block: vocabulary entries per block (clipped to `V`).
+
+  Returns:
+    `(log_p_y, log_1m_p_y)`, each `[...]` in float32 (float64 for float64 inputs).
+  """
+  hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
+  batch, width = hidden.shape[:-1], hidden.shape[-1]
+  bias = jnp.zeros(weight.shape[1], accumulation_dtype(hidden, weight)) if bias is None else bias
+  keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
+  flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1))
+  log_p, log_1m_p = _streamed(*flat, token_block, vocab_block)
+  return log_p.reshape(batch), log_1m_p.reshape(batch)
+
+
+def check_inputs(hidden, weight, bias, labels, token_block: int, vocab_block: int):
+  """`(hidden, weight, bias, labels)` as arrays, after checking their dtypes and shapes and the block sizes."""
+  hidden, weight, labels = jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(labels)
+  bias = None if bias is None else jnp.asarray(bias)
+  for name, array in (("hidden", hidden), ("weight", weight), ("bias", bias)):
+    if array is not None and not jnp.issubdtype(array.dtype, jnp.floating):
+      raise TypeError(f"{name} must be a floating-point array, got dtype {array.dtype}.")
+  if not jnp.issubdtype(labels.dtype, jnp.integer):
+    raise TypeError(f"labels must be integer class indices, got dtype {labels.dtype}.")
+  if hidden.ndim < 1 or weight.ndim != 2 or weight.shape[0] != hidden.shape[-1]:
+    raise ValueError(
+      f"hidden must be [..., D] and weight [D, V] with the same D, got hidden {hidden.shape} and weight {weight.shape}."
+    )
+  if bias is not None and bias.shape != weight.shape[1:]:
+    raise ValueError(f"bias must be [V] = {weight.shape[1:]}, got {bias.shape}.")
+  if labels.shape != hidden.shape[:-1]:
+    raise ValueError(
+      f"labels shape {labels.shape} does not match hidden shape {hidden.shape}: expected labels of shape "
+      f"{hidden.shape[:-1]} (one integer class per hidden state)."
+    )
+  if token_block < 1 or vocab_block < 1:
+    raise ValueError(f"token_block and vocab_block must be >= 1, got {token_block} and {vocab_block}.")
+  return hidden, weight, bias, labels
+
+
+def accumulation_dtype(hidden, weight):
+  """float32, or float64 when an input is float64: the dtype of the logits and of every sum."""
+  return jnp.promote_types(jnp.result_type(hidden, weight), jnp.float32)
+
+
+def _blocks(count: int, block: int):
+  """`(block size, number of blocks)` for `count` entries: the block is clipped to `count`."""
+  block = max(1, min(block, count))
+  return block, -(-count // block)
+
+
+def _start(index, block: int, count: int):
+  """The first entry of block `index`, moved back for the last block so that it ends at entry `count - 1`."""
+  return jnp.minimum(index * block, count - block)
+
+
+def _fresh(index, block: int, count: int):
+  """`(start, fresh)`: block `index`'s first entry and a bool `[block]` that is False on the entries the block
+  shares with the block before it (the last block moved back by `_start`)."""
+  start = _start(index, block, count)
+  return start, start + jnp.arange(block) >= index * block
+
+
+def _finite_shift(m):
+  """`m`, or 0 where it is :math:`-\\infty`: a shift for :math:`e^{z - m}` free of :math:`-\\infty + \\infty`."""
+  return jnp.where(m == -jnp.inf, 0.0, m)
+
+
+def _logits(h, w, b, acc):
+  """The logit block :math:`h W_b + b_b` in the accumulation dtype."""
+  return jnp.dot(h, w, preferred_element_type=acc) + b.astype(acc)
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
+def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block):
+  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block)[0]
+
+
+def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block):
+  (n, _), v = hidden.shape, weight.shape[1]
+  acc = accumulation_dtype(hidden, weight)
+  tb, n_tb = _blocks(n, token_block)
+  vb, n_vb = _blocks(v, vocab_block)
+
+  def token_step(i, stats):
+    t0 = _start(i, tb, n)  # rows shared with the previous block are recomputed and written again, identically
+    h = jax.lax.dynamic_slice_in_dim(hidden, t0, tb)
+    y = jax.lax.dynamic_slice_in_dim(labels, t0, tb)
+
+    def vocab_step(j, carry):
+      m, s, z_y = carry  # running max and rescaled sum over the other classes, the label's logit
+      v0, fresh = _fresh(j, vb, v)
+      z = _logits(h, jax.lax.dynamic_slice_in_dim(weight, v0, vb, 1), jax.lax.dynamic_slice_in_dim(bias, v0, vb), acc)
+      is_label = (v0 + jnp.arange(vb) == y[:, None]) & fresh
+      others = jnp.where(fresh & ~is_label, z, -jnp.inf)
+      m_new = jnp.maximum(m, jnp.max(others, axis=1))
+      shift = _finite_shift(m_new)
+      s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(others - shift[:, None]), axis=1)
+      return m_new, s, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1)
+
+    init = (jnp.full(tb, -jnp.inf, acc), jnp.zeros(tb, acc), jnp.zeros(tb, acc))
+    m, s, z_y = jax.lax.fori_loop(0, n_vb, vocab_step, init)
+    lse_others = _finite_shift(m) + jnp.log(s)  # -inf when every other logit is -inf (s = 0)
+    z_y = jnp.where((y >= 0) & (y < v), z_y, jnp.nan)  # a label that matched no column
+    lse_all, z_all = stats
+    return jax.lax.dynamic_update_slice(lse_all, lse_others, (t0,)), jax.lax.dynamic_update_slice(z_all, z_y, (t0,))
+
+  lse_others, z_y = jax.lax.fori_loop(0, n_tb, token_step, (jnp.zeros(n, acc), jnp.zeros(n, acc)))
+  d = z_y - lse_others  # log p_y - log(1 - p_y)
+  out = (-jax.nn.softplus(-d), -jax.nn.softplus(d))
+  return out, (hidden, weight, bias, labels, keep, lse_others, d)
+
+
+def _bwd(token_block, vocab_block, residuals, cotangents):
+  hidden, weight, bias, labels, keep, lse_others, d = residuals
+  g_log_p, g_log_1m_p = cotangents
+  (n, width), v = hidden.shape, weight.shape[1]
+  acc = accumulation_dtype(hidden, weight)
+  mm = jnp.result_type(hidden, weight)  # the dtype the matmuls multiply in
+  tb, n_tb = _blocks(n, token_block)
+  vb, n_vb = _blocks(v, vocab_block)
+  c = jnp.where(keep, g_log_p * jax.nn.sigmoid(-d) - g_log_1m_p * jax.nn.sigmoid(d), 0.0).astype(acc)
+  # r_k = exp(z_k - lse_others); when lse_others = -inf every other logit is -inf and r must be 0: exp(-inf - inf).
+  r_shift = jnp.where(lse_others == -jnp.inf, jnp.inf, lse_others).astype(acc)
+
+  def vocab_step(j, grads):
+    d_hidden, d_weight, d_bias = grads
+    v0, fresh_col = _fresh(j, vb, v)
+    w = jax.lax.dynamic_slice_in_dim(weight, v0, vb, 1)
+    b = jax.lax.dynamic_slice_in_dim(bias, v0, vb)
+    columns = v0 + jnp.arange(vb)
+
+    def token_step(i, carry):
+      d_hidden, d_w, d_b = carry
+      t0, fresh_row = _fresh(i, tb, n)
+      row = fresh_row & jax.lax.dynamic_slice_in_dim(keep, t0, tb)
+      # Masked rows read zeros, so that NaN or inf in a padding token's hidden state cannot reach d_weight.
+      h = jnp.where(row[:, None], jax.lax.dynamic_slice_in_dim(hidden, t0, tb), 0)
+      z = _logits(h, w, b, acc)
+      is_label = columns == jax.lax.dynamic_slice_in_dim(labels, t0, tb)[:, None]
+      r = jnp.exp(z - jax.lax.dynamic_slice_in_dim(r_shift, t0, tb)[:, None])
+      dz = jax.lax.dynamic_slice_in_dim(c, t0, tb)[:, None] * jnp.where(is_label, 1.0, -r)
+      dz = jnp.where(row[:, None] & fresh_col, dz, 0.0)
+      dz_mm = dz.astype(mm)
+      d_rows = jax.lax.dynamic_slice_in_dim(d_hidden, t0, tb) + jnp.dot(dz_mm, w.T, preferred_element_type=acc)
+      d_hidden = jax.lax.dynamic_update_slice_in_dim(d_hidden, d_rows, t0, 0)
+      return d_hidden, d_w + jnp.dot(h.T, dz_mm, preferred_element_type=acc), d_b + jnp.sum(dz, axis=0)
+
+    init = (d_hidden, jnp.zeros((width, vb), acc), jnp.zeros(vb, acc))
+    d_hidden, d_w, d_b = jax.lax.fori_loop(0, n_tb, token_step, init)
+    # The columns shared with the previous block keep the gradient that block wrote.
+    old_w = jax.lax.dynamic_slice_in_dim(d_weight, v0, vb, 1)
+    d_w = jnp.where(fresh_col, d_w.astype(d_weight.dtype), old_w)
+    d_b = jnp.where(fresh_col, d_b.astype(d_bias.dtype), jax.lax.dynamic_slice_in_dim(d_bias, v0, vb))
+    d_weight = jax.lax.dynamic_update_slice_in_dim(d_weight, d_w, v0, 1)
+    d_bias = jax.lax.dynamic_update_slice_in_dim(d_bias, d_b, v0, 0)
+    return d_hidden, d_weight, d_bias
+
+  init = (jnp.zeros((n, width), acc), jnp.zeros_like(weight), jnp.zeros_like(bias))
+  d_hidden, d_weight, d_bias = jax.lax.fori_loop(0, n_vb, vocab_step, init)
+  return d_hidden.astype(hidden.dtype), d_weight, d_bias, None, None
+
+
+_streamed.defvjp(_fwd, _bwd)
