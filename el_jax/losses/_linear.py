@@ -1,5 +1,6 @@
 """A loss on the logits of a linear classifier (a language model's output projection), fused with the projection."""
 
+import jax
 import jax.numpy as jnp
 
 from el_jax.losses import _inputs
@@ -18,6 +19,7 @@ def linear_loss(
   where=None,
   token_block: int = TOKEN_BLOCK,
   vocab_block: int = VOCAB_BLOCK,
+  vocab_axis: str | None = None,
   **hparams,
 ):
   r"""Per-token losses of the logits :math:`z = h W + b`, without materialising the `[tokens, V]` logits.
@@ -60,6 +62,13 @@ def linear_loss(
     where: optional bool `[...]` mask; masked tokens give 0 and no gradient.
     token_block: tokens per block (clipped to the number of tokens; need not divide it).
     vocab_block: vocabulary entries per block (clipped to `V`; need not divide it).
+    vocab_axis: None, or the name of the mesh axis over which `weight`'s vocabulary dimension and `bias` are
+      sharded, when called inside `jax.shard_map` over that axis: `weight` is this device's `[D, V_s]` shard
+      (global columns `[i V_s, (i + 1) V_s)` for its index `i` on the axis), `labels` are global ids in
+      `[0, V)` with `V = V_s * axis size`, and the hyper-parameters are those of the whole vocabulary (a
+      `[V]` alpha or class counts). Each device streams its own shard; the row statistics are combined
+      across the axis (see `linear_label_log_probs` for the collectives) and every device of the axis gets
+      the same losses. Tokens may be sharded over other axes (data parallelism) with or without it.
     **hparams: the loss's hyper-parameters, as for `get(loss, **hparams)`.
 
   Returns:
@@ -70,14 +79,18 @@ def linear_loss(
     NotImplementedError: for a registered loss the fused path does not support yet.
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
-  vocab = weight.shape[1]
+  shard = weight.shape[1]
+  vocab = shard if vocab_axis is None else shard * jax.lax.axis_size(vocab_axis)
   family = label_loss(loss, vocab, **hparams)
   if where is not None:
     where = _inputs.as_mask(where, labels.shape)
   check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
   if family.logit_shift is not None:
-    bias = family.logit_shift if bias is None else jnp.asarray(bias) + family.logit_shift
+    shift = jnp.asarray(family.logit_shift)
+    if vocab_axis is not None:  # this device's columns of the whole vocabulary's shift
+      shift = jax.lax.dynamic_slice_in_dim(shift, jax.lax.axis_index(vocab_axis) * shard, shard)
+    bias = shift if bias is None else jnp.asarray(bias) + shift
   log_p_y, log_1m_p_y = linear_label_log_probs(
-    hidden, weight, bias, labels, where, token_block=token_block, vocab_block=vocab_block
+    hidden, weight, bias, labels, where, token_block=token_block, vocab_block=vocab_block, vocab_axis=vocab_axis
   )
   return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels), where)

@@ -25,6 +25,19 @@ Memory: the inputs, the `[N]` statistics, one float32 `[N, D]` accumulator for t
 gradients of `weight` and `bias` are written block by block in their own dtypes) and a few (two or three) float32
 `[token_block, vocab_block]` blocks: :math:`O(N D + D V + \text{token\_block} \cdot \text{vocab\_block})`.
 
+Vocabulary sharded over a mesh axis (`vocab_axis`, inside `jax.shard_map`): each device holds a shard of `V_s`
+columns of `weight` (and of `bias`), the global columns `[i V_s, (i + 1) V_s)` for its index `i` on the axis, and
+streams only those. Labels stay global ids. Per token a shard computes the label's logit when the label falls in
+its columns (0 otherwise, with a count of hits) and :math:`\mathrm{lse}_{\ne y}` over its other columns; the row
+statistics are combined across the axis by a `pmax` of the shards' :math:`\mathrm{lse}_{\ne y}` and one `psum`
+of the stacked `[3, N]` rescaled sums, label logits and hits: two collectives of `[N]`-sized statistics in the
+forward pass, whose outputs are the same on every shard. The backward pass recomputes the shard's logit blocks
+against the combined statistics; `d weight` and `d bias` stay local to the shard, and `d hidden` (a partial sum
+over the shard's columns) is summed over the axis: one `psum` of `[N, D]`, the backward's one collective. Tokens
+sharded over another axis (data parallelism), with or without `vocab_axis`, need nothing: each device has its
+own tokens, and under `shard_map`'s varying-axes checks the gradients of `weight` and `bias` are summed over that
+axis by the transpose of `shard_map` (without the checks, the caller sums them, as for any gradient).
+
 Blocks that do not divide `N` or `V` are handled without padding (which would copy `weight`): the last block is
 moved back to end at the last row or column, and the entries it shares with the block before it are masked out
 of every sum and gradient.
@@ -45,7 +58,15 @@ VOCAB_BLOCK = 8192
 
 
 def linear_label_log_probs(
-  hidden, weight, bias, labels, where=None, *, token_block: int = TOKEN_BLOCK, vocab_block: int = VOCAB_BLOCK
+  hidden,
+  weight,
+  bias,
+  labels,
+  where=None,
+  *,
+  token_block: int = TOKEN_BLOCK,
+  vocab_block: int = VOCAB_BLOCK,
+  vocab_axis: str | None = None,
 ):
   r"""`(log p_y, log(1 - p_y))` `[...]` of the logits :math:`z = h W + b`, without materialising `[N, V]` logits.
 
@@ -68,6 +89,11 @@ def linear_label_log_probs(
       mask them in the loss), whatever their hidden states (NaN included) and labels.
     token_block: tokens per block (clipped to the number of tokens).
     vocab_block: vocabulary entries per block (clipped to `V`).
+    vocab_axis: None, or the name of the mesh axis over which `weight`'s vocabulary dimension and `bias` are
+      sharded, when called inside `jax.shard_map` over that axis: `weight` is then this device's `[D, V_s]` shard,
+      holding the global columns `[i V_s, (i + 1) V_s)` for the device's index `i` on the axis (the layout of
+      `P(None, vocab_axis)`), and `labels` are global ids in `[0, V_s * axis size)`. The outputs are the same
+      on every device of the axis; see the module's docstring for the collectives.
 
   Returns:
     `(log_p_y, log_1m_p_y)`, each `[...]` in float32 (float64 for float64 inputs).
@@ -77,7 +103,8 @@ def linear_label_log_probs(
   bias = jnp.zeros(weight.shape[1], accumulation_dtype(hidden, weight)) if bias is None else bias
   keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
   flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1))
-  log_p, log_1m_p = _streamed(*flat, token_block, vocab_block)
+  flat, sum_d_hidden = _vary_alike(flat, vocab_axis)
+  log_p, log_1m_p = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden)
   return log_p.reshape(batch), log_1m_p.reshape(batch)
 
 
@@ -104,6 +131,40 @@ def check_inputs(hidden, weight, bias, labels, token_block: int, vocab_block: in
   if token_block < 1 or vocab_block < 1:
     raise ValueError(f"token_block and vocab_block must be >= 1, got {token_block} and {vocab_block}.")
   return hidden, weight, bias, labels
+
+
+def _vary_alike(arrays, vocab_axis: str | None):
+  """`(arrays, sum_d_hidden)`: under `shard_map`'s varying-axes checks (`check_vma=True`), `arrays` each cast to
+  vary over every mesh axis any of them varies over, so that each gradient the backward pass forms on a device
+  has its primal's type; the casts' transposes then sum the gradients over the axes their inputs did not vary
+  over (`d hidden` over `vocab_axis`, `d weight` and `d bias` over the token axes), and `sum_d_hidden` is False.
+  Outside `shard_map` the arrays are returned as they are; so they are inside it without the checks, where
+  `sum_d_hidden` is True when the vocabulary is sharded: the backward pass then sums `d hidden` over `vocab_axis`
+  itself (and the caller sums `d weight` and `d bias` over the token axes, as for any gradient without them)."""
+  varying = [_vma(a) for a in arrays]
+  axes = frozenset().union(*varying)
+  if vocab_axis is not None and vocab_axis not in axes:
+    return arrays, True
+  cast = tuple(
+    jax.lax.pcast(a, tuple(sorted(axes - v)), to="varying") if axes - v else a
+    for a, v in zip(arrays, varying, strict=True)
+  )
+  return cast, False
+
+
+def _vma(x):
+  """The mesh axes `x` varies over inside `shard_map` with `check_vma=True`; empty elsewhere."""
+  aval = jax.typeof(x)
+  manual = getattr(aval, "manual_axis_type", None)  # JAX >= 0.9; `aval.vma` before
+  return frozenset(getattr(aval, "vma", ()) if manual is None else manual.varying)
+
+
+def _vary_as(tree, like):
+  """`tree`'s arrays cast to vary over the mesh axes `like` varies over (a no-op outside `shard_map`): loop carries
+  start as constants but take the inputs' varying axes."""
+  return jax.tree.map(
+    lambda x: jax.lax.pcast(x, tuple(sorted(_vma(like) - _vma(x))), to="varying") if _vma(like) - _vma(x) else x, tree
+  )
 
 
 def accumulation_dtype(hidden, weight):
@@ -139,14 +200,31 @@ def _logits(h, w, b, acc):
   return jnp.dot(h, w, preferred_element_type=acc) + b.astype(acc)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6))
-def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block):
-  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block)[0]
+def _combine(lse_others, z_y, hit, vocab_axis: str):
+  """The row statistics of the whole vocabulary from each shard's: `lse_others` log-sum-exp'd across the axis, the
+  label's logit summed from the one shard that holds it (NaN when no shard or several do). Two collectives: a
+  `pmax` of `[N]` and a `psum` of `[3, N]`."""
+  shift = _finite_shift(jax.lax.pmax(lse_others, vocab_axis))
+  parts = jnp.stack([jnp.exp(lse_others - shift), jnp.where(hit, z_y, 0.0), hit.astype(z_y.dtype)])
+  total, z_y, hits = jax.lax.psum(parts, vocab_axis)
+  return shift + jnp.log(total), jnp.where(hits == 1, z_y, jnp.nan)
 
 
-def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block):
+def _local_labels(labels, v: int, vocab_axis):
+  """The labels as columns of this device's vocabulary shard (global ids when the vocabulary is not sharded)."""
+  return labels if vocab_axis is None else labels - jax.lax.axis_index(vocab_axis) * v
+
+
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8))
+def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden):
+  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden)[0]
+
+
+def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden):
+  del sum_d_hidden  # a backward-pass option
   (n, _), v = hidden.shape, weight.shape[1]
   acc = accumulation_dtype(hidden, weight)
+  labels = _local_labels(labels, v, vocab_axis)
   tb, n_tb = _blocks(n, token_block)
   vb, n_vb = _blocks(v, vocab_block)
 
@@ -166,20 +244,24 @@ def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block):
       s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(others - shift[:, None]), axis=1)
       return m_new, s, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1)
 
-    init = (jnp.full(tb, -jnp.inf, acc), jnp.zeros(tb, acc), jnp.zeros(tb, acc))
+    init = _vary_as((jnp.full(tb, -jnp.inf, acc), jnp.zeros(tb, acc), jnp.zeros(tb, acc)), hidden)
     m, s, z_y = jax.lax.fori_loop(0, n_vb, vocab_step, init)
     lse_others = _finite_shift(m) + jnp.log(s)  # -inf when every other logit is -inf (s = 0)
-    z_y = jnp.where((y >= 0) & (y < v), z_y, jnp.nan)  # a label that matched no column
     lse_all, z_all = stats
     return jax.lax.dynamic_update_slice(lse_all, lse_others, (t0,)), jax.lax.dynamic_update_slice(z_all, z_y, (t0,))
 
-  lse_others, z_y = jax.lax.fori_loop(0, n_tb, token_step, (jnp.zeros(n, acc), jnp.zeros(n, acc)))
+  lse_others, z_y = jax.lax.fori_loop(0, n_tb, token_step, _vary_as((jnp.zeros(n, acc), jnp.zeros(n, acc)), hidden))
+  hit = (labels >= 0) & (labels < v)  # the label is one of this device's columns
+  if vocab_axis is None:
+    z_y = jnp.where(hit, z_y, jnp.nan)  # a label that matched no column
+  else:
+    lse_others, z_y = _combine(lse_others, z_y, hit, vocab_axis)
   d = z_y - lse_others  # log p_y - log(1 - p_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d))
   return out, (hidden, weight, bias, labels, keep, lse_others, d)
 
 
-def _bwd(token_block, vocab_block, residuals, cotangents):
+def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, residuals, cotangents):
   hidden, weight, bias, labels, keep, lse_others, d = residuals
   g_log_p, g_log_1m_p = cotangents
   (n, width), v = hidden.shape, weight.shape[1]
@@ -214,7 +296,7 @@ def _bwd(token_block, vocab_block, residuals, cotangents):
       d_hidden = jax.lax.dynamic_update_slice_in_dim(d_hidden, d_rows, t0, 0)
       return d_hidden, d_w + jnp.dot(h.T, dz_mm, preferred_element_type=acc), d_b + jnp.sum(dz, axis=0)
 
-    init = (d_hidden, jnp.zeros((width, vb), acc), jnp.zeros(vb, acc))
+    init = (d_hidden, *_vary_as((jnp.zeros((width, vb), acc), jnp.zeros(vb, acc)), hidden))
     d_hidden, d_w, d_b = jax.lax.fori_loop(0, n_tb, token_step, init)
     # The columns shared with the previous block keep the gradient that block wrote.
     old_w = jax.lax.dynamic_slice_in_dim(d_weight, v0, vb, 1)
@@ -224,8 +306,10 @@ def _bwd(token_block, vocab_block, residuals, cotangents):
     d_bias = jax.lax.dynamic_update_slice_in_dim(d_bias, d_b, v0, 0)
     return d_hidden, d_weight, d_bias
 
-  init = (jnp.zeros((n, width), acc), jnp.zeros_like(weight), jnp.zeros_like(bias))
+  init = _vary_as((jnp.zeros((n, width), acc), jnp.zeros_like(weight), jnp.zeros_like(bias)), hidden)
   d_hidden, d_weight, d_bias = jax.lax.fori_loop(0, n_vb, vocab_step, init)
+  if vocab_axis is not None and sum_d_hidden:
+    d_hidden = jax.lax.psum(d_hidden, vocab_axis)  # else the transpose of `_vary_alike`'s cast sums it
   return d_hidden.astype(hidden.dtype), d_weight, d_bias, None, None
 
 
