@@ -143,6 +143,14 @@ def _vary_alike(arrays, vocab_axis: str | None):
   itself (and the caller sums `d weight` and `d bias` over the token axes, as for any gradient without them)."""
   varying = [_vma(a) for a in arrays]
   axes = frozenset().union(*varying)
+  if vocab_axis is not None and axes and vocab_axis not in varying[1]:
+    # With the checks on, a weight that does not vary over vocab_axis is replicated: each device would take the
+    # whole vocabulary for its shard, and the combined statistics would count every class axis_size times.
+    raise ValueError(
+      f"vocab_axis={vocab_axis!r}, but weight does not vary over that mesh axis: shard weight's vocabulary "
+      f"dimension over it (shard_map in_specs P(None, {vocab_axis!r}), and bias P({vocab_axis!r})), or pass "
+      "vocab_axis=None for a replicated weight."
+    )
   if vocab_axis is not None and vocab_axis not in axes:
     return arrays, True
   cast = tuple(

@@ -102,6 +102,31 @@ def _check(case, check_vma, data_only=False):
   assert np.all(np.asarray(out)[~where] == 0)
 
 
+def _replicated_weight_is_refused():
+  """ "ok" if a replicated weight with `vocab_axis` set (each device would count the whole vocabulary as its
+  shard) is refused under the varying-axes checks; the outcome otherwise."""
+  import jax
+  import jax.numpy as jnp
+  from jax.sharding import Mesh
+  from jax.sharding import PartitionSpec as P
+
+  from el_jax import losses
+
+  hidden, weight, bias, labels, where, _ = _problem()
+  mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(MESH), ("data", "model"))
+
+  def local(h, w, y):
+    return losses.linear_loss(h, w, y, vocab_axis="model", **BLOCKS)
+
+  sharded = jax.shard_map(local, mesh=mesh, in_specs=(P("data"), P(), P("data")), out_specs=P("data"))
+  try:
+    sharded(jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(labels))
+  except Exception as e:  # noqa: BLE001 -- any other failure is reported to the parent test
+    refused = isinstance(e, ValueError) and "weight does not vary over that mesh axis" in str(e)
+    return "ok" if refused else traceback.format_exc()[-3000:]
+  return "not refused"
+
+
 def _main():
   import jax
 
@@ -121,6 +146,7 @@ def _main():
       outcomes[_key(case, DATA_ONLY)] = "ok"
     except Exception:  # noqa: BLE001
       outcomes[_key(case, DATA_ONLY)] = traceback.format_exc()[-3000:]
+  outcomes["replicated_weight"] = _replicated_weight_is_refused()
   print("OUTCOMES " + json.dumps(outcomes))
 
 
@@ -142,6 +168,10 @@ def test_vocabulary_sharded_linear_loss_equals_the_unsharded_and_materialised_lo
 @pytest.mark.parametrize("case", list(CASES))
 def test_token_sharded_linear_loss_without_vocab_axis_equals_the_unsharded_loss(outcomes, case):
   assert outcomes[_key(case, DATA_ONLY)] == "ok", outcomes[_key(case, DATA_ONLY)]
+
+
+def test_a_replicated_weight_with_vocab_axis_is_refused(outcomes):
+  assert outcomes["replicated_weight"] == "ok", outcomes["replicated_weight"]
 
 
 if __name__ == "__main__":
