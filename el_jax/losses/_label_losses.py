@@ -6,6 +6,10 @@ logits only through the label's log-probability and log-complement. `label_loss`
 on those two arrays plus, for the logit-adjusted loss, the per-class shift to add to the logits, so that a caller
 that computes :math:`(\\log p_y, \\log(1 - p_y))` another way (`linear_loss`, without materialising the logits) gets
 the same loss as `get(name, **hparams)` on the logits.
+
+Cross-entropy with label smoothing `s` also reads the mean log-probability over the `K` classes,
+:math:`\\bar\\ell = \\tfrac{1}{K} \\sum_k \\log p_k` (one more per-token sum, that of the logits): its formula takes
+it as a fourth argument (`LabelLoss.mean_log_p`).
 """
 
 from collections.abc import Callable
@@ -27,11 +31,14 @@ class LabelLoss(NamedTuple):
   """A loss of the :math:`p_y` family with its hyper-parameters bound.
 
   `formula(log_p_y, log_1m_p_y, labels)` gives the per-example losses `[...]` (only focal's class weights read the
-  labels); `logit_shift` is `None` or a `[K]` array added to every row of logits before the softmax.
+  labels); `logit_shift` is `None` or a `[K]` array added to every row of logits before the softmax. When
+  `mean_log_p` is True the formula takes a fourth argument, the mean over the classes of :math:`\\log p_k`
+  `[...]` (cross-entropy with label smoothing).
   """
 
   formula: Callable
   logit_shift: np.ndarray | None = None
+  mean_log_p: bool = False
 
 
 def _no_smoothing(name: str, label_smoothing: float):
@@ -39,15 +46,22 @@ def _no_smoothing(name: str, label_smoothing: float):
   if label_smoothing:
     raise NotImplementedError(
       f"{name} with label_smoothing={label_smoothing} is not yet supported by the fused path (linear_loss): "
-      "smoothing needs the sum of every class's log-probability, which needs accumulators this path does not "
-      "keep yet. Use label_smoothing=0, or materialise the logits and call the loss on them."
+      "its smoothing term needs the bonus b(p_k) of every class, a function of p_k = exp(z_k - lse) that needs "
+      "the full log-sum-exp first, so a second pass over the logits, which this path does not make. Use "
+      "label_smoothing=0, or materialise the logits and call the loss on them."
     )
 
 
 def _cross_entropy(num_classes, *, label_smoothing):
   del num_classes
-  _no_smoothing("cross_entropy", label_smoothing)
-  return LabelLoss(lambda log_p, log_1m_p, labels: cross_entropy_of_logs(log_p, log_1m_p))
+  _inputs.check_unit("label_smoothing", label_smoothing)
+  if not label_smoothing:
+    return LabelLoss(lambda log_p, log_1m_p, labels: cross_entropy_of_logs(log_p, log_1m_p))
+
+  def smoothed(log_p, log_1m_p, labels, mean_log_p):  # as `cross_entropy`: q = (1 - s) e_y + s / K
+    return cross_entropy_of_logs(log_p, log_1m_p) + label_smoothing * (log_p - mean_log_p)
+
+  return LabelLoss(smoothed, mean_log_p=True)
 
 
 def _encouraging(num_classes, *, log_end, bonus_start, bonus_rho, eps, bonus, bonus_gamma, label_smoothing):
@@ -99,7 +113,7 @@ _BUILDERS = {
 }
 
 FAMILY = tuple(sorted(_BUILDERS))
-"""The registered losses `label_loss` supports (cross-entropy and EL without label smoothing)."""
+"""The registered losses `label_loss` supports (EL without label smoothing)."""
 
 
 def label_loss(name: str, num_classes: int, **hparams) -> LabelLoss:
@@ -108,14 +122,14 @@ def label_loss(name: str, num_classes: int, **hparams) -> LabelLoss:
   Raises:
     ValueError: for an unknown loss or hyper-parameter, or a hyper-parameter out of range (as `get` and the loss
       do).
-    NotImplementedError: for a registered loss outside the family (or CE/EL with label smoothing), naming it.
+    NotImplementedError: for a registered loss outside the family (or EL with label smoothing), naming it.
   """
   valid = _registry.hparams(name)  # a ValueError listing the names if `name` is unknown
   if name not in _BUILDERS:
     raise NotImplementedError(
       f"Loss {name!r} is not yet supported by the fused path (linear_loss): it reads the logits through more "
-      f"than the label's probability p_y. Supported: {', '.join(FAMILY)} (cross_entropy and encouraging_loss "
-      "without label smoothing). Materialise the logits and call the loss on them instead."
+      f"than the label's probability p_y. Supported: {', '.join(FAMILY)} (encouraging_loss without label "
+      "smoothing). Materialise the logits and call the loss on them instead."
     )
   _registry.check_hparams(name, hparams, valid)
   return _BUILDERS[name](num_classes, **{**valid, **hparams})

@@ -33,14 +33,16 @@ def linear_loss(
 
   (EL paper Eq. 8), with an online, running-max rescaled sum over vocabulary blocks. Supported:
 
-  - `cross_entropy` (:math:`-\log p_y`) and `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus
-    shape), both without label smoothing;
+  - `cross_entropy` (:math:`-\log p_y`), with label smoothing `s` too (:math:`-(1 - s) \log p_y - \tfrac{s}{V}
+    \sum_k \log p_k`, from one more per-token sum, :math:`\sum_k z_k`, in the same pass);
+  - `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus shape) without label smoothing;
   - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
   - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias.
 
-  Not yet supported (a NotImplementedError names the loss): label smoothing in `cross_entropy` and
-  `encouraging_loss`, `multiclass_margin_loss`, `hem_loss`, `logit_norm_loss`, `squared_error`,
-  `absolute_error`, `dice_loss` and the sigmoid losses: they need more of the logits than :math:`p_y`.
+  Not yet supported (a NotImplementedError names the loss): label smoothing in `encouraging_loss` (it needs
+  the bonus :math:`b(p_k)` of every class, so a second pass), `multiclass_margin_loss`, `hem_loss`,
+  `logit_norm_loss`, `squared_error`, `absolute_error`, `dice_loss` and the sigmoid losses: they need more of
+  the logits than :math:`p_y`.
 
   Memory: :math:`O(\text{tokens} \cdot D + D \cdot V + \text{token\_block} \cdot \text{vocab\_block})`; the
   `[tokens, V]` logits and their gradient are never held, in the forward or the backward pass. Logits and sums
@@ -90,7 +92,16 @@ def linear_loss(
     if vocab_axis is not None:  # this device's columns of the whole vocabulary's shift
       shift = jax.lax.dynamic_slice_in_dim(shift, jax.lax.axis_index(vocab_axis) * shard, shard)
     bias = shift if bias is None else jnp.asarray(bias) + shift
-  log_p_y, log_1m_p_y = linear_label_log_probs(
-    hidden, weight, bias, labels, where, token_block=token_block, vocab_block=vocab_block, vocab_axis=vocab_axis
+  stats = linear_label_log_probs(
+    hidden,
+    weight,
+    bias,
+    labels,
+    where,
+    token_block=token_block,
+    vocab_block=vocab_block,
+    vocab_axis=vocab_axis,
+    mean_log_p=family.mean_log_p,
   )
-  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels), where)
+  log_p_y, log_1m_p_y, *mean_log_p = stats
+  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *mean_log_p), where)

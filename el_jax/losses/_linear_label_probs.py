@@ -20,6 +20,13 @@ at a time:
   For each block of vocabulary, a loop over blocks of tokens recomputes the logit block, forms its gradient
   `dz` and accumulates :math:`\partial h \mathrel{+}= dz\, W_b^\top`, :math:`\partial W_b \mathrel{+}= h^\top dz`
   and :math:`\partial b_b \mathrel{+}= \sum_{\text{tokens}} dz`.
+- optional third output (`mean_log_p=True`, for label smoothing): the mean over the vocabulary of the
+  log-probabilities, :math:`\bar\ell = \tfrac{1}{V} \sum_k \log p_k = S / V - \mathrm{lse}` with
+  :math:`S = \sum_k z_k` accumulated per token alongside the other sums (the overlapping columns of the last
+  block masked out) and :math:`\mathrm{lse} = \mathrm{logaddexp}(z_y, \mathrm{lse}_{\ne y})`. Its gradient is
+  :math:`\partial \bar\ell / \partial z_k = 1/V - p_k`, so for a cotangent :math:`g_3` the logit gradient gains
+  :math:`g_3 / V - g_3 p_k`, with :math:`p_y = \sigma(d)` on the label and :math:`p_k = \sigma(-d)\, r_k` off
+  it: still one :math:`e^{z - \mathrm{lse}_{\ne y}}` per entry, in the same block loops.
 
 Memory: the inputs, the `[N]` statistics, one float32 `[N, D]` accumulator for the hidden states' gradient (the
 gradients of `weight` and `bias` are written block by block in their own dtypes) and a few (two or three) float32
@@ -30,7 +37,8 @@ columns of `weight` (and of `bias`), the global columns `[i V_s, (i + 1) V_s)` f
 streams only those. Labels stay global ids. Per token a shard computes the label's logit when the label falls in
 its columns (0 otherwise, with a count of hits) and :math:`\mathrm{lse}_{\ne y}` over its other columns; the row
 statistics are combined across the axis by a `pmax` of the shards' :math:`\mathrm{lse}_{\ne y}` and one `psum`
-of the stacked `[3, N]` rescaled sums, label logits and hits: two collectives of `[N]`-sized statistics in the
+of the stacked `[3, N]` rescaled sums, label logits and hits (`[4, N]` with the sums of logits :math:`S` when
+`mean_log_p=True`): two collectives of `[N]`-sized statistics in the
 forward pass, whose outputs are the same on every shard. The backward pass recomputes the shard's logit blocks
 against the combined statistics; `d weight` and `d bias` stay local to the shard, and `d hidden` (a partial sum
 over the shard's columns) is summed over the axis: one `psum` of `[N, D]`, the backward's one collective. Tokens
@@ -67,6 +75,7 @@ def linear_label_log_probs(
   token_block: int = TOKEN_BLOCK,
   vocab_block: int = VOCAB_BLOCK,
   vocab_axis: str | None = None,
+  mean_log_p: bool = False,
 ):
   r"""`(log p_y, log(1 - p_y))` `[...]` of the logits :math:`z = h W + b`, without materialising `[N, V]` logits.
 
@@ -94,9 +103,12 @@ def linear_label_log_probs(
       holding the global columns `[i V_s, (i + 1) V_s)` for the device's index `i` on the axis (the layout of
       `P(None, vocab_axis)`), and `labels` are global ids in `[0, V_s * axis size)`. The outputs are the same
       on every device of the axis; see the module's docstring for the collectives.
+    mean_log_p: also return :math:`\tfrac{1}{V} \sum_k \log p_k` (what label smoothing needs), from one more
+      per-token sum, that of the logits, in the same pass (with exact gradients too).
 
   Returns:
-    `(log_p_y, log_1m_p_y)`, each `[...]` in float32 (float64 for float64 inputs).
+    `(log_p_y, log_1m_p_y)`, or `(log_p_y, log_1m_p_y, mean_log_p)` when `mean_log_p`, each `[...]` in float32
+    (float64 for float64 inputs).
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   batch, width = hidden.shape[:-1], hidden.shape[-1]
@@ -104,8 +116,8 @@ def linear_label_log_probs(
   keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
   flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1))
   flat, sum_d_hidden = _vary_alike(flat, vocab_axis)
-  log_p, log_1m_p = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden)
-  return log_p.reshape(batch), log_1m_p.reshape(batch)
+  outs = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p)
+  return tuple(out.reshape(batch) for out in outs)
 
 
 def check_inputs(hidden, weight, bias, labels, token_block: int, vocab_block: int):
@@ -208,14 +220,14 @@ def _logits(h, w, b, acc):
   return jnp.dot(h, w, preferred_element_type=acc) + b.astype(acc)
 
 
-def _combine(lse_others, z_y, hit, vocab_axis: str):
+def _combine(lse_others, z_y, hit, sum_z, vocab_axis: str):
   """The row statistics of the whole vocabulary from each shard's: `lse_others` log-sum-exp'd across the axis, the
-  label's logit summed from the one shard that holds it (NaN when no shard or several do). Two collectives: a
-  `pmax` of `[N]` and a `psum` of `[3, N]`."""
+  label's logit summed from the one shard that holds it (NaN when no shard or several do), and the sums of logits
+  `sum_z` (None when not kept) summed. Two collectives: a `pmax` of `[N]` and a `psum` of `[3, N]` (`[4, N]`)."""
   shift = _finite_shift(jax.lax.pmax(lse_others, vocab_axis))
-  parts = jnp.stack([jnp.exp(lse_others - shift), jnp.where(hit, z_y, 0.0), hit.astype(z_y.dtype)])
-  total, z_y, hits = jax.lax.psum(parts, vocab_axis)
-  return shift + jnp.log(total), jnp.where(hits == 1, z_y, jnp.nan)
+  parts = [jnp.exp(lse_others - shift), jnp.where(hit, z_y, 0.0), hit.astype(z_y.dtype)]
+  total, z_y, hits, *sum_z = jax.lax.psum(jnp.stack(parts + ([] if sum_z is None else [sum_z])), vocab_axis)
+  return shift + jnp.log(total), jnp.where(hits == 1, z_y, jnp.nan), (sum_z or [None])[0]
 
 
 def _local_labels(labels, v: int, vocab_axis):
@@ -223,12 +235,17 @@ def _local_labels(labels, v: int, vocab_axis):
   return labels if vocab_axis is None else labels - jax.lax.axis_index(vocab_axis) * v
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8))
-def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden):
-  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden)[0]
+def _vocab_size(v: int, vocab_axis):
+  """The size of the whole vocabulary, of which this device holds `v` columns."""
+  return v if vocab_axis is None else v * jax.lax.axis_size(vocab_axis)
 
 
-def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden):
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9))
+def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p):
+  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p)[0]
+
+
+def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p):
   del sum_d_hidden  # a backward-pass option
   (n, _), v = hidden.shape, weight.shape[1]
   acc = accumulation_dtype(hidden, weight)
@@ -242,7 +259,7 @@ def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axi
     y = jax.lax.dynamic_slice_in_dim(labels, t0, tb)
 
     def vocab_step(j, carry):
-      m, s, z_y = carry  # running max and rescaled sum over the other classes, the label's logit
+      m, s, z_y, sum_z = carry  # running max and rescaled sum over the other classes, the label's logit, sum of z
       v0, fresh = _fresh(j, vb, v)
       z = _logits(h, jax.lax.dynamic_slice_in_dim(weight, v0, vb, 1), jax.lax.dynamic_slice_in_dim(bias, v0, vb), acc)
       is_label = (v0 + jnp.arange(vb) == y[:, None]) & fresh
@@ -250,34 +267,48 @@ def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axi
       m_new = jnp.maximum(m, jnp.max(others, axis=1))
       shift = _finite_shift(m_new)
       s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(others - shift[:, None]), axis=1)
-      return m_new, s, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1)
+      if mean_log_p:
+        sum_z = sum_z + jnp.sum(jnp.where(fresh, z, 0.0), axis=1)
+      return m_new, s, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1), sum_z
 
-    init = _vary_as((jnp.full(tb, -jnp.inf, acc), jnp.zeros(tb, acc), jnp.zeros(tb, acc)), hidden)
-    m, s, z_y = jax.lax.fori_loop(0, n_vb, vocab_step, init)
+    init = _vary_as((jnp.full(tb, -jnp.inf, acc), jnp.zeros(tb, acc), jnp.zeros(tb, acc), jnp.zeros(tb, acc)), hidden)
+    m, s, z_y, sum_z = jax.lax.fori_loop(0, n_vb, vocab_step, init)
     lse_others = _finite_shift(m) + jnp.log(s)  # -inf when every other logit is -inf (s = 0)
-    lse_all, z_all = stats
-    return jax.lax.dynamic_update_slice(lse_all, lse_others, (t0,)), jax.lax.dynamic_update_slice(z_all, z_y, (t0,))
+    new = (lse_others, z_y, sum_z)
+    return tuple(jax.lax.dynamic_update_slice(a, x, (t0,)) for a, x in zip(stats, new, strict=True))
 
-  lse_others, z_y = jax.lax.fori_loop(0, n_tb, token_step, _vary_as((jnp.zeros(n, acc), jnp.zeros(n, acc)), hidden))
+  init = _vary_as((jnp.zeros(n, acc), jnp.zeros(n, acc), jnp.zeros(n, acc)), hidden)
+  lse_others, z_y, sum_z = jax.lax.fori_loop(0, n_tb, token_step, init)
   hit = (labels >= 0) & (labels < v)  # the label is one of this device's columns
   if vocab_axis is None:
     z_y = jnp.where(hit, z_y, jnp.nan)  # a label that matched no column
   else:
-    lse_others, z_y = _combine(lse_others, z_y, hit, vocab_axis)
+    lse_others, z_y, sum_z = _combine(lse_others, z_y, hit, sum_z if mean_log_p else None, vocab_axis)
   d = z_y - lse_others  # log p_y - log(1 - p_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d))
+  if mean_log_p:  # S / V - lse
+    out = (*out, sum_z / _vocab_size(v, vocab_axis) - jnp.logaddexp(z_y, lse_others))
   return out, (hidden, weight, bias, labels, keep, lse_others, d)
 
 
-def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, residuals, cotangents):
+def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, residuals, cotangents):
   hidden, weight, bias, labels, keep, lse_others, d = residuals
-  g_log_p, g_log_1m_p = cotangents
+  g_log_p, g_log_1m_p, *g_mean = cotangents
   (n, width), v = hidden.shape, weight.shape[1]
   acc = accumulation_dtype(hidden, weight)
   mm = jnp.result_type(hidden, weight)  # the dtype the matmuls multiply in
   tb, n_tb = _blocks(n, token_block)
   vb, n_vb = _blocks(v, vocab_block)
   c = jnp.where(keep, g_log_p * jax.nn.sigmoid(-d) - g_log_1m_p * jax.nn.sigmoid(d), 0.0).astype(acc)
+  # dz = c_y on the label, -c_r r off it (+ g_3 / V everywhere with the third output): c_y = c_r = c, and with
+  # the mean log-probability's cotangent g_3, c_y = c - g_3 p_y and c_r = c + g_3 (1 - p_y).
+  c_y = c_r = c
+  if mean_log_p:
+    g_3 = jnp.where(keep, g_mean[0], 0.0).astype(acc)
+    # (masked tokens may have a NaN d: their coefficients are set to 0, not multiplied by it)
+    c_y = jnp.where(keep, c - g_3 * jax.nn.sigmoid(d), 0.0).astype(acc)
+    c_r = jnp.where(keep, c + g_3 * jax.nn.sigmoid(-d), 0.0).astype(acc)
+    g_uniform = g_3 / _vocab_size(v, vocab_axis)
   # r_k = exp(z_k - lse_others); when lse_others = -inf every other logit is -inf and r must be 0: exp(-inf - inf).
   r_shift = jnp.where(lse_others == -jnp.inf, jnp.inf, lse_others).astype(acc)
 
@@ -297,7 +328,10 @@ def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, residuals, cotangen
       z = _logits(h, w, b, acc)
       is_label = columns == jax.lax.dynamic_slice_in_dim(labels, t0, tb)[:, None]
       r = jnp.exp(z - jax.lax.dynamic_slice_in_dim(r_shift, t0, tb)[:, None])
-      dz = jax.lax.dynamic_slice_in_dim(c, t0, tb)[:, None] * jnp.where(is_label, 1.0, -r)
+      rows = functools.partial(jax.lax.dynamic_slice_in_dim, start_index=t0, slice_size=tb)
+      dz = jnp.where(is_label, rows(c_y)[:, None], -rows(c_r)[:, None] * r)
+      if mean_log_p:
+        dz = dz + rows(g_uniform)[:, None]
       dz = jnp.where(row[:, None] & fresh_col, dz, 0.0)
       dz_mm = dz.astype(mm)
       d_rows = jax.lax.dynamic_slice_in_dim(d_hidden, t0, tb) + jnp.dot(dz_mm, w.T, preferred_element_type=acc)

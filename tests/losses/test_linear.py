@@ -19,6 +19,7 @@ COUNTS = _RNG.integers(1, 100, V)  # the logit-adjusted loss's class counts
 # Every loss of the p_y family, with representative hyper-parameters (every EL bonus shape).
 FAMILY = {
   "cross_entropy": {},
+  "cross_entropy/smoothed": {"label_smoothing": 0.1},
   "encouraging_loss": {},
   "encouraging_loss/conservative": {"log_end": 0.75, "bonus_rho": 0.8},
   "encouraging_loss/aggressive": {"log_end": 0.75, "bonus_start": 0.3},
@@ -92,7 +93,7 @@ def test_values_and_gradients_match_the_materialised_loss(case):
   [(4, 3), (3, 4), (1, 1), (14, 11), (5, 64), (64, 2)],
   ids=["neither_divides", "neither_divides_2", "ones", "one_block_each", "one_vocab_block", "one_token_block"],
 )
-@pytest.mark.parametrize("case", ["cross_entropy", "encouraging_loss/conservative"])
+@pytest.mark.parametrize("case", ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative"])
 def test_any_blocks(case, token_block, vocab_block):
   hidden, weight, bias, labels, where, cotangent = _problem(seed=1)
   fused = _fused(case, labels, where, token_block=token_block, vocab_block=vocab_block)
@@ -119,7 +120,8 @@ def test_without_bias():
 
 
 @pytest.mark.parametrize(
-  "case", ["cross_entropy", "encouraging_loss/conservative", "focal_loss", "mixed_ce_expectation"]
+  "case",
+  ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative", "focal_loss", "mixed_ce_expectation"],
 )
 def test_check_grads(case):
   hidden, weight, bias, labels, where, _ = _problem(shape=(5,), d=3, seed=4)
@@ -138,14 +140,14 @@ def test_jit_and_vmap():
   np.testing.assert_allclose(jax.vmap(per_sequence)(hidden, labels, where), expected, rtol=1e-10)
 
 
-def test_bfloat16_inputs_against_a_float32_reference():
+@pytest.mark.parametrize("case", ["encouraging_loss/conservative", "cross_entropy/smoothed"])
+def test_bfloat16_inputs_against_a_float32_reference(case):
   """bf16 `hidden` and `weight`: the logits are float32 sums of exact bf16 products, so the values match a float32
   reference on the same (upcast) numbers to float32 rounding; the backward pass rounds the logit gradient to bf16
   before its matmuls (2^-8 relative), so the gradients match to about 1% of their norm. Gradients come in bf16."""
   with jax.enable_x64(False):
     hidden, weight, bias, labels, where, cotangent = _problem(shape=(4, 8), d=16, v=40, seed=6, dtype=np.float32)
     hidden, weight = jnp.asarray(hidden, jnp.bfloat16), jnp.asarray(weight, jnp.bfloat16)
-    case = "encouraging_loss/conservative"
     fused = _fused(case, labels, where, token_block=8, vocab_block=16)
     out, grads = _value_and_vjp(fused, (hidden, weight, bias), cotangent)
     up = (hidden.astype(jnp.float32), weight.astype(jnp.float32), bias)
@@ -156,6 +158,30 @@ def test_bfloat16_inputs_against_a_float32_reference():
     for g, ref_g in zip(grads, ref_grads, strict=True):
       error = np.linalg.norm(np.asarray(g, np.float32) - ref_g) / np.linalg.norm(ref_g)
       assert error < 1e-2, error
+
+
+def test_mean_log_p_matches_the_mean_of_the_log_softmax():
+  """The third output of `linear_label_log_probs(..., mean_log_p=True)`: the mean over the vocabulary of
+  :math:`\\log p_k`, with exact gradients for cotangents of all three outputs, masked tokens included."""
+  hidden, weight, bias, labels, where, cotangent = _problem(seed=11)
+
+  def fused(h, w, b):
+    return losses.linear_label_log_probs(h, w, b, labels, where, mean_log_p=True, **BLOCKS)
+
+  def materialised(h, w, b):
+    log_p_y, log_1m_p_y = losses.label_log_probs(h @ w + b, labels)
+    return log_p_y, log_1m_p_y, jnp.mean(jax.nn.log_softmax(h @ w + b), axis=-1)
+
+  args = (hidden, weight, bias)
+  out, pullback = jax.vjp(fused, *args)
+  ref, ref_pullback = jax.vjp(materialised, *args)
+  rng = np.random.default_rng(12)
+  cotangents = tuple(jnp.asarray(np.where(where, rng.normal(size=SHAPE), 0.0)) for _ in range(3))
+  for a, b in zip(out, ref, strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+  for a, b in zip(pullback(cotangents), ref_pullback(cotangents), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+  assert len(losses.linear_label_log_probs(hidden, weight, bias, labels, **BLOCKS)) == 2  # two outputs by default
 
 
 def test_log_probs_match_label_log_probs_at_extreme_logits():
@@ -236,13 +262,18 @@ OUTSIDE = sorted(set(losses.names()) - {_name(case) for case in FAMILY})
 
 @pytest.mark.parametrize(
   "loss,hparams",
-  [("cross_entropy", {"label_smoothing": 0.1}), ("encouraging_loss", {"label_smoothing": 0.1})]
-  + [(name, {}) for name in OUTSIDE],
+  [("encouraging_loss", {"label_smoothing": 0.1})] + [(name, {}) for name in OUTSIDE],
 )
 def test_losses_outside_the_family_are_not_yet_supported(loss, hparams):
   hidden, weight, bias, labels, _, _ = _problem()
   with pytest.raises(NotImplementedError, match=rf"{loss}.*not yet supported by the fused path"):
     losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias, **hparams)
+
+
+def test_encouraging_loss_with_label_smoothing_says_why():
+  hidden, weight, bias, labels, _, _ = _problem()
+  with pytest.raises(NotImplementedError, match=r"b\(p_k\) of every class.*second pass"):
+    losses.linear_loss(hidden, weight, labels, loss="encouraging_loss", bias=bias, label_smoothing=0.1)
 
 
 def test_unknown_loss_or_hyper_parameter_raises_a_value_error():
