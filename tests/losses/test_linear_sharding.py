@@ -21,11 +21,13 @@ SHAPE, D, SHARD = (4, 5), 6, 7  # 20 tokens (10 a data shard), a vocabulary of 2
 V = SHARD * MESH[1]
 BLOCKS = {"token_block": 4, "vocab_block": 3}  # divides neither a data shard's 10 tokens nor a shard's 7 columns
 _RNG = np.random.default_rng(7)
-CASES = {
-  "cross_entropy": {},
-  "encouraging_loss": {"log_end": 0.75},
-  "focal_loss": {"gamma": 2.0, "alpha": _RNG.uniform(0.2, 1.0, V)},
-  "logit_adjusted_loss": {"class_counts": _RNG.integers(1, 100, V), "tau": 0.7},  # a [V] shift, sliced per shard
+CASES = {  # name: (loss, hyper-parameters)
+  "cross_entropy": ("cross_entropy", {}),
+  "cross_entropy_smoothed": ("cross_entropy", {"label_smoothing": 0.1}),  # the sum of the logits: one more psum row
+  "encouraging_loss": ("encouraging_loss", {"log_end": 0.75}),
+  "focal_loss": ("focal_loss", {"gamma": 2.0, "alpha": _RNG.uniform(0.2, 1.0, V)}),
+  # a [V] shift, sliced per shard
+  "logit_adjusted_loss": ("logit_adjusted_loss", {"class_counts": _RNG.integers(1, 100, V), "tau": 0.7}),
 }
 CHECK_VMA = (True, False)
 DATA_ONLY = "data_only"  # tokens sharded over "data", weight and bias replicated, no vocab_axis
@@ -56,13 +58,13 @@ def _check(case, check_vma, data_only=False):
   from el_jax import losses
 
   hidden, weight, bias, labels, where, cotangent = _problem()
-  hparams = CASES[case]
+  loss, hparams = CASES[case]
   mesh = Mesh(np.array(jax.devices()[:DEVICES]).reshape(MESH), ("data", "model"))
   specs = (P("data"), P(None, None if data_only else "model"), P(None if data_only else "model"), P("data"), P("data"))
   vocab_axis = None if data_only else "model"
 
   def local(h, w, b, y, m):
-    return losses.linear_loss(h, w, y, loss=case, bias=b, where=m, vocab_axis=vocab_axis, **BLOCKS, **hparams)
+    return losses.linear_loss(h, w, y, loss=loss, bias=b, where=m, vocab_axis=vocab_axis, **BLOCKS, **hparams)
 
   if check_vma:  # gradients outside shard_map: its transpose sums weight's and bias's over "data"
     sharded_loss = jax.shard_map(local, mesh=mesh, in_specs=specs, out_specs=P("data"))
@@ -92,8 +94,8 @@ def _check(case, check_vma, data_only=False):
   out, grads = sharded(*placed, jax.device_put(jnp.asarray(cotangent), NamedSharding(mesh, P("data"))))
   assert out.sharding.spec == P("data"), out.sharding
 
-  unsharded = lambda h, w, b: losses.linear_loss(h, w, labels, loss=case, bias=b, where=where, **BLOCKS, **hparams)  # noqa: E731
-  materialised = lambda h, w, b: losses.get(case, **hparams)(h @ w + b, labels, where=where)  # noqa: E731
+  unsharded = lambda h, w, b: losses.linear_loss(h, w, labels, loss=loss, bias=b, where=where, **BLOCKS, **hparams)  # noqa: E731
+  materialised = lambda h, w, b: losses.get(loss, **hparams)(h @ w + b, labels, where=where)  # noqa: E731
   for name, fn in (("unsharded", unsharded), ("materialised", materialised)):
     ref, pullback = jax.vjp(fn, jnp.asarray(hidden), jnp.asarray(weight), jnp.asarray(bias))
     np.testing.assert_allclose(out, ref, rtol=1e-10, atol=1e-12, err_msg=f"losses against the {name} loss")
