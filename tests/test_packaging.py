@@ -4,6 +4,7 @@ command line and the configs inside the wheel."""
 import email.parser
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,10 +16,28 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONSTRAINTS = os.path.join(ROOT, "constraints.txt")
 
 
+# What a wheel is not built from: local environments, outputs and caches (setuptools would also leave a `build/`
+# folder in the tree it builds, whose stale files could end up in a later wheel).
+NOT_SOURCES = (
+  ".git",
+  ".venv",
+  "runs",
+  "build",
+  "dist",
+  "reports",
+  "*.egg-info",
+  "__pycache__",
+  ".*_cache",
+  ".hypothesis",
+)
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory):
+  source = tmp_path_factory.mktemp("source") / "el_jax"
+  shutil.copytree(ROOT, source, symlinks=True, ignore=shutil.ignore_patterns(*NOT_SOURCES))
   out = tmp_path_factory.mktemp("wheel")
-  command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), ROOT]
+  command = [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--wheel-dir", str(out), str(source)]
   subprocess.run(command, check=True, capture_output=True, timeout=600)
   (path,) = out.glob("el_jax-*.whl")
   return path
