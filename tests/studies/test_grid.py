@@ -171,6 +171,10 @@ def test_mnist_digits_trains_el_table_1_and_hem_mnist_arms_one_fold_per_seed():
     # a test fold has 1,000 digits: no evaluation section asks for more
     sizes = ("corruption_subset", "ood_count", "attack_subset")
     assert all(0 < run.evaluation[k] <= 1000 for k in sizes) and run.evaluation.get("test_subset") is None
+    # the L-Softmax CNN's claims read clean, OOD and FGSM accuracy only; HEM's networks get every section
+    el_model = run.labels["model"] == "lsoftmax_cnn"
+    assert run.evaluation.get("corruptions", True) != el_model and bool(run.evaluation["pgd_linf_eps"]) != el_model
+    assert run.evaluation["fgsm_eps"] == (0.05, 0.1)
   assert all(seeds == {0, 1, 2, 3, 4} for seeds in folds.values())
   tiny = mnist_digits.get_study("tiny")
   assert 0 < len(tiny.runs) < len(study.runs) and set(_cells(tiny, "model")) <= set(cells)
