@@ -277,22 +277,14 @@ def output_layer(*, tokens: int, width: int, vocab: int, rounds: int, only, comp
   def optax_ce(logits, y, *, progress):
     return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), y))
 
-  cases = [c for c in losses_benchmark.CASES if not only or any(o in c[0] for o in only)]
+  cases = losses_benchmark.selected(only)
   fns = {"optax CE": layer_step(optax_ce)} | {name: layer_step(make(vocab)) for name, _, make in cases}
   compiled = {name: fn.lower(*args).compile() for name, fn in fns.items()}
   flops = {name: stage_flops(c) for name, c in compiled.items()}
   memory = {name: getattr(c.memory_analysis(), "temp_size_in_bytes", None) for name, c in compiled.items()}
   for fn in compiled.values():  # warm up
     jax.block_until_ready(fn(*args))
-  calls = losses_benchmark._calls_per_sample(compiled["optax CE"], args)
-  times = {name: [] for name in compiled}
-  for _ in range(rounds):  # interleaved, as in benchmarks/losses.py
-    for name, fn in compiled.items():
-      start = time.perf_counter()
-      for _ in range(calls):
-        out = fn(*args)
-      jax.block_until_ready(out)
-      times[name].append((time.perf_counter() - start) / calls)
+  times, calls = losses_benchmark.interleaved_times(compiled, args, rounds)
 
   ce = np.asarray(times["optax CE"])
   array_bytes = tokens * vocab * 4

@@ -81,27 +81,40 @@ def _calls_per_sample(fn, args, min_seconds=0.05):
   return max(1, int(np.ceil(min_seconds / (time.perf_counter() - start))))
 
 
+def selected(only):
+  """The rows of CASES whose name contains one of the substrings `only` (all when `only` is empty)."""
+  return [c for c in CASES if not only or any(o in c[0] for o in only)]
+
+
+def interleaved_times(fns: dict, args, rounds: int, reference: str = "optax CE"):
+  """`(times, calls)`: `{name: [seconds per call] * rounds}` of the warmed-up `fns` on `args`, timed in interleaved
+  rounds (each round times every function once, so a change in the machine's load falls on all of them alike),
+  each sample `calls` back-to-back calls, as many as make the `reference` function's sample last 0.05 s."""
+  calls = _calls_per_sample(fns[reference], args)
+  times = {name: [] for name in fns}
+  for _ in range(rounds):
+    for name, fn in fns.items():
+      start = time.perf_counter()
+      for _ in range(calls):
+        out = fn(*args)
+      jax.block_until_ready(out)
+      times[name].append((time.perf_counter() - start) / calls)
+  return times, calls
+
+
 def run(shape, rounds, only):
   b, k = shape
   rng = np.random.default_rng(0)
   logits = jnp.asarray(rng.normal(size=(b, k)).astype(np.float32) * 3)
   labels = jnp.asarray(rng.integers(0, k, b).astype(np.int32))
   progress = jnp.float32(0.7)
-  cases = [c for c in CASES if not only or any(o in c[0] for o in only)]
+  cases = selected(only)
   steps = {"optax CE": jax.jit(jax.value_and_grad(_optax_ce))} | {name: _step(make(k)) for name, _, make in cases}
   args = (logits, labels, progress)
   memory = {name: _temp_bytes(fn, *args) for name, fn in steps.items()}
   for fn in steps.values():  # compile and warm up
     jax.block_until_ready(fn(*args))
-  calls = _calls_per_sample(steps["optax CE"], args)
-  times = {name: [] for name in steps}
-  for _ in range(rounds):
-    for name, fn in steps.items():
-      start = time.perf_counter()
-      for _ in range(calls):
-        out = fn(*args)
-      jax.block_until_ready(out)
-      times[name].append((time.perf_counter() - start) / calls)
+  times, calls = interleaved_times(steps, args, rounds)
   ce = np.asarray(times["optax CE"])
   targets = {name: target for name, target, _ in cases}
   array_bytes = b * k * 4
