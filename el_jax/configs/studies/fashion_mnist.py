@@ -53,9 +53,15 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
   config.optimizer.learning_rate = 1e-3 * args.lr_scale
   config.batch_size = 128
   config.num_epochs = 20
+  return with_run_settings(config, tiny=args.tiny)
+
+
+def with_run_settings(config, *, tiny: bool) -> ml_collections.ConfigDict:
+  """`config` with what every study run shares: logging every 50 steps, only the last checkpoint kept, and for the
+  tiny version (`reproduce.py --tiny`) one epoch on 512 training and 500 test images."""
   config.log_every_steps = 50
   config.checkpoint_keep = 1
-  if args.tiny:
+  if tiny:
     config.dataset.train_subset = 512
     config.dataset.eval_subset = 500
     config.num_epochs = 1

@@ -63,13 +63,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
     config.optimizer.learning_rate = 1e-3
     config.batch_size = 128
     config.num_epochs = 20
-  config.log_every_steps = 50
-  config.checkpoint_keep = 1
-  if args.tiny:
-    config.dataset.train_subset = 512
-    config.dataset.eval_subset = 500
-    config.num_epochs = 1
-  return config
+  return fashion_mnist.with_run_settings(config, tiny=args.tiny)
 
 
 def get_study(arg=None) -> grid.Study:
