@@ -237,7 +237,7 @@ def _comparison_name(r: dict) -> str:
   return f"{r['treatment']} vs {r['baseline']} on {r['metric']} ({r['model']}, {r['study']})"
 
 
-def _plain_words(paper: str, rows: list[dict]) -> str:
+def _plain_words(rows: list[dict]) -> str:
   """What the evidence on one paper says, in sentences generated from its comparisons' verdicts."""
   counts = _counts(rows)
   sentences = []
@@ -310,7 +310,7 @@ def _summary_section(rows: list[dict], figures_dir: str) -> tuple[list[str], lis
   ]
   for paper, title in PAPER_TITLES.items():
     mine = [r for r in rows if r["paper"] == paper]
-    parts += [f"**{title}.** " + _plain_words(paper, mine), f"*Protocol:* {claims_lib.SUBSTITUTIONS[paper]}"]
+    parts += [f"**{title}.** " + _plain_words(mine), f"*Protocol:* {claims_lib.SUBSTITUTIONS[paper]}"]
     path = os.path.join(figures_dir, f"forest_{paper}.png")
     if _forest_figure(mine, path, title):
       figures.append(path)
@@ -319,7 +319,6 @@ def _summary_section(rows: list[dict], figures_dir: str) -> tuple[list[str], lis
 
 
 def _claims_section(rows) -> list[str]:
-  titles = PAPER_TITLES
   alpha, power = statistics.ALPHA, statistics.POWER
   four_sets = statistics.wilcoxon_min_p_value(4)
   parts = [
@@ -346,9 +345,9 @@ def _claims_section(rows) -> list[str]:
     "A true difference smaller than that would usually have gone undetected: there, *not significant* means the "
     "design could not tell, not that there is no difference.",
   ]
-  for paper, title in titles.items():
+  for paper, title in PAPER_TITLES.items():
     mine = [r for r in rows if r["paper"] == paper]
-    counts = {v: sum(r["verdict"] == v for r in mine) for v in (*claims_lib.VERDICTS, "not run")}
+    counts = _counts(mine)
     family = next((r["family_size"] for r in mine if r["family_size"]), 0)
     summary = (
       f"Of {len(mine)} comparisons: **{counts['holds']} hold**, {counts['not significant']} are not significant, "
@@ -557,8 +556,9 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
     f"`{runs_dir}`. Each study is a config in `configs/studies/`; the numbers below are means ± standard deviations "
     "over seeds, and every run can be retrained alone with `train.py --config configs/studies/<study>.py:<args>`.",
   ]
-  parts.append(_time_line({n: runner.recorded_seconds(s, runs_dir, results[n]) for n, s in studies.items()}))
-  uci_seconds = {n: runner.recorded_seconds(s, runs_dir, results[n]) for n, s in studies.items() if s.uci is not None}
+  seconds = {n: runner.recorded_seconds(s, runs_dir, results[n]) for n, s in studies.items()}
+  parts.append(_time_line(seconds))
+  uci_seconds = {n: seconds[n] for n, s in studies.items() if s.uci is not None}
   time_split = _time_split(results)
   parts.append(
     "Where the time went, in minutes summed over runs (runs side by side overlap in wall-clock time): training, "

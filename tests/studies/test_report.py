@@ -243,7 +243,7 @@ def test_plain_words_set_the_papers_differences_beside_what_the_design_could_det
     row("mix_f0", "not significant", None, 0.01),
     row("hem", "not run"),
   ]
-  text = report._plain_words("encouraging_loss", rows)
+  text = report._plain_words(rows)
   assert text.startswith("1 comparison holds: el_le1 vs ce on accuracy (lenet, fashion_mnist). No comparison is ")
   assert "3 are not significant. In 1 of them the design could have detected (80% power) a difference as large " in text
   assert "not seen here: el_le0.5 vs ce on accuracy (lenet, fashion_mnist). In 1 the paper's difference" in text
