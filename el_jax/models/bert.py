@@ -220,10 +220,7 @@ def _canonical_name(key: str) -> str:
 def _open_arrays(path: str):
   """The checkpoint's `{name: np.ndarray}` (a mapping; `.npz` arrays are read on access), by file extension."""
   if path.endswith(".safetensors"):
-    _extras.load("safetensors", "text", "Reading a .safetensors BERT checkpoint")  # names the extra if missing
-    from safetensors.numpy import load_file
-
-    yield load_file(path)
+    yield _extras.load("safetensors.numpy", "text", "Reading a .safetensors BERT checkpoint").load_file(path)
   else:
     with np.load(path) as arrays:
       yield arrays
