@@ -1,12 +1,30 @@
 """A loss on the logits of a linear classifier (a language model's output projection), fused with the projection."""
 
+from typing import Any, NamedTuple
+
 import jax
 import jax.numpy as jnp
 
 from el_jax.losses import _inputs
-from el_jax.losses._label_losses import label_loss
+from el_jax.losses._label_losses import FAMILY, label_loss
 from el_jax.losses._labels import check_labels
 from el_jax.losses._linear_label_probs import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs, linear_label_log_probs
+
+LINEAR_LOSSES = FAMILY
+"""The registered losses `linear_loss` computes (the others raise a NotImplementedError naming them)."""
+
+
+class LinearOutputs(NamedTuple):
+  """A linear classifier's input and parameters, in place of its logits `hidden @ weight + bias`.
+
+  The objective of `get_objective` takes it instead of the logits and computes the loss with `linear_loss`, so
+  that a model with a large output layer (a language model's projection onto its vocabulary) can hand its last
+  hidden states and output projection to the loss without materialising the `[tokens, V]` logits.
+  """
+
+  hidden: Any  # [..., D]
+  weight: Any  # [D, V]
+  bias: Any = None  # [V] or None
 
 
 def linear_loss(
@@ -35,12 +53,13 @@ def linear_loss(
 
   - `cross_entropy` (:math:`-\log p_y`), with label smoothing `s` too (:math:`-(1 - s) \log p_y - \tfrac{s}{V}
     \sum_k \log p_k`, from one more per-token sum, :math:`\sum_k z_k`, in the same pass);
-  - `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus shape) without label smoothing;
+  - `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus shape), with label smoothing too (its
+    smoothing term :math:`\tfrac{s}{V} \sum_{k \ne y} (-\log p_k + \rho\, b(p_k))` needs :math:`p_k`, hence the
+    whole log-sum-exp, before the bonus: a second forward pass over the blocks, 5 block matmuls against 4);
   - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
   - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias.
 
-  Not yet supported (a NotImplementedError names the loss): label smoothing in `encouraging_loss` (it needs
-  the bonus :math:`b(p_k)` of every class, so a second pass), `multiclass_margin_loss`, `hem_loss`,
+  Not yet supported (a NotImplementedError names the loss): `multiclass_margin_loss`, `hem_loss`,
   `logit_norm_loss`, `squared_error`, `absolute_error`, `dice_loss` and the sigmoid losses: they need more of
   the logits than :math:`p_y`.
 
@@ -102,6 +121,7 @@ def linear_loss(
     vocab_block=vocab_block,
     vocab_axis=vocab_axis,
     mean_log_p=family.mean_log_p,
+    others_bonus=family.others_bonus,
   )
-  log_p_y, log_1m_p_y, *mean_log_p = stats
-  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *mean_log_p), where)
+  log_p_y, log_1m_p_y, *smoothing_terms = stats
+  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *smoothing_terms), where)

@@ -27,6 +27,13 @@ at a time:
   :math:`\partial \bar\ell / \partial z_k = 1/V - p_k`, so for a cotangent :math:`g_3` the logit gradient gains
   :math:`g_3 / V - g_3 p_k`, with :math:`p_y = \sigma(d)` on the label and :math:`p_k = \sigma(-d)\, r_k` off
   it: still one :math:`e^{z - \mathrm{lse}_{\ne y}}` per entry, in the same block loops.
+- optional last output (`others_bonus=b`, for EL with label smoothing): the sum of a bonus over the other classes,
+  :math:`B = \sum_{k \ne y} b(p_k)`. Each :math:`p_k = e^{z_k - \mathrm{lse}}` needs the whole row's
+  log-sum-exp, so the forward pass makes a second pass over the blocks once the first has finished, summing
+  :math:`b(p_k)` and :math:`u_k = p_k b'(p_k)` (:math:`U = \sum_{k \ne y} u_k`). Its gradient is
+  :math:`\partial B / \partial z_j = [j \ne y]\, u_j - p_j U`, so for a cotangent :math:`g_4` the backward pass's
+  one recomputation of each block adds :math:`g_4 u_k` off the label and folds :math:`-g_4 U p` into the
+  coefficients of the label and of :math:`r`: five block matmuls in all, against four without it.
 
 Memory: the inputs, the `[N]` statistics, one float32 `[N, D]` accumulator for the hidden states' gradient (the
 gradients of `weight` and `bias` are written block by block in their own dtypes) and a few (two or three) float32
@@ -38,8 +45,9 @@ streams only those. Labels stay global ids. Per token a shard computes the label
 its columns (0 otherwise, with a count of hits) and :math:`\mathrm{lse}_{\ne y}` over its other columns; the row
 statistics are combined across the axis by a `pmax` of the shards' :math:`\mathrm{lse}_{\ne y}` and one `psum`
 of the stacked `[3, N]` rescaled sums, label logits and hits (`[4, N]` with the sums of logits :math:`S` when
-`mean_log_p=True`): two collectives of `[N]`-sized statistics in the
-forward pass, whose outputs are the same on every shard. The backward pass recomputes the shard's logit blocks
+`mean_log_p=True`): two collectives of `[N]`-sized statistics in the forward pass (a third, a `psum` of the
+shards' `[2, N]` bonus sums :math:`B` and :math:`U`, with `others_bonus`), whose outputs are the same on every
+shard. The backward pass recomputes the shard's logit blocks
 against the combined statistics; `d weight` and `d bias` stay local to the shard, and `d hidden` (a partial sum
 over the shard's columns) is summed over the axis: one `psum` of `[N, D]`, the backward's one collective. Tokens
 sharded over another axis (data parallelism), with or without `vocab_axis`, need nothing: each device has its
@@ -57,6 +65,7 @@ import jax
 import jax.numpy as jnp
 
 from el_jax.losses import _inputs
+from el_jax.losses._bonus import Bonus
 
 TOKEN_BLOCK = 2048
 VOCAB_BLOCK = 8192
@@ -76,6 +85,7 @@ def linear_label_log_probs(
   vocab_block: int = VOCAB_BLOCK,
   vocab_axis: str | None = None,
   mean_log_p: bool = False,
+  others_bonus: Bonus | None = None,
 ):
   r"""`(log p_y, log(1 - p_y))` `[...]` of the logits :math:`z = h W + b`, without materialising `[N, V]` logits.
 
@@ -105,10 +115,12 @@ def linear_label_log_probs(
       on every device of the axis; see the module's docstring for the collectives.
     mean_log_p: also return :math:`\tfrac{1}{V} \sum_k \log p_k` (what label smoothing needs), from one more
       per-token sum, that of the logits, in the same pass (with exact gradients too).
+    others_bonus: None, or an EL bonus `b` (a checked `Bonus`): also return :math:`\sum_{k \ne y} b(p_k)` (what
+      EL with label smoothing needs), from a second pass over the blocks (with exact gradients too).
 
   Returns:
-    `(log_p_y, log_1m_p_y)`, or `(log_p_y, log_1m_p_y, mean_log_p)` when `mean_log_p`, each `[...]` in float32
-    (float64 for float64 inputs).
+    `(log_p_y, log_1m_p_y)`, then `mean_log_p` when asked for, then the bonus sum when asked for; each `[...]` in
+    float32 (float64 for float64 inputs).
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   batch, width = hidden.shape[:-1], hidden.shape[-1]
@@ -116,7 +128,7 @@ def linear_label_log_probs(
   keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
   flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1))
   flat, sum_d_hidden = _vary_alike(flat, vocab_axis)
-  outs = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p)
+  outs = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus)
   return tuple(out.reshape(batch) for out in outs)
 
 
@@ -240,12 +252,18 @@ def _vocab_size(v: int, vocab_axis):
   return v if vocab_axis is None else v * jax.lax.axis_size(vocab_axis)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9))
-def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p):
-  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9, 10))
+def _streamed(
+  hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
+):
+  return _fwd(
+    hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
+  )[0]
 
 
-def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p):
+def _fwd(
+  hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
+):
   del sum_d_hidden  # a backward-pass option
   (n, _), v = hidden.shape, weight.shape[1]
   acc = accumulation_dtype(hidden, weight)
@@ -286,29 +304,66 @@ def _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axi
     lse_others, z_y, sum_z = _combine(lse_others, z_y, hit, sum_z if mean_log_p else None, vocab_axis)
   d = z_y - lse_others  # log p_y - log(1 - p_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d))
+  lse = jnp.logaddexp(z_y, lse_others)
   if mean_log_p:  # S / V - lse
-    out = (*out, sum_z / _vocab_size(v, vocab_axis) - jnp.logaddexp(z_y, lse_others))
-  return out, (hidden, weight, bias, labels, keep, lse_others, d)
+    out = (*out, sum_z / _vocab_size(v, vocab_axis) - lse)
+  u_sum = jnp.zeros_like(d)
+  if others_bonus is not None:
+    bonus_sum, u_sum = _bonus_sums(hidden, weight, bias, labels, lse, others_bonus, tb, vb, vocab_axis)
+    out = (*out, bonus_sum)
+  return out, (hidden, weight, bias, labels, keep, lse_others, d, u_sum)
 
 
-def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, residuals, cotangents):
-  hidden, weight, bias, labels, keep, lse_others, d = residuals
-  g_log_p, g_log_1m_p, *g_mean = cotangents
+def _bonus_sums(hidden, weight, bias, labels, lse, bonus: Bonus, tb: int, vb: int, vocab_axis):
+  """`(B, U)` `[N]`: the sums over the other classes of :math:`b(p_k)` and of :math:`u_k = p_k b'(p_k)`, with
+  :math:`p_k = e^{z_k - \\mathrm{lse}}`, from a second pass over the blocks (summed over `vocab_axis`)."""
+  (n, _), v = hidden.shape, weight.shape[1]
+  acc = accumulation_dtype(hidden, weight)
+
+  def token_step(i, sums):
+    t0 = _start(i, tb, n)
+    h, y, row_lse = (jax.lax.dynamic_slice_in_dim(a, t0, tb) for a in (hidden, labels, lse))
+
+    def vocab_step(j, carry):
+      v0, fresh = _fresh(j, vb, v)
+      z = _logits(h, jax.lax.dynamic_slice_in_dim(weight, v0, vb, 1), jax.lax.dynamic_slice_in_dim(bias, v0, vb), acc)
+      others = fresh & (v0 + jnp.arange(vb) != y[:, None])
+      p = jnp.exp(z - row_lse[:, None])
+      b_sum, u_sum = carry
+      b_sum = b_sum + jnp.sum(jnp.where(others, bonus.of_p(p), 0.0), axis=1)
+      return b_sum, u_sum + jnp.sum(jnp.where(others, bonus.slope_times_p(p), 0.0), axis=1)
+
+    new = jax.lax.fori_loop(0, -(-v // vb), vocab_step, _vary_as((jnp.zeros(tb, acc), jnp.zeros(tb, acc)), hidden))
+    return tuple(jax.lax.dynamic_update_slice(a, x, (t0,)) for a, x in zip(sums, new, strict=True))
+
+  init = _vary_as((jnp.zeros(n, acc), jnp.zeros(n, acc)), hidden)
+  sums = jax.lax.fori_loop(0, -(-n // tb), token_step, init)
+  return sums if vocab_axis is None else tuple(jax.lax.psum(jnp.stack(sums), vocab_axis))
+
+
+def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus, residuals, cotangents):
+  hidden, weight, bias, labels, keep, lse_others, d, u_sum = residuals
+  g_log_p, g_log_1m_p, *extra = cotangents
   (n, width), v = hidden.shape, weight.shape[1]
   acc = accumulation_dtype(hidden, weight)
   mm = jnp.result_type(hidden, weight)  # the dtype the matmuls multiply in
   tb, n_tb = _blocks(n, token_block)
   vb, n_vb = _blocks(v, vocab_block)
-  c = jnp.where(keep, g_log_p * jax.nn.sigmoid(-d) - g_log_1m_p * jax.nn.sigmoid(d), 0.0).astype(acc)
-  # dz = c_y on the label, -c_r r off it (+ g_3 / V everywhere with the third output): c_y = c_r = c, and with
-  # the mean log-probability's cotangent g_3, c_y = c - g_3 p_y and c_r = c + g_3 (1 - p_y).
+  p_y, q_y = jax.nn.sigmoid(d), jax.nn.sigmoid(-d)  # p_y and 1 - p_y
+  c = g_log_p * q_y - g_log_1m_p * p_y
+  # dz = c_y on the label and -c_r r off it: c_y = c_r = c, and then the extra outputs' terms. The mean
+  # log-probability's cotangent g_3 adds g_3 / V everywhere, -g_3 p_y to c_y and g_3 (1 - p_y) to c_r; the bonus
+  # sum's g_4 adds g_4 u_k off the label, -g_4 U p_y to c_y and g_4 U (1 - p_y) to c_r.
   c_y = c_r = c
   if mean_log_p:
-    g_3 = jnp.where(keep, g_mean[0], 0.0).astype(acc)
-    # (masked tokens may have a NaN d: their coefficients are set to 0, not multiplied by it)
-    c_y = jnp.where(keep, c - g_3 * jax.nn.sigmoid(d), 0.0).astype(acc)
-    c_r = jnp.where(keep, c + g_3 * jax.nn.sigmoid(-d), 0.0).astype(acc)
+    g_3 = jnp.where(keep, extra[0], 0.0).astype(acc)
+    c_y, c_r = c_y - g_3 * p_y, c_r + g_3 * q_y
     g_uniform = g_3 / _vocab_size(v, vocab_axis)
+  if others_bonus is not None:
+    g_4 = jnp.where(keep, extra[-1], 0.0).astype(acc)
+    c_y, c_r = c_y - g_4 * u_sum * p_y, c_r + g_4 * u_sum * q_y
+  # (masked tokens may have a NaN d: their coefficients are set to 0, not multiplied by it)
+  c_y, c_r = (jnp.where(keep, x, 0.0).astype(acc) for x in (c_y, c_r))
   # r_k = exp(z_k - lse_others); when lse_others = -inf every other logit is -inf and r must be 0: exp(-inf - inf).
   r_shift = jnp.where(lse_others == -jnp.inf, jnp.inf, lse_others).astype(acc)
 
@@ -329,7 +384,10 @@ def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, residua
       is_label = columns == jax.lax.dynamic_slice_in_dim(labels, t0, tb)[:, None]
       r = jnp.exp(z - jax.lax.dynamic_slice_in_dim(r_shift, t0, tb)[:, None])
       rows = functools.partial(jax.lax.dynamic_slice_in_dim, start_index=t0, slice_size=tb)
-      dz = jnp.where(is_label, rows(c_y)[:, None], -rows(c_r)[:, None] * r)
+      dz_others = -rows(c_r)[:, None] * r
+      if others_bonus is not None:  # u_k = p_k b'(p_k), p_k = (1 - p_y) r_k
+        dz_others = dz_others + rows(g_4)[:, None] * others_bonus.slope_times_p(r * rows(q_y)[:, None])
+      dz = jnp.where(is_label, rows(c_y)[:, None], dz_others)
       if mean_log_p:
         dz = dz + rows(g_uniform)[:, None]
       dz = jnp.where(row[:, None] & fresh_col, dz, 0.0)
