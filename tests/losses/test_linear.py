@@ -166,6 +166,19 @@ def test_bfloat16_inputs_against_a_float32_reference(case):
       assert error < 1e-2, error
 
 
+def _assert_same_outputs(fused, materialised, args, where, seed):
+  """`fused` and `materialised`, functions of `args` with several outputs, agree on the tokens `where` keeps, and so
+  do their pullbacks of random cotangents that are 0 on the masked tokens."""
+  out, pullback = jax.vjp(fused, *args)
+  ref, ref_pullback = jax.vjp(materialised, *args)
+  rng = np.random.default_rng(seed)
+  cotangents = tuple(jnp.asarray(np.where(where, rng.normal(size=where.shape), 0.0)) for _ in out)
+  for a, b in zip(out, ref, strict=True):
+    np.testing.assert_allclose(np.where(where, a, 0), np.where(where, b, 0), rtol=1e-10, atol=1e-12)
+  for a, b in zip(pullback(cotangents), ref_pullback(cotangents), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_mean_log_p_matches_the_mean_of_the_log_softmax():
   """The third output of `linear_label_log_probs(..., mean_log_p=True)`: the mean over the vocabulary of
   :math:`\\log p_k`, with exact gradients for cotangents of all three outputs, masked tokens included."""
@@ -178,15 +191,7 @@ def test_mean_log_p_matches_the_mean_of_the_log_softmax():
     log_p_y, log_1m_p_y = losses.label_log_probs(h @ w + b, labels)
     return log_p_y, log_1m_p_y, jnp.mean(jax.nn.log_softmax(h @ w + b), axis=-1)
 
-  args = (hidden, weight, bias)
-  out, pullback = jax.vjp(fused, *args)
-  ref, ref_pullback = jax.vjp(materialised, *args)
-  rng = np.random.default_rng(12)
-  cotangents = tuple(jnp.asarray(np.where(where, rng.normal(size=SHAPE), 0.0)) for _ in range(3))
-  for a, b in zip(out, ref, strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-  for a, b in zip(pullback(cotangents), ref_pullback(cotangents), strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+  _assert_same_outputs(fused, materialised, (hidden, weight, bias), where, seed=12)
   assert len(losses.linear_label_log_probs(hidden, weight, bias, labels, **BLOCKS)) == 2  # two outputs by default
 
 
@@ -208,15 +213,7 @@ def test_others_bonus_matches_the_bonus_summed_over_the_softmax(bonus):
     bonus_sum = jnp.sum(jnp.where(others, bonus.of_p(jax.nn.softmax(z)), 0.0), axis=-1)
     return log_p_y, log_1m_p_y, jnp.mean(jax.nn.log_softmax(z), axis=-1), bonus_sum
 
-  args = (hidden, weight, bias)
-  out, pullback = jax.vjp(fused, *args)
-  ref, ref_pullback = jax.vjp(materialised, *args)
-  rng = np.random.default_rng(14)
-  cotangents = tuple(jnp.asarray(np.where(where, rng.normal(size=SHAPE), 0.0)) for _ in range(4))
-  for a, b in zip(out, ref, strict=True):
-    np.testing.assert_allclose(np.where(where, a, 0), np.where(where, b, 0), rtol=1e-10, atol=1e-12)
-  for a, b in zip(pullback(cotangents), ref_pullback(cotangents), strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+  _assert_same_outputs(fused, materialised, (hidden, weight, bias), where, seed=14)
 
 
 def test_log_probs_match_label_log_probs_at_extreme_logits():
