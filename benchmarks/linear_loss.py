@@ -8,8 +8,9 @@ For each `tokens x D x V` shape and dtype, jitted `value_and_grad`s of a mean pe
   way; the reference of every ratio;
 - materialised el_jax EL: `el_jax.losses.encouraging_loss` (LE = 0.75) on the same float32 logits;
 - fused: `el_jax.losses.linear_loss(hidden, weight, labels, loss=...)` in `token_block x vocab_block` blocks, for
-  cross-entropy, EL (LE = 0.75), focal (gamma 2) and EL with label smoothing 0.1 and LE = 0.75 (the EL paper's
-  ImageNet recipe; a second pass over the blocks).
+  cross-entropy, EL (LE = 0.75), focal (gamma 2), EL with label smoothing 0.1 and LE = 0.75 (the EL paper's
+  ImageNet recipe; a second pass over the blocks) and HEM (margin 0.2, CIFAR-10's; two passes). HEM's per-token
+  loss is averaged here as the others are (its batch reduction, `hem_reduce`, costs nothing beside it).
 
 Memory is XLA's compiled temporary allocation (`memory_analysis().temp_size_in_bytes`), also in units of one
 `[tokens, V]` float32 array and as a fraction of the materialised CE path's. Each executable is compiled once (the
@@ -61,6 +62,7 @@ PATHS = {  # name: a function of (token_block, vocab_block) giving the mean loss
   "fused EL (LE 0.75)": _fused("encouraging_loss", log_end=0.75),
   "fused focal (gamma 2)": _fused("focal_loss", gamma=2.0),
   "fused EL, smoothing 0.1 (LE 0.75)": _fused("encouraging_loss", log_end=0.75, label_smoothing=0.1),
+  "fused HEM (margin 0.2)": _fused("hem_loss", margin=0.2),
 }
 
 

@@ -5,12 +5,15 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from el_jax.losses import _inputs
+from el_jax.losses import _inputs, _registry
 from el_jax.losses._label_losses import FAMILY, label_loss
 from el_jax.losses._labels import check_labels
-from el_jax.losses._linear_label_probs import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs, linear_label_log_probs
+from el_jax.losses._linear_blocks import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs
+from el_jax.losses._linear_label_probs import linear_label_log_probs
+from el_jax.losses._linear_margin import linear_hinge_sums
 
-LINEAR_LOSSES = FAMILY
+MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
+LINEAR_LOSSES = tuple(sorted(FAMILY + MARGIN_LOSSES))
 """The registered losses `linear_loss` computes (the others raise a NotImplementedError naming them)."""
 
 
@@ -59,9 +62,15 @@ def linear_loss(
   - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
   - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias.
 
-  Not yet supported (a NotImplementedError names the loss): `multiclass_margin_loss`, `hem_loss`,
-  `logit_norm_loss`, `squared_error`, `absolute_error`, `dice_loss` and the sigmoid losses: they need more of
-  the logits than :math:`p_y`.
+  And the margin losses of the HEM paper, from the hinge errors :math:`e_k = \max(0, z_k - z_y + \mu_k)`
+  (`linear_hinge_sums`: the label's logit first, then one pass, and a second for HEM's threshold):
+
+  - `multiclass_margin_loss` (:math:`\frac{1}{V} \sum_k e_k`) and `hem_loss` (the mean of the errors at or above
+    their mean), with a scalar or a `[V]` margin (HEM+). HEM's batch reduction, the mean of the above-zero
+    per-token losses (`hem_reduce`), applies to the output as to the materialised loss's.
+
+  Not yet supported (a NotImplementedError names the loss): `logit_norm_loss`, `squared_error`,
+  `absolute_error`, `dice_loss` and the sigmoid losses.
 
   Memory: :math:`O(\text{tokens} \cdot D + D \cdot V + \text{token\_block} \cdot \text{vocab\_block})`; the
   `[tokens, V]` logits and their gradient are never held, in the forward or the backward pass. Logits and sums
@@ -102,26 +111,36 @@ def linear_loss(
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   shard = weight.shape[1]
   vocab = shard if vocab_axis is None else shard * jax.lax.axis_size(vocab_axis)
-  family = label_loss(loss, vocab, **hparams)
+  valid = _registry.hparams(loss)  # a ValueError listing the names if `loss` is unknown
+  if loss not in LINEAR_LOSSES:
+    raise NotImplementedError(
+      f"Loss {loss!r} is not yet supported by the fused path (linear_loss): it reads more of the logits than "
+      f"their sums over the vocabulary it streams. Supported: {', '.join(LINEAR_LOSSES)}. Materialise the logits "
+      "and call the loss on them instead."
+    )
+  if loss in MARGIN_LOSSES:
+    _registry.check_hparams(loss, hparams, valid)
+    margin = {**valid, **hparams}["margin"]
+    _inputs.check_nonnegative("margin", margin)
+  else:
+    family = label_loss(loss, vocab, **hparams)
   if where is not None:
     where = _inputs.as_mask(where, labels.shape)
   check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
+  blocks = {"token_block": token_block, "vocab_block": vocab_block, "vocab_axis": vocab_axis}
+  if loss in MARGIN_LOSSES:
+    hem = loss == "hem_loss"
+    total, count = linear_hinge_sums(hidden, weight, bias, labels, where, margin=margin, hem=hem, **blocks)
+    # MM (Eq. 7) averages over the V classes, HEM (Eq. 8) over the kept errors
+    per_token = total / vocab if loss == "multiclass_margin_loss" else total / jnp.maximum(count, 1.0)
+    return _inputs.apply_where(per_token, where)
   if family.logit_shift is not None:
     shift = jnp.asarray(family.logit_shift)
     if vocab_axis is not None:  # this device's columns of the whole vocabulary's shift
       shift = jax.lax.dynamic_slice_in_dim(shift, jax.lax.axis_index(vocab_axis) * shard, shard)
     bias = shift if bias is None else jnp.asarray(bias) + shift
   stats = linear_label_log_probs(
-    hidden,
-    weight,
-    bias,
-    labels,
-    where,
-    token_block=token_block,
-    vocab_block=vocab_block,
-    vocab_axis=vocab_axis,
-    mean_log_p=family.mean_log_p,
-    others_bonus=family.others_bonus,
+    hidden, weight, bias, labels, where, mean_log_p=family.mean_log_p, others_bonus=family.others_bonus, **blocks
   )
   log_p_y, log_1m_p_y, *smoothing_terms = stats
   return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *smoothing_terms), where)

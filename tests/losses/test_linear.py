@@ -15,8 +15,9 @@ BLOCKS = {"token_block": 4, "vocab_block": 3}
 _RNG = np.random.default_rng(42)
 ALPHA = _RNG.uniform(0.2, 1.0, V)  # focal's class weights
 COUNTS = _RNG.integers(1, 100, V)  # the logit-adjusted loss's class counts
+MARGINS = _RNG.uniform(0.1, 1.5, V)  # per-class margins, as HEM+'s
 
-# Every loss of the p_y family, with representative hyper-parameters (every EL bonus shape).
+# Every loss the fused path computes, with representative hyper-parameters (every EL bonus shape).
 FAMILY = {
   "cross_entropy": {},
   "cross_entropy/smoothed": {"label_smoothing": 0.1},
@@ -36,6 +37,11 @@ FAMILY = {
   "expectation_loss": {},
   "mixed_ce_expectation": {"alpha": 1.0, "beta": 2.5},
   "logit_adjusted_loss": {"class_counts": COUNTS, "tau": 0.7},
+  # the margin losses: the label's logit gathered first, then one pass over the blocks (two for HEM)
+  "multiclass_margin_loss": {},
+  "multiclass_margin_loss/per_class": {"margin": MARGINS},
+  "hem_loss": {"margin": 0.5},
+  "hem_loss/plus": {"margin": MARGINS},
 }
 
 
@@ -98,7 +104,8 @@ def test_values_and_gradients_match_the_materialised_loss(case):
   ids=["neither_divides", "neither_divides_2", "ones", "one_block_each", "one_vocab_block", "one_token_block"],
 )
 @pytest.mark.parametrize(
-  "case", ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative", "encouraging_loss/smoothed"]
+  "case",
+  ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative", "encouraging_loss/smoothed", "hem_loss"],
 )
 def test_any_blocks(case, token_block, vocab_block):
   hidden, weight, bias, labels, where, cotangent = _problem(seed=1)

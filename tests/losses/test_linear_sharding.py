@@ -30,6 +30,9 @@ CASES = {  # name: (loss, hyper-parameters)
   "focal_loss": ("focal_loss", {"gamma": 2.0, "alpha": _RNG.uniform(0.2, 1.0, V)}),
   # a [V] shift, sliced per shard
   "logit_adjusted_loss": ("logit_adjusted_loss", {"class_counts": _RNG.integers(1, 100, V), "tau": 0.7}),
+  # the label's logit from the shard that holds it; HEM+'s [V] margins sliced per shard; a second pass for HEM
+  "multiclass_margin_loss": ("multiclass_margin_loss", {"margin": 0.5}),
+  "hem_loss_plus": ("hem_loss", {"margin": _RNG.uniform(0.1, 1.5, V)}),
 }
 CHECK_VMA = (True, False)
 DATA_ONLY = "data_only"  # tokens sharded over "data", weight and bias replicated, no vocab_axis

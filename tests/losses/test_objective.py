@@ -80,6 +80,7 @@ def test_objective_errors_list_valid_hyper_parameters():
   [
     ("encouraging_loss", {"log_end": 0.75, "label_smoothing": 0.1, "bonus_ramp": 0.5}),
     ("mixed_ce_expectation", {"focus_schedule": "F=0-0.5"}),
+    ("hem_loss", {"margin": 0.5}),  # HEM's batch reduction over the fused per-token losses
   ],
 )
 def test_objective_of_linear_outputs_equals_the_objective_of_their_logits(name, hparams):
@@ -106,7 +107,7 @@ def test_objective_of_linear_outputs_equals_the_objective_of_their_logits(name, 
 
 
 def test_objective_of_linear_outputs_names_an_unsupported_loss():
-  objective = losses.get_objective("multiclass_margin_loss")
+  objective = losses.get_objective("logit_norm_loss")
   outputs = losses.LinearOutputs(jnp.ones((2, 3)), jnp.ones((3, 4)))
-  with pytest.raises(NotImplementedError, match="multiclass_margin_loss.*not yet supported by the fused path"):
+  with pytest.raises(NotImplementedError, match="logit_norm_loss.*not yet supported by the fused path"):
     objective(outputs, jnp.array([0, 1]))

@@ -152,7 +152,7 @@ class _WithLinearOutputs:
 @pytest.mark.parametrize(
   "loss,model,message",
   [
-    ({"name": "hem_loss", "fused_output": True}, _WithLinearOutputs(), r"loss 'hem_loss' is not computed by the fused"),
+    ({"name": "dice_loss", "fused_output": True}, _WithLinearOutputs(), r"loss 'dice_loss' is not yet computed"),
     ({"name": "cross_entropy", "fused_output": True}, object(), r"model object has no linear_outputs method"),
     ({"name": "cross_entropy", "fused_output": "yes"}, _WithLinearOutputs(), r"fused_output='yes' is invalid"),
   ],
