@@ -129,10 +129,6 @@ def label_loss(name: str, num_classes: int, **hparams) -> LabelLoss:
   """
   valid = _registry.hparams(name)  # a ValueError listing the names if `name` is unknown
   if name not in _BUILDERS:
-    raise NotImplementedError(
-      f"Loss {name!r} is not yet supported by the fused path (linear_loss): it reads the logits through more "
-      f"than the label's probability p_y. Supported: {', '.join(FAMILY)}. Materialise the logits and call the "
-      "loss on them instead."
-    )
+    raise NotImplementedError(f"Loss {name!r} is not of the p_y family: {', '.join(FAMILY)}.")
   _registry.check_hparams(name, hparams, valid)
   return _BUILDERS[name](num_classes, **{**valid, **hparams})

@@ -112,10 +112,15 @@ def accumulation_dtype(hidden, weight):
   return jnp.promote_types(jnp.result_type(hidden, weight), jnp.float32)
 
 
-def blocks(count: int, block: int):
+def _blocks(count: int, block: int):
   """`(block size, number of blocks)` for `count` entries: the block is clipped to `count`."""
   block = max(1, min(block, count))
   return block, -(-count // block)
+
+
+def block_sizes(hidden, weight, token_block: int, vocab_block: int) -> tuple[int, int]:
+  """`(tb, vb)`: the token and vocabulary block sizes for `hidden [N, D]` and `weight [D, V]`, clipped to N and V."""
+  return _blocks(hidden.shape[0], token_block)[0], _blocks(weight.shape[1], vocab_block)[0]
 
 
 def _start(index, block: int, count: int):

@@ -59,7 +59,7 @@ from el_jax.losses._linear_blocks import (
   TOKEN_BLOCK,
   VOCAB_BLOCK,
   accumulation_dtype,
-  blocks,
+  block_sizes,
   check_inputs,
   finite_shift,
   gradients,
@@ -151,11 +151,9 @@ def _fwd(
   hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
 ):
   del sum_d_hidden  # a backward-pass option
-  (n, _), v = hidden.shape, weight.shape[1]
-  acc = accumulation_dtype(hidden, weight)
+  v, acc = weight.shape[1], accumulation_dtype(hidden, weight)
   labels = local_labels(labels, v, vocab_axis)
-  tb, _ = blocks(n, token_block)
-  vb, _ = blocks(v, vocab_block)
+  tb, vb = block_sizes(hidden, weight, token_block, vocab_block)
 
   def init(size):  # running max and rescaled sum over the other classes, the label's logit, the sum of the logits
     return jnp.full(size, -jnp.inf, acc), jnp.zeros(size, acc), jnp.zeros(size, acc), jnp.zeros(size, acc)
@@ -213,8 +211,7 @@ def _bonus_sums(hidden, weight, bias, labels, lse, bonus: Bonus, tb: int, vb: in
 def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus, residuals, cotangents):
   hidden, weight, bias, labels, keep, lse_others, d, u_sum = residuals
   g_log_p, g_log_1m_p, *extra = cotangents
-  n, v = hidden.shape[0], weight.shape[1]
-  acc = accumulation_dtype(hidden, weight)
+  v, acc = weight.shape[1], accumulation_dtype(hidden, weight)
   p_y, q_y = jax.nn.sigmoid(d), jax.nn.sigmoid(-d)  # p_y and 1 - p_y
   c = g_log_p * q_y - g_log_1m_p * p_y
   # dz = c_y on the label and -c_r r off it: c_y = c_r = c, and then the extra outputs' terms. The mean
@@ -241,8 +238,7 @@ def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_
     dz = jnp.where(is_label, rows(c_y)[:, None], dz_others)
     return dz + rows(g_uniform)[:, None] if mean_log_p else dz
 
-  tb, _ = blocks(n, token_block)
-  vb, _ = blocks(v, vocab_block)
+  tb, vb = block_sizes(hidden, weight, token_block, vocab_block)
   grads = gradients(
     hidden, weight, bias, labels, keep, dz_block, tb=tb, vb=vb, vocab_axis=vocab_axis, sum_d_hidden=sum_d_hidden
   )

@@ -26,7 +26,7 @@ import jax.numpy as jnp
 from el_jax.losses import _inputs
 from el_jax.losses._linear_blocks import (
   accumulation_dtype,
-  blocks,
+  block_sizes,
   check_inputs,
   gradients,
   local_labels,
@@ -109,11 +109,9 @@ def _kept(errors, threshold):
 
 def _fwd(hidden, weight, bias, labels, keep, margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem):
   del sum_d_hidden  # a backward-pass option
-  (n, _), v = hidden.shape, weight.shape[1]
-  acc = accumulation_dtype(hidden, weight)
+  v, acc = weight.shape[1], accumulation_dtype(hidden, weight)
   labels = local_labels(labels, v, vocab_axis)
-  tb, _ = blocks(n, token_block)
-  vb, _ = blocks(v, vocab_block)
+  tb, vb = block_sizes(hidden, weight, token_block, vocab_block)
   z_y = _label_logits(hidden, weight, bias, labels, acc, vocab_axis)
 
   def sums(threshold):
@@ -130,7 +128,7 @@ def _fwd(hidden, weight, bias, labels, keep, margin, token_block, vocab_block, v
     out = row_scan(hidden, weight, bias, labels, init, update, tb=tb, vb=vb, rows=(z_y, threshold))
     return out if vocab_axis is None else tuple(jax.lax.psum(jnp.stack(out), vocab_axis))
 
-  threshold = jnp.zeros(n, acc)
+  threshold = jnp.zeros(hidden.shape[0], acc)
   total, count = sums(threshold)
   if hem:  # Eq. 8: keep the errors at or above the mean over the V classes
     threshold = total / vocab_size(v, vocab_axis)
@@ -141,12 +139,10 @@ def _fwd(hidden, weight, bias, labels, keep, margin, token_block, vocab_block, v
 def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, hem, residuals, cotangents):
   del hem  # the threshold is 0 for MM
   hidden, weight, bias, labels, keep, margin, z_y, threshold, count = residuals
-  n, v = hidden.shape[0], weight.shape[1]
   acc = accumulation_dtype(hidden, weight)
   g = jnp.where(keep, cotangents[0], 0.0).astype(acc)  # (masked tokens may have a NaN z_y and count)
   at_label = jnp.where(keep, -g * count, 0.0)
-  tb, _ = blocks(n, token_block)
-  vb, _ = blocks(v, vocab_block)
+  tb, vb = block_sizes(hidden, weight, token_block, vocab_block)
 
   def dz_block(z, is_label, v0, rows):
     kept = _kept(_errors(z, rows(z_y), margin, v0, vb), rows(threshold)) > 0.0
