@@ -1,18 +1,25 @@
-"""Compiled memory and forward+backward time of the fused `linear_loss` against a materialised optax cross-entropy.
+"""Compiled memory and forward+backward time of the fused `linear_loss` against materialised logits.
 
-For each `tokens x D x V` shape and dtype, two jitted `value_and_grad`s of the mean cross-entropy with respect to
+For each `tokens x D x V` shape and dtype, jitted `value_and_grad`s of a mean per-token loss with respect to
 `hidden [tokens, D]` and `weight [D, V]` are compared:
 
-- materialised: `optax.softmax_cross_entropy_with_integer_labels` on the logits `hidden @ weight`, computed in
-  float32 (`preferred_element_type`) whatever the inputs' dtype, so that both sides round the same way;
-- fused: `el_jax.losses.linear_loss(hidden, weight, labels)` in `token_block x vocab_block` blocks.
+- materialised optax CE: `optax.softmax_cross_entropy_with_integer_labels` on the logits `hidden @ weight`,
+  computed in float32 (`preferred_element_type`) whatever the inputs' dtype, so that every path rounds the same
+  way; the reference of every ratio;
+- materialised el_jax EL: `el_jax.losses.encouraging_loss` (LE = 0.75) on the same float32 logits;
+- fused: `el_jax.losses.linear_loss(hidden, weight, labels, loss=...)` in `token_block x vocab_block` blocks, for
+  cross-entropy, EL (LE = 0.75), focal (gamma 2), EL with label smoothing 0.1 and LE = 0.75 (the EL paper's
+  ImageNet recipe; a second pass over the blocks) and HEM (margin 0.2, CIFAR-10's; two passes). HEM's per-token
+  loss is averaged here as the others are (its batch reduction, `hem_reduce`, costs nothing beside it).
 
 Memory is XLA's compiled temporary allocation (`memory_analysis().temp_size_in_bytes`), also in units of one
-`[tokens, V]` float32 array. Each executable is compiled once (the compiled object is the one timed); timings are
-interleaved (one call of each per round) and the median is reported, with the ratio fused / materialised.
+`[tokens, V]` float32 array and as a fraction of the materialised CE path's. Each executable is compiled once (the
+compiled object is the one timed); timings are interleaved (one call of each per round) and the median is
+reported, with the ratio to the materialised optax CE path.
 
 Usage: python benchmarks/linear_loss.py [--shapes 4096x256x32768] [--dtypes float32 bfloat16] [--rounds 3]
-  [--token-block 2048] [--vocab-block 8192]. The issue's shape is 8192x1024x131072 (a 4 GiB float32 logit array).
+  [--token-block 2048] [--vocab-block 8192] [--paths "fused CE" ...]. The issue's shape is 8192x1024x131072 (a
+  4 GiB float32 logit array); at that shape each path takes minutes on a 2-core CPU.
 """
 
 import argparse
@@ -26,16 +33,37 @@ import optax
 from el_jax import losses
 
 
-def _materialised(hidden, weight, labels):
-  logits = jnp.dot(hidden, weight, preferred_element_type=jnp.float32)
-  return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, labels))
-
-
-def _fused(token_block, vocab_block):
+def _materialised(loss_fn):
   def loss(hidden, weight, labels):
-    return jnp.mean(losses.linear_loss(hidden, weight, labels, token_block=token_block, vocab_block=vocab_block))
+    logits = jnp.dot(hidden, weight, preferred_element_type=jnp.float32)
+    return jnp.mean(loss_fn(logits, labels))
 
   return loss
+
+
+def _fused(name, **hparams):
+  def make(token_block, vocab_block):
+    def loss(hidden, weight, labels):
+      per_token = losses.linear_loss(
+        hidden, weight, labels, loss=name, token_block=token_block, vocab_block=vocab_block, **hparams
+      )
+      return jnp.mean(per_token)
+
+    return loss
+
+  return make
+
+
+REFERENCE = "materialised optax CE"
+PATHS = {  # name: a function of (token_block, vocab_block) giving the mean loss of (hidden, weight, labels)
+  REFERENCE: lambda *blocks: _materialised(optax.softmax_cross_entropy_with_integer_labels),
+  "materialised el_jax EL (LE 0.75)": lambda *blocks: _materialised(losses.get("encouraging_loss", log_end=0.75)),
+  "fused CE": _fused("cross_entropy"),
+  "fused EL (LE 0.75)": _fused("encouraging_loss", log_end=0.75),
+  "fused focal (gamma 2)": _fused("focal_loss", gamma=2.0),
+  "fused EL, smoothing 0.1 (LE 0.75)": _fused("encouraging_loss", log_end=0.75, label_smoothing=0.1),
+  "fused HEM (margin 0.2)": _fused("hem_loss", margin=0.2),
+}
 
 
 def _compile(fn, *args):
@@ -45,18 +73,17 @@ def _compile(fn, *args):
   return compiled, None if analysis is None else analysis.temp_size_in_bytes
 
 
-def run(shape, dtype, rounds, token_block, vocab_block):
+def run(shape, dtype, rounds, token_block, vocab_block, paths):
   tokens, width, vocab = shape
   rng = np.random.default_rng(0)
   hidden = jnp.asarray(rng.normal(size=(tokens, width)), dtype)
   weight = jnp.asarray(rng.normal(size=(width, vocab)) / np.sqrt(width), dtype)
   labels = jnp.asarray(rng.integers(0, vocab, tokens), jnp.int32)
   args = (hidden, weight, labels)
-  steps = {"materialised optax CE": _materialised, "fused linear_loss": _fused(token_block, vocab_block)}
   compiled, memory = {}, {}
-  for name, fn in steps.items():
-    compiled[name], memory[name] = _compile(fn, *args)
-  times = {name: [] for name in steps}
+  for name in dict.fromkeys([REFERENCE, *paths]):
+    compiled[name], memory[name] = _compile(PATHS[name](token_block, vocab_block), *args)
+  times = {name: [] for name in compiled}
   for _ in range(rounds):
     for name, fn in compiled.items():
       start = time.perf_counter()
@@ -67,14 +94,17 @@ def run(shape, dtype, rounds, token_block, vocab_block):
     f"\n## tokens={tokens} D={width} V={vocab} {jnp.dtype(dtype).name}, blocks {token_block}x{vocab_block}, "
     f"{rounds} round(s); one [tokens, V] float32 array = {logits_bytes / 2**20:.0f} MiB"
   )
-  print("| path | compiled temp memory | in [tokens, V] fp32 arrays | fwd+bwd (median) |")
-  print("|---|---|---|---|")
-  for name in steps:
+  print("| path | compiled temp memory | in [tokens, V] fp32 arrays | / optax CE's | fwd+bwd (median) | / optax CE's |")
+  print("|---|---|---|---|---|---|")
+  reference_memory, reference_times = memory[REFERENCE], np.asarray(times[REFERENCE])
+  for name in compiled:
     mem = memory[name]
-    mem_text = "n/a" if mem is None else f"{mem / 2**20:.1f} MiB | {mem / logits_bytes:.3f}"
-    print(f"| {name} | {mem_text} | {np.median(times[name]) * 1e3:.1f} ms |")
-  ratio = np.median(np.asarray(times["fused linear_loss"]) / np.asarray(times["materialised optax CE"]))
-  print(f"fused / materialised time: {ratio:.2f}x")
+    if mem is None:
+      mem_text = "n/a | n/a | n/a"
+    else:
+      mem_text = f"{mem / 2**20:.1f} MiB | {mem / logits_bytes:.3f} | {mem / reference_memory:.3f}"
+    ratio = np.median(np.asarray(times[name]) / reference_times)  # per round, then the median
+    print(f"| {name} | {mem_text} | {np.median(times[name]) * 1e3:.1f} ms | {ratio:.2f}x |")
 
 
 def main():
@@ -84,11 +114,13 @@ def main():
   parser.add_argument("--rounds", type=int, default=3)
   parser.add_argument("--token-block", type=int, default=2048)
   parser.add_argument("--vocab-block", type=int, default=8192)
+  parser.add_argument("--paths", nargs="+", default=list(PATHS), choices=list(PATHS), help="(the reference always)")
   args = parser.parse_args()
   print(f"jax {jax.__version__} on {jax.devices()[0].device_kind}")
-  for shape in args.shapes:
+  for text in args.shapes:
     for dtype in args.dtypes:
-      run(tuple(int(n) for n in shape.split("x")), dtype, args.rounds, args.token_block, args.vocab_block)
+      shape = tuple(int(n) for n in text.split("x"))
+      run(shape, dtype, args.rounds, args.token_block, args.vocab_block, args.paths)
 
 
 if __name__ == "__main__":

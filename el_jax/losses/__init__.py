@@ -5,7 +5,8 @@ an optional `where` mask, and works under `jit`, `vmap` and `grad` (the sigmoid 
 logits' shape instead of labels; `dice_loss` is batch-level). `get(name, **hparams)` looks a loss up by name;
 `get_objective(name, **hparams)` gives the reduced, scheduled batch objective a train step minimises.
 `linear_loss(hidden, weight, labels, loss=name, ...)` gives the losses of the logits `hidden @ weight + bias` of a
-large-vocabulary classifier without materialising them.
+large-vocabulary classifier without materialising them; an objective takes a `LinearOutputs(hidden, weight, bias)`
+in place of the logits to do the same.
 This package imports only jax and numpy.
 """
 
@@ -18,7 +19,7 @@ from el_jax.losses._expectation import expectation_loss, mixed_ce_expectation
 from el_jax.losses._focal import focal_loss, halted_focal_loss, sigmoid_focal_loss, sigmoid_halted_focal_loss
 from el_jax.losses._label_probs import label_log_probs
 from el_jax.losses._labels import check_labels
-from el_jax.losses._linear import linear_loss
+from el_jax.losses._linear import LINEAR_LOSSES, LinearOutputs, linear_loss
 from el_jax.losses._linear_label_probs import linear_label_log_probs
 from el_jax.losses._logit_adjusted import logit_adjusted_loss
 from el_jax.losses._logit_norm import logit_norm_loss
@@ -36,7 +37,9 @@ from el_jax.losses._schedules import (
 
 __all__ = [
   "FOCUS_SCHEDULES",
+  "LINEAR_LOSSES",
   "Bonus",
+  "LinearOutputs",
   "absolute_error",
   "bonus_weight",
   "check_labels",

@@ -1,20 +1,22 @@
 """The losses that depend on the logits only through :math:`p_y`, as functions of :math:`(\\log p_y, \\log(1 - p_y))`.
 
-Cross-entropy, EL without label smoothing (every bonus shape), focal, halted focal, the expectation loss, its
+Cross-entropy, EL (every bonus shape), focal, halted focal, the expectation loss, its
 mixture with cross-entropy and the logit-adjusted loss (cross-entropy on logits shifted per class) all read the
 logits only through the label's log-probability and log-complement. `label_loss` returns such a loss as a formula
 on those two arrays plus, for the logit-adjusted loss, the per-class shift to add to the logits, so that a caller
 that computes :math:`(\\log p_y, \\log(1 - p_y))` another way (`linear_loss`, without materialising the logits) gets
 the same loss as `get(name, **hparams)` on the logits.
 
-Cross-entropy with label smoothing `s` also reads the mean log-probability over the `K` classes,
-:math:`\\bar\\ell = \\tfrac{1}{K} \\sum_k \\log p_k` (one more per-token sum, that of the logits): its formula takes
-it as a fourth argument (`LabelLoss.mean_log_p`).
+Label smoothing `s` also reads the mean log-probability over the `K` classes,
+:math:`\\bar\\ell = \\tfrac{1}{K} \\sum_k \\log p_k` (one more per-token sum, that of the logits), and EL's smoothing
+term the sum of the bonus over the other classes, :math:`B = \\sum_{k \\ne y} b(p_k)` (a second pass over the logits):
+their formulas take them as further arguments (`LabelLoss.mean_log_p` and `LabelLoss.others_bonus`).
 """
 
 from collections.abc import Callable
 from typing import NamedTuple
 
+import jax.numpy as jnp
 import numpy as np
 
 from el_jax.losses import _inputs, _registry
@@ -33,23 +35,14 @@ class LabelLoss(NamedTuple):
   `formula(log_p_y, log_1m_p_y, labels)` gives the per-example losses `[...]` (only focal's class weights read the
   labels); `logit_shift` is `None` or a `[K]` array added to every row of logits before the softmax. When
   `mean_log_p` is True the formula takes a fourth argument, the mean over the classes of :math:`\\log p_k`
-  `[...]` (cross-entropy with label smoothing).
+  `[...]` (label smoothing). When `others_bonus` is a `Bonus` `b`, the formula takes the sum over the other
+  classes of :math:`b(p_k)` `[...]` as its last argument (EL with label smoothing).
   """
 
   formula: Callable
   logit_shift: np.ndarray | None = None
   mean_log_p: bool = False
-
-
-def _no_smoothing(name: str, label_smoothing: float):
-  _inputs.check_unit("label_smoothing", label_smoothing)
-  if label_smoothing:
-    raise NotImplementedError(
-      f"{name} with label_smoothing={label_smoothing} is not yet supported by the fused path (linear_loss): "
-      "its smoothing term needs the bonus b(p_k) of every class, a function of p_k = exp(z_k - lse) that needs "
-      "the full log-sum-exp first, so a second pass over the logits, which this path does not make. Use "
-      "label_smoothing=0, or materialise the logits and call the loss on them."
-    )
+  others_bonus: Bonus | None = None
 
 
 def _cross_entropy(num_classes, *, label_smoothing):
@@ -65,10 +58,20 @@ def _cross_entropy(num_classes, *, label_smoothing):
 
 
 def _encouraging(num_classes, *, log_end, bonus_start, bonus_rho, eps, bonus, bonus_gamma, label_smoothing):
-  del num_classes
   b = Bonus(bonus, log_end, bonus_start, eps, bonus_gamma).check()
-  _no_smoothing("encouraging_loss", label_smoothing)
-  return LabelLoss(lambda log_p, log_1m_p, labels: encouraging_of_logs(log_p, log_1m_p, bonus=b, rho=bonus_rho))
+  _inputs.check_unit("label_smoothing", label_smoothing)
+  if not label_smoothing:
+    return LabelLoss(lambda log_p, log_1m_p, labels: encouraging_of_logs(log_p, log_1m_p, bonus=b, rho=bonus_rho))
+  s, k = label_smoothing, num_classes
+
+  def smoothed(log_p, log_1m_p, labels, mean_log_p, bonus_sum):
+    # as `encouraging_loss`: (1 - s + s / K) times the label's term plus s / K times the others',
+    # sum_{k != y} (-log p_k + rho b(p_k)) = -K mean_log_p + log p_y + rho B.
+    label_term = encouraging_of_logs(log_p, log_1m_p, bonus=b, rho=bonus_rho)
+    others = -k * mean_log_p + log_p + jnp.asarray(bonus_rho, log_p.dtype) * bonus_sum
+    return (1.0 - s + s / k) * label_term + (s / k) * others
+
+  return LabelLoss(smoothed, mean_log_p=True, others_bonus=b)
 
 
 def _focal(num_classes, *, gamma, alpha):
@@ -113,7 +116,7 @@ _BUILDERS = {
 }
 
 FAMILY = tuple(sorted(_BUILDERS))
-"""The registered losses `label_loss` supports (EL without label smoothing)."""
+"""The registered losses `label_loss` supports."""
 
 
 def label_loss(name: str, num_classes: int, **hparams) -> LabelLoss:
@@ -122,14 +125,10 @@ def label_loss(name: str, num_classes: int, **hparams) -> LabelLoss:
   Raises:
     ValueError: for an unknown loss or hyper-parameter, or a hyper-parameter out of range (as `get` and the loss
       do).
-    NotImplementedError: for a registered loss outside the family (or EL with label smoothing), naming it.
+    NotImplementedError: for a registered loss outside the family, naming it.
   """
   valid = _registry.hparams(name)  # a ValueError listing the names if `name` is unknown
   if name not in _BUILDERS:
-    raise NotImplementedError(
-      f"Loss {name!r} is not yet supported by the fused path (linear_loss): it reads the logits through more "
-      f"than the label's probability p_y. Supported: {', '.join(FAMILY)} (encouraging_loss without label "
-      "smoothing). Materialise the logits and call the loss on them instead."
-    )
+    raise NotImplementedError(f"Loss {name!r} is not of the p_y family: {', '.join(FAMILY)}.")
   _registry.check_hparams(name, hparams, valid)
   return _BUILDERS[name](num_classes, **{**valid, **hparams})

@@ -1,12 +1,33 @@
 """A loss on the logits of a linear classifier (a language model's output projection), fused with the projection."""
 
+from typing import Any, NamedTuple
+
 import jax
 import jax.numpy as jnp
 
-from el_jax.losses import _inputs
-from el_jax.losses._label_losses import label_loss
+from el_jax.losses import _inputs, _registry
+from el_jax.losses._label_losses import FAMILY, label_loss
 from el_jax.losses._labels import check_labels
-from el_jax.losses._linear_label_probs import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs, linear_label_log_probs
+from el_jax.losses._linear_blocks import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs
+from el_jax.losses._linear_label_probs import linear_label_log_probs
+from el_jax.losses._linear_margin import linear_hinge_sums
+
+MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
+LINEAR_LOSSES = tuple(sorted(FAMILY + MARGIN_LOSSES))
+"""The registered losses `linear_loss` computes (the others raise a NotImplementedError naming them)."""
+
+
+class LinearOutputs(NamedTuple):
+  """A linear classifier's input and parameters, in place of its logits `hidden @ weight + bias`.
+
+  The objective of `get_objective` takes it instead of the logits and computes the loss with `linear_loss`, so
+  that a model with a large output layer (a language model's projection onto its vocabulary) can hand its last
+  hidden states and output projection to the loss without materialising the `[tokens, V]` logits.
+  """
+
+  hidden: Any  # [..., D]
+  weight: Any  # [D, V]
+  bias: Any = None  # [V] or None
 
 
 def linear_loss(
@@ -35,14 +56,21 @@ def linear_loss(
 
   - `cross_entropy` (:math:`-\log p_y`), with label smoothing `s` too (:math:`-(1 - s) \log p_y - \tfrac{s}{V}
     \sum_k \log p_k`, from one more per-token sum, :math:`\sum_k z_k`, in the same pass);
-  - `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus shape) without label smoothing;
+  - `encouraging_loss` (:math:`-\log p_y + \rho\, b(p_y)`, every bonus shape), with label smoothing too (its
+    smoothing term :math:`\tfrac{s}{V} \sum_{k \ne y} (-\log p_k + \rho\, b(p_k))` needs :math:`p_k`, hence the
+    whole log-sum-exp, before the bonus: a second forward pass over the blocks, 5 block matmuls against 4);
   - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
   - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias.
 
-  Not yet supported (a NotImplementedError names the loss): label smoothing in `encouraging_loss` (it needs
-  the bonus :math:`b(p_k)` of every class, so a second pass), `multiclass_margin_loss`, `hem_loss`,
-  `logit_norm_loss`, `squared_error`, `absolute_error`, `dice_loss` and the sigmoid losses: they need more of
-  the logits than :math:`p_y`.
+  And the margin losses of the HEM paper, from the hinge errors :math:`e_k = \max(0, z_k - z_y + \mu_k)`
+  (`linear_hinge_sums`: the label's logit first, then one pass, and a second for HEM's threshold):
+
+  - `multiclass_margin_loss` (:math:`\frac{1}{V} \sum_k e_k`) and `hem_loss` (the mean of the errors at or above
+    their mean), with a scalar or a `[V]` margin (HEM+). HEM's batch reduction, the mean of the above-zero
+    per-token losses (`hem_reduce`), applies to the output as to the materialised loss's.
+
+  Not yet supported (a NotImplementedError names the loss): `logit_norm_loss`, `squared_error`,
+  `absolute_error`, `dice_loss` and the sigmoid losses.
 
   Memory: :math:`O(\text{tokens} \cdot D + D \cdot V + \text{token\_block} \cdot \text{vocab\_block})`; the
   `[tokens, V]` logits and their gradient are never held, in the forward or the backward pass. Logits and sums
@@ -83,25 +111,36 @@ def linear_loss(
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   shard = weight.shape[1]
   vocab = shard if vocab_axis is None else shard * jax.lax.axis_size(vocab_axis)
-  family = label_loss(loss, vocab, **hparams)
+  valid = _registry.hparams(loss)  # a ValueError listing the names if `loss` is unknown
+  if loss not in LINEAR_LOSSES:
+    raise NotImplementedError(
+      f"Loss {loss!r} is not yet supported by the fused path (linear_loss): it reads more of the logits than "
+      f"their sums over the vocabulary it streams. Supported: {', '.join(LINEAR_LOSSES)}. Materialise the logits "
+      "and call the loss on them instead."
+    )
+  if loss in MARGIN_LOSSES:
+    _registry.check_hparams(loss, hparams, valid)
+    margin = {**valid, **hparams}["margin"]
+    _inputs.check_nonnegative("margin", margin)
+  else:
+    family = label_loss(loss, vocab, **hparams)
   if where is not None:
     where = _inputs.as_mask(where, labels.shape)
   check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
+  blocks = {"token_block": token_block, "vocab_block": vocab_block, "vocab_axis": vocab_axis}
+  if loss in MARGIN_LOSSES:
+    hem = loss == "hem_loss"
+    total, count = linear_hinge_sums(hidden, weight, bias, labels, where, margin=margin, hem=hem, **blocks)
+    # MM (Eq. 7) averages over the V classes, HEM (Eq. 8) over the kept errors
+    per_token = total / vocab if loss == "multiclass_margin_loss" else total / jnp.maximum(count, 1.0)
+    return _inputs.apply_where(per_token, where)
   if family.logit_shift is not None:
     shift = jnp.asarray(family.logit_shift)
     if vocab_axis is not None:  # this device's columns of the whole vocabulary's shift
       shift = jax.lax.dynamic_slice_in_dim(shift, jax.lax.axis_index(vocab_axis) * shard, shard)
     bias = shift if bias is None else jnp.asarray(bias) + shift
   stats = linear_label_log_probs(
-    hidden,
-    weight,
-    bias,
-    labels,
-    where,
-    token_block=token_block,
-    vocab_block=vocab_block,
-    vocab_axis=vocab_axis,
-    mean_log_p=family.mean_log_p,
+    hidden, weight, bias, labels, where, mean_log_p=family.mean_log_p, others_bonus=family.others_bonus, **blocks
   )
-  log_p_y, log_1m_p_y, *mean_log_p = stats
-  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *mean_log_p), where)
+  log_p_y, log_1m_p_y, *smoothing_terms = stats
+  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *smoothing_terms), where)

@@ -8,6 +8,7 @@ see `training_progress`) and may be a traced scalar: schedules are evaluated wit
 import jax.numpy as jnp
 
 from el_jax.losses import _registry, _schedules
+from el_jax.losses._linear import LinearOutputs, linear_loss
 from el_jax.losses._margin import hem_reduce
 
 _BONUS_SCHEDULE = {"bonus_defer": 0.0, "bonus_ramp": 0.0}
@@ -34,6 +35,10 @@ def _masked_mean(values, where):
 def get_objective(name: str, **kwargs):
   r"""The batch objective of loss `name`: `objective(logits, labels, *, where=None, progress=0.0) -> float32 scalar`.
 
+  `logits` may also be a `LinearOutputs(hidden, weight, bias)`: the objective is then that of the logits
+  `hidden @ weight + bias`, computed by `linear_loss` without materialising them (for the losses of
+  `LINEAR_LOSSES`; the others raise a NotImplementedError naming them when the objective is traced).
+
   Reductions: the mean over unmasked examples for per-example losses; for `hem_loss` the mean of the above-zero
   per-example losses (`hem_reduce`); `dice_loss` is batch-level already. Every objective is 0, with a zero
   gradient, for an empty or fully masked batch, and NaN when an unmasked example has a NaN logit.
@@ -54,7 +59,14 @@ def get_objective(name: str, **kwargs):
   _registry.check_hparams(name, kwargs, valid)
   schedule = {k: kwargs.pop(k) for k in list(kwargs) if k in _SCHEDULE_HPARAMS.get(name, {})}
   loss_fn = _registry.get(name, **kwargs)
-  per_example = _scheduled(name, loss_fn, kwargs, schedule)
+
+  def loss_of(outputs, labels, **call_kwargs):
+    if isinstance(outputs, LinearOutputs):
+      hidden, weight, bias = outputs
+      return linear_loss(hidden, weight, labels, loss=name, bias=bias, **{**kwargs, **call_kwargs})
+    return loss_fn(outputs, labels, **call_kwargs)
+
+  per_example = _scheduled(name, loss_of, kwargs, schedule)
 
   if name == "dice_loss":
     reduce = lambda values, where: values  # noqa: E731

@@ -2,7 +2,9 @@
 
 `Transformer(source [B, S], target_in [B, T]) -> logits [B, T, V]`: token ids with 0 as padding (the vocabulary
 convention of `el_jax.data.translation`: pad 0, BOS 1, EOS 2, unknown 3). `target_in` is the target shifted right,
-starting with BOS; the logits at position `t` predict target token `t` (the label).
+starting with BOS; the logits at position `t` predict target token `t` (the label). `linear_outputs(source,
+target_in)` gives the decoder's last hidden states and the output projection instead, for a loss fused with the
+projection (`config.loss.fused_output`).
 
 Architecture (fairseq's defaults for `transformer_iwslt_de_en`, Ott et al. 2019):
   * token embeddings `N(0, d^-1/2)` scaled by `sqrt(d)`, plus sinusoidal positions, then dropout;
@@ -31,6 +33,8 @@ import math
 import jax
 import jax.numpy as jnp
 from flax import nnx
+
+from el_jax.losses import LinearOutputs
 
 PAD_ID, BOS_ID, EOS_ID = 0, 1, 2
 
@@ -210,6 +214,22 @@ class Transformer(nnx.Module):
 
   def decode_logits(self, target_in, encoded):
     """Logits `[B, T, V]` for decoder inputs `[B, T]` given `encoded = self.encode(source)`."""
+    hidden = self.decode_hidden(target_in, encoded)
+    return hidden @ self.output_weight().astype(hidden.dtype)
+
+  def output_weight(self):
+    """The output projection `[d, V]`: the target embedding's transpose, or the separate matrix."""
+    if self.share_output:
+      return self.target_embedding.embedding[...].T
+    return self.output_projection[...]
+
+  def linear_outputs(self, source, target_in) -> LinearOutputs:
+    """The decoder's last hidden states `[B, T, d]` and the output projection, whose product is the logits: what
+    `el_jax.losses.linear_loss` takes to give the loss without materialising the `[B, T, V]` logits."""
+    return LinearOutputs(self.decode_hidden(target_in, self.encode(source)), self.output_weight())
+
+  def decode_hidden(self, target_in, encoded):
+    """The decoder's last hidden states `[B, T, d]` for decoder inputs `[B, T]` given `encoded`."""
     memory, source_mask = encoded
     target_in = jnp.asarray(target_in)
     length = target_in.shape[1]
@@ -219,9 +239,7 @@ class Transformer(nnx.Module):
     y = self._embed(self.target_embedding, target_in)
     for layer in self.decoder_layers:
       y = layer(y, memory, self_mask, cross_mask)
-    if self.share_output:
-      return self.target_embedding.attend(y)
-    return y @ self.output_projection[...].astype(y.dtype)
+    return y
 
   def __call__(self, source, target_in):
     return self.decode_logits(target_in, self.encode(source))

@@ -191,12 +191,25 @@ class Steps:
   state_sharding: object
 
 
-def compile_steps(model_parts: step.ModelParts, objective, tx, *, mesh, state_sharding, total_steps: int, config):
-  """The train and eval steps of `config` (its `compute_dtype`), jitted over `mesh`."""
+def compile_steps(
+  model_parts: step.ModelParts,
+  objective,
+  tx,
+  *,
+  mesh,
+  state_sharding,
+  total_steps: int,
+  config,
+  fused_output: bool = False,
+):
+  """The train and eval steps of `config` (its `compute_dtype`), jitted over `mesh`; the train step computes the
+  loss fused with the output layer when `fused_output` (see `step.make_train_step`)."""
   compute_dtype = jnp.dtype(config.compute_dtype)
   batch_sharding, replicated = mesh_lib.batch_sharding(mesh), mesh_lib.replicated(mesh)
   train_step = jax.jit(
-    step.make_train_step(model_parts, objective, tx, total_steps=total_steps, compute_dtype=compute_dtype),
+    step.make_train_step(
+      model_parts, objective, tx, total_steps=total_steps, compute_dtype=compute_dtype, fused_output=fused_output
+    ),
     in_shardings=(state_sharding, batch_sharding),
     out_shardings=(state_sharding, replicated),
     donate_argnums=0,
@@ -297,7 +310,9 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
   def init_state():
     return step.init_state(spec.create(config.seed), tx, seed=config.seed)[1]
 
-  model_parts, _, _ = step.split_model(nnx.eval_shape(lambda: spec.create(config.seed)))
+  abstract_model = nnx.eval_shape(lambda: spec.create(config.seed))
+  fused_output = setup.fused_output(config.loss, abstract_model)
+  model_parts, _, _ = step.split_model(abstract_model)
   abstract_state = jax.eval_shape(init_state)
   state_sharding = mesh_lib.state_shardings(abstract_state, mesh, fsdp_min_size=config.mesh.get("fsdp_min_size", 2**14))
 
@@ -317,7 +332,14 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
     state = jax.jit(init_state, out_shardings=state_sharding)()
 
   steps = compile_steps(
-    model_parts, objective, tx, mesh=mesh, state_sharding=state_sharding, total_steps=total_steps, config=config
+    model_parts,
+    objective,
+    tx,
+    mesh=mesh,
+    state_sharding=state_sharding,
+    total_steps=total_steps,
+    config=config,
+    fused_output=fused_output,
   )
 
   def run_eval(state):
@@ -370,11 +392,10 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
       raise NonFiniteError(f"{e} The last good checkpoint is {last_good} in {workdir}/checkpoints.") from None
     if summary:
       log.write(step_number, step_number / steps_per_epoch, summary)
-      bar.set_postfix(
-        loss=f"{summary['train/loss']:.4f}",
-        acc=f"{summary['train/accuracy']:.3f}",
-        img_per_s=f"{summary['train/examples_per_second']:.0f}",
-      )
+      shown = {"loss": f"{summary['train/loss']:.4f}"}
+      if "train/accuracy" in summary:  # not with a fused output layer (see step.make_train_step)
+        shown["acc"] = f"{summary['train/accuracy']:.3f}"
+      bar.set_postfix(**shown, img_per_s=f"{summary['train/examples_per_second']:.0f}")
 
   def save(step_number: int) -> None:
     nonlocal last_saved

@@ -189,10 +189,41 @@ def check_settings(config, *, num_devices: int = 1) -> None:
     _extras.require("config.writers 'wandb'", "wandb")
 
 
+# Entries of a `loss` section that say how the trainer computes the loss, not what it is.
+TRAINER_LOSS_KEYS = ("fused_output",)
+
+
 def loss_hparams(loss, inputs: Inputs) -> dict:
-  """The `loss` section's hyper-parameters (without `name`), with training-set markers such as `margin="hem"`
-  resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs them."""
-  return losses.resolve_data_hparams(section_kwargs(loss), lambda: inputs.class_counts)
+  """The `loss` section's hyper-parameters (without `name` and `TRAINER_LOSS_KEYS`), with training-set markers such
+  as `margin="hem"` resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs
+  them."""
+  hparams = {k: v for k, v in section_kwargs(loss).items() if k not in TRAINER_LOSS_KEYS}
+  return losses.resolve_data_hparams(hparams, lambda: inputs.class_counts)
+
+
+def fused_output(loss, model) -> bool:
+  """`loss.fused_output` (default False): whether the train step computes the loss fused with the model's output
+  layer (`losses.linear_loss` on the model's `linear_outputs`), never materialising the logits.
+
+  Raises:
+    ValueError: when it is set for a loss outside `losses.LINEAR_LOSSES`, or for a model (`model`, possibly
+      abstract) without a `linear_outputs` method.
+  """
+  fused, name = _as_dict(loss).get("fused_output", False), _as_dict(loss)["name"]
+  if fused not in (True, False):
+    raise ValueError(f"config.loss.fused_output={fused!r} is invalid: use True or False.")
+  if fused and name not in losses.LINEAR_LOSSES:
+    raise ValueError(
+      f"config.loss.fused_output=True, but loss {name!r} is not yet computed by the fused path (linear_loss). "
+      f"Supported: {', '.join(losses.LINEAR_LOSSES)}. Set config.loss.fused_output=False."
+    )
+  if fused and not callable(getattr(model, "linear_outputs", None)):
+    raise ValueError(
+      f"config.loss.fused_output=True, but the model {type(model).__name__} has no linear_outputs method (its last "
+      "hidden states and output projection). Set config.loss.fused_output=False, or use a model that has one "
+      "(transformer_iwslt, transformer_tiny)."
+    )
+  return bool(fused)
 
 
 def objective(loss, inputs: Inputs):

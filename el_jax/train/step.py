@@ -90,9 +90,20 @@ def _cast(tree, dtype):
   return jax.tree.map(lambda x: x.astype(dtype) if jnp.issubdtype(x.dtype, jnp.floating) else x, tree)
 
 
-def apply_model(graphdef, model_parts: ModelParts, params, model_state, inputs, *, rng=None, compute_dtype=jnp.float32):
+def apply_model(
+  graphdef,
+  model_parts: ModelParts,
+  params,
+  model_state,
+  inputs,
+  *,
+  rng=None,
+  compute_dtype=jnp.float32,
+  fused_output: bool = False,
+):
   """`(logits, new_model_state)`: runs the model of `graphdef` (train or eval mode) on `inputs`, an array of images
-  or a dict of model inputs (see the module docstring)."""
+  or a dict of model inputs (see the module docstring). With `fused_output`, the model's `linear_outputs` instead
+  of its `__call__`: a `losses.LinearOutputs` (last hidden states and output projection) in place of the logits."""
   if compute_dtype != jnp.float32:
     params, inputs = _cast(params, compute_dtype), _cast(inputs, compute_dtype)
   # Copies made inside the trace, so that the model may update them (RNG reseeding, BatchNorm statistics).
@@ -100,12 +111,13 @@ def apply_model(graphdef, model_parts: ModelParts, params, model_state, inputs, 
   model = nnx.merge(graphdef, params, rng_state, model_state)
   if rng is not None and model_parts.rng_streams:
     nnx.reseed(model, **{name: jax.random.fold_in(rng, i) for i, name in enumerate(model_parts.rng_streams)})
+  call = model.linear_outputs if fused_output else model
   if not isinstance(inputs, dict):
-    logits = model(inputs)
+    logits = call(inputs)
   elif set(inputs) == {"image"}:
-    logits = model(inputs["image"])
+    logits = call(inputs["image"])
   else:
-    logits = model(**inputs)
+    logits = call(**inputs)
   return logits, nnx.state(model, nnx.Not(nnx.Any(nnx.Param, nnx.RngState)))
 
 
@@ -116,6 +128,7 @@ def make_train_step(
   *,
   total_steps: int,
   compute_dtype=jnp.float32,
+  fused_output: bool = False,
 ):
   """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch objective.
 
@@ -124,6 +137,10 @@ def make_train_step(
   A batch's `label_mask`, when present, is the objective's `where`. Metrics: loss, accuracy (over the unmasked
   labels), gradient and parameter global norms, and `finite` (False if the loss, a gradient or an updated parameter
   is not finite).
+
+  With `fused_output`, the objective takes the model's `linear_outputs` (see `apply_model`) and computes the loss
+  without materialising the logits; the training accuracy, which needs every logit's argmax, is then not among
+  the metrics (the evaluation's accuracy is, from the eval step's logits).
   """
 
   def train_step(state, batch):
@@ -141,6 +158,7 @@ def make_train_step(
         model_inputs(batch),
         rng=rng,
         compute_dtype=compute_dtype,
+        fused_output=fused_output,
       )
       return objective_fn(logits, batch["label"], where=where, progress=progress), (logits, model_state)
 
@@ -155,9 +173,10 @@ def make_train_step(
     )
     grad_norm, param_norm = optax.tree.norm(grads), optax.tree.norm(new_state["params"])
     weights = label_weights(batch)
-    metrics = {
-      "loss": loss,
-      "accuracy": jnp.sum(correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1),
+    metrics = {"loss": loss}
+    if not fused_output:
+      metrics["accuracy"] = jnp.sum(correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1)
+    metrics |= {
       "grad_norm": grad_norm,
       "param_norm": param_norm,
       "finite": jnp.isfinite(loss) & jnp.isfinite(grad_norm) & jnp.isfinite(param_norm),

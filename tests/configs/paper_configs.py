@@ -16,7 +16,7 @@ import pytest
 from flax import nnx
 
 from el_jax import data, losses, models
-from el_jax.train import loop, optimizer
+from el_jax.train import loop, optimizer, setup
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EL_LOSSES = ("ce", "el")
@@ -100,7 +100,7 @@ def ids(cases: list) -> list[str]:
 
 def resolve(config, counts):
   """The loss's hyper-parameters with training-set markers resolved for the class histogram `counts`."""
-  hparams = {k: v for k, v in config.loss.to_dict().items() if k != "name"}
+  hparams = {k: v for k, v in config.loss.to_dict().items() if k not in ("name", *setup.TRAINER_LOSS_KEYS)}
   return losses.resolve_data_hparams(hparams, counts)
 
 

@@ -12,7 +12,7 @@ from flax import nnx
 
 from el_jax import data, losses, models
 from el_jax.configs.encouraging_loss import graphs as graphs_config
-from el_jax.train import optimizer
+from el_jax.train import optimizer, setup
 from tests.configs.paper_configs import (
   ALL_VARIANTS,
   DATASET_VARIANTS,
@@ -265,9 +265,9 @@ def test_every_variant_has_the_released_settings(arg):
   assert (opt.name, opt.b1, opt.b2, opt.schedule, opt.warmup_steps) == ("adam", 0.9, 0.98, "inverse_sqrt", 4000)
   assert opt.learning_rate == pytest.approx(lr) and opt.weight_decay == pytest.approx(wd)
   assert opt.weight_decay_mode == "decoupled"
-  expected_loss = {"name": "cross_entropy", "label_smoothing": 0.1}
+  expected_loss = {"name": "cross_entropy", "label_smoothing": 0.1, "fused_output": False}
   if loss == "el":
-    expected_loss = {"name": "encouraging_loss", "log_end": 0.5, "label_smoothing": 0.1}
+    expected_loss = {"name": "encouraging_loss", "log_end": 0.5, "label_smoothing": 0.1, "fused_output": False}
   assert config.loss.to_dict() == expected_loss
   # The update budget in whole epochs: at least the paper's updates, less than one epoch more.
   steps_per_epoch = TRAIN_PAIRS[pair] // config.batch_size
@@ -281,7 +281,8 @@ def test_every_variant_has_the_released_settings(arg):
 
 def test_the_loss_is_a_token_objective_that_ignores_padding():
   config = iwslt.get_config("loss=el")
-  objective = losses.get_objective(config.loss.name, **{k: v for k, v in config.loss.items() if k != "name"})
+  hparams = {k: v for k, v in config.loss.items() if k not in ("name", *setup.TRAINER_LOSS_KEYS)}
+  objective = losses.get_objective(config.loss.name, **hparams)
   rng = np.random.default_rng(0)
   logits = rng.normal(size=(2, 4, 7)).astype(np.float32)
   labels = np.array([[3, 4, 2, 0], [5, 2, 0, 0]])

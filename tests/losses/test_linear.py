@@ -15,8 +15,9 @@ BLOCKS = {"token_block": 4, "vocab_block": 3}
 _RNG = np.random.default_rng(42)
 ALPHA = _RNG.uniform(0.2, 1.0, V)  # focal's class weights
 COUNTS = _RNG.integers(1, 100, V)  # the logit-adjusted loss's class counts
+MARGINS = _RNG.uniform(0.1, 1.5, V)  # per-class margins, as HEM+'s
 
-# Every loss of the p_y family, with representative hyper-parameters (every EL bonus shape).
+# Every loss the fused path computes, with representative hyper-parameters (every EL bonus shape).
 FAMILY = {
   "cross_entropy": {},
   "cross_entropy/smoothed": {"label_smoothing": 0.1},
@@ -26,12 +27,21 @@ FAMILY = {
   "encouraging_loss/unclamped": {"eps": 0.0},
   "encouraging_loss/power": {"bonus": "power", "bonus_gamma": 1.5},
   "encouraging_loss/cos": {"bonus": "cos", "bonus_start": 0.2},
+  "encouraging_loss/smoothed": {"label_smoothing": 0.1},
+  # the EL paper's ImageNet recipe (label smoothing 0.1 with the conservative bonus)
+  "encouraging_loss/smoothed_conservative": {"label_smoothing": 0.1, "log_end": 0.75, "bonus_rho": 0.8},
+  "encouraging_loss/smoothed_power": {"label_smoothing": 0.2, "bonus": "power", "bonus_start": 0.1},
   "focal_loss": {"gamma": 2.0, "alpha": ALPHA},
   "focal_loss/scalar_alpha": {"gamma": 1.0, "alpha": 0.25},
   "halted_focal_loss": {"gamma": 2.0, "threshold": 0.3},
   "expectation_loss": {},
   "mixed_ce_expectation": {"alpha": 1.0, "beta": 2.5},
   "logit_adjusted_loss": {"class_counts": COUNTS, "tau": 0.7},
+  # the margin losses: the label's logit gathered first, then one pass over the blocks (two for HEM)
+  "multiclass_margin_loss": {},
+  "multiclass_margin_loss/per_class": {"margin": MARGINS},
+  "hem_loss": {"margin": 0.5},
+  "hem_loss/plus": {"margin": MARGINS},
 }
 
 
@@ -93,7 +103,10 @@ def test_values_and_gradients_match_the_materialised_loss(case):
   [(4, 3), (3, 4), (1, 1), (14, 11), (5, 64), (64, 2)],
   ids=["neither_divides", "neither_divides_2", "ones", "one_block_each", "one_vocab_block", "one_token_block"],
 )
-@pytest.mark.parametrize("case", ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative"])
+@pytest.mark.parametrize(
+  "case",
+  ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative", "encouraging_loss/smoothed", "hem_loss"],
+)
 def test_any_blocks(case, token_block, vocab_block):
   hidden, weight, bias, labels, where, cotangent = _problem(seed=1)
   fused = _fused(case, labels, where, token_block=token_block, vocab_block=vocab_block)
@@ -160,6 +173,19 @@ def test_bfloat16_inputs_against_a_float32_reference(case):
       assert error < 1e-2, error
 
 
+def _assert_same_outputs(fused, materialised, args, where, seed):
+  """`fused` and `materialised`, functions of `args` with several outputs, agree on the tokens `where` keeps, and so
+  do their pullbacks of random cotangents that are 0 on the masked tokens."""
+  out, pullback = jax.vjp(fused, *args)
+  ref, ref_pullback = jax.vjp(materialised, *args)
+  rng = np.random.default_rng(seed)
+  cotangents = tuple(jnp.asarray(np.where(where, rng.normal(size=where.shape), 0.0)) for _ in out)
+  for a, b in zip(out, ref, strict=True):
+    np.testing.assert_allclose(np.where(where, a, 0), np.where(where, b, 0), rtol=1e-10, atol=1e-12)
+  for a, b in zip(pullback(cotangents), ref_pullback(cotangents), strict=True):
+    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
 def test_mean_log_p_matches_the_mean_of_the_log_softmax():
   """The third output of `linear_label_log_probs(..., mean_log_p=True)`: the mean over the vocabulary of
   :math:`\\log p_k`, with exact gradients for cotangents of all three outputs, masked tokens included."""
@@ -172,16 +198,29 @@ def test_mean_log_p_matches_the_mean_of_the_log_softmax():
     log_p_y, log_1m_p_y = losses.label_log_probs(h @ w + b, labels)
     return log_p_y, log_1m_p_y, jnp.mean(jax.nn.log_softmax(h @ w + b), axis=-1)
 
-  args = (hidden, weight, bias)
-  out, pullback = jax.vjp(fused, *args)
-  ref, ref_pullback = jax.vjp(materialised, *args)
-  rng = np.random.default_rng(12)
-  cotangents = tuple(jnp.asarray(np.where(where, rng.normal(size=SHAPE), 0.0)) for _ in range(3))
-  for a, b in zip(out, ref, strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
-  for a, b in zip(pullback(cotangents), ref_pullback(cotangents), strict=True):
-    np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+  _assert_same_outputs(fused, materialised, (hidden, weight, bias), where, seed=12)
   assert len(losses.linear_label_log_probs(hidden, weight, bias, labels, **BLOCKS)) == 2  # two outputs by default
+
+
+@pytest.mark.parametrize(
+  "bonus", [losses.Bonus(), losses.Bonus(log_end=0.75, start=0.2), losses.Bonus("cos", start=0.1)], ids=str
+)
+def test_others_bonus_matches_the_bonus_summed_over_the_softmax(bonus):
+  """The last output of `linear_label_log_probs(..., others_bonus=b)`: :math:`\\sum_{k \\ne y} b(p_k)`, against the
+  sum over the materialised softmax (differentiated by JAX), for cotangents of every output, masked tokens too."""
+  hidden, weight, bias, labels, where, _ = _problem(seed=13)
+
+  def fused(h, w, b):
+    return losses.linear_label_log_probs(h, w, b, labels, where, mean_log_p=True, others_bonus=bonus, **BLOCKS)
+
+  def materialised(h, w, b):
+    z = h @ w + b
+    log_p_y, log_1m_p_y = losses.label_log_probs(z, labels)
+    others = jnp.arange(V) != labels[..., None]
+    bonus_sum = jnp.sum(jnp.where(others, bonus.of_p(jax.nn.softmax(z)), 0.0), axis=-1)
+    return log_p_y, log_1m_p_y, jnp.mean(jax.nn.log_softmax(z), axis=-1), bonus_sum
+
+  _assert_same_outputs(fused, materialised, (hidden, weight, bias), where, seed=14)
 
 
 def test_log_probs_match_label_log_probs_at_extreme_logits():
@@ -260,20 +299,11 @@ def test_labels_out_of_range_raise():
 OUTSIDE = sorted(set(losses.names()) - {_name(case) for case in FAMILY})
 
 
-@pytest.mark.parametrize(
-  "loss,hparams",
-  [("encouraging_loss", {"label_smoothing": 0.1})] + [(name, {}) for name in OUTSIDE],
-)
-def test_losses_outside_the_family_are_not_yet_supported(loss, hparams):
+@pytest.mark.parametrize("loss", OUTSIDE)
+def test_losses_outside_the_family_are_not_yet_supported(loss):
   hidden, weight, bias, labels, _, _ = _problem()
   with pytest.raises(NotImplementedError, match=rf"{loss}.*not yet supported by the fused path"):
-    losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias, **hparams)
-
-
-def test_encouraging_loss_with_label_smoothing_says_why():
-  hidden, weight, bias, labels, _, _ = _problem()
-  with pytest.raises(NotImplementedError, match=r"b\(p_k\) of every class.*second pass"):
-    losses.linear_loss(hidden, weight, labels, loss="encouraging_loss", bias=bias, label_smoothing=0.1)
+    losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias)
 
 
 def test_unknown_loss_or_hyper_parameter_raises_a_value_error():

@@ -25,9 +25,14 @@ CASES = {  # name: (loss, hyper-parameters)
   "cross_entropy": ("cross_entropy", {}),
   "cross_entropy_smoothed": ("cross_entropy", {"label_smoothing": 0.1}),  # the sum of the logits: one more psum row
   "encouraging_loss": ("encouraging_loss", {"log_end": 0.75}),
+  # the second pass over the blocks: one more psum, of the bonus sums
+  "encouraging_loss_smoothed": ("encouraging_loss", {"log_end": 0.75, "label_smoothing": 0.1}),
   "focal_loss": ("focal_loss", {"gamma": 2.0, "alpha": _RNG.uniform(0.2, 1.0, V)}),
   # a [V] shift, sliced per shard
   "logit_adjusted_loss": ("logit_adjusted_loss", {"class_counts": _RNG.integers(1, 100, V), "tau": 0.7}),
+  # the label's logit from the shard that holds it; HEM+'s [V] margins sliced per shard; a second pass for HEM
+  "multiclass_margin_loss": ("multiclass_margin_loss", {"margin": 0.5}),
+  "hem_loss_plus": ("hem_loss", {"margin": _RNG.uniform(0.1, 1.5, V)}),
 }
 CHECK_VMA = (True, False)
 DATA_ONLY = "data_only"  # tokens sharded over "data", weight and bias replicated, no vocab_axis

@@ -73,3 +73,41 @@ def test_objective_errors_list_valid_hyper_parameters():
     losses.get_objective("hem_loss")
   assert set(losses.objective_hparams("encouraging_loss")) >= {"bonus_rho", "bonus_defer", "bonus_ramp"}
   assert loss_name("hem_loss") in losses.names()
+
+
+@pytest.mark.parametrize(
+  "name,hparams",
+  [
+    ("encouraging_loss", {"log_end": 0.75, "label_smoothing": 0.1, "bonus_ramp": 0.5}),
+    ("mixed_ce_expectation", {"focus_schedule": "F=0-0.5"}),
+    ("hem_loss", {"margin": 0.5}),  # HEM's batch reduction over the fused per-token losses
+  ],
+)
+def test_objective_of_linear_outputs_equals_the_objective_of_their_logits(name, hparams):
+  """A `LinearOutputs(hidden, weight, bias)` in place of the logits: the same scheduled objective and gradients as
+  on `hidden @ weight + bias`, computed without materialising them."""
+  rng = np.random.default_rng(5)
+  hidden, weight, bias = rng.normal(size=(3, 4, 6)), rng.normal(size=(6, 9)) * 0.5, rng.normal(size=9)
+  labels, where = rng.integers(0, 9, (3, 4)), rng.random((3, 4)) > 0.3
+  objective = losses.get_objective(name, **hparams)
+  with jax.enable_x64(True):
+    for progress in (0.1, 0.8):  # the schedules' weights differ
+
+      def fused(h, w, b, progress=progress):
+        return objective(losses.LinearOutputs(h, w, b), labels, where=where, progress=progress)
+
+      def materialised(h, w, b, progress=progress):
+        return objective(h @ w + b, labels, where=where, progress=progress)
+
+      value, grads = jax.value_and_grad(fused, argnums=(0, 1, 2))(hidden, weight, bias)
+      ref, ref_grads = jax.value_and_grad(materialised, argnums=(0, 1, 2))(hidden, weight, bias)
+      np.testing.assert_allclose(value, ref, rtol=1e-10)
+      for g, ref_g in zip(grads, ref_grads, strict=True):
+        np.testing.assert_allclose(g, ref_g, rtol=1e-9, atol=1e-12)
+
+
+def test_objective_of_linear_outputs_names_an_unsupported_loss():
+  objective = losses.get_objective("logit_norm_loss")
+  outputs = losses.LinearOutputs(jnp.ones((2, 3)), jnp.ones((3, 4)))
+  with pytest.raises(NotImplementedError, match="logit_norm_loss.*not yet supported by the fused path"):
+    objective(outputs, jnp.array([0, 1]))

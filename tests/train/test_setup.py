@@ -142,3 +142,30 @@ def test_wandb_settings_are_checked_when_it_writes(monkeypatch):
   monkeypatch.setattr(_extras, "_installed", lambda module: module != "wandb")
   with pytest.raises(ImportError, match=r"needs the 'wandb' extra"):
     setup.check_settings(_settings(writers=("jsonl", "wandb")))
+
+
+class _WithLinearOutputs:
+  def linear_outputs(self, *inputs):
+    raise AssertionError("not called by the check")
+
+
+@pytest.mark.parametrize(
+  "loss,model,message",
+  [
+    ({"name": "dice_loss", "fused_output": True}, _WithLinearOutputs(), r"loss 'dice_loss' is not yet computed"),
+    ({"name": "cross_entropy", "fused_output": True}, object(), r"model object has no linear_outputs method"),
+    ({"name": "cross_entropy", "fused_output": "yes"}, _WithLinearOutputs(), r"fused_output='yes' is invalid"),
+  ],
+)
+def test_fused_output_is_refused_where_it_cannot_run(loss, model, message):
+  with pytest.raises(ValueError, match=message):
+    setup.fused_output(loss, model)
+
+
+def test_fused_output_is_a_trainer_setting_not_a_loss_hyper_parameter():
+  inputs = setup.Inputs.from_config({"name": "uci_iris", "train_subset": 60})
+  loss = {"name": "encouraging_loss", "log_end": 0.5, "fused_output": True}
+  assert setup.fused_output(loss, _WithLinearOutputs()) is True
+  assert setup.fused_output({"name": "cross_entropy"}, object()) is False  # the default
+  assert setup.loss_hparams(loss, inputs) == {"log_end": 0.5}
+  setup.objective(loss, inputs)  # get_objective would refuse an unknown hyper-parameter

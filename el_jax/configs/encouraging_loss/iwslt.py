@@ -28,7 +28,10 @@ How this maps onto el_jax's trainer:
   * the per-epoch evaluation is the token-level loss and accuracy on the valid split; BLEU is computed after
     training with `el_jax.evaluate.bleu.translation_bleu(model, test_source)`; the paper's average of the last 10
     epochs' checkpoints is not done here (BLEU of the final parameters);
-  * bfloat16 compute stands in for fairseq's `--fp16`.
+  * bfloat16 compute stands in for fairseq's `--fp16`;
+  * `--config.loss.fused_output=True` trains through the loss fused with the output projection
+    (`el_jax.losses.linear_loss`), which never holds a batch's `[tokens, V]` logits (the training accuracy is then
+    not logged; the evaluation's is).
 
 Arguments: pair=de_en|fr_en (default de_en); loss=ce|el (default el); smoke (one step of two synthetic pairs of the
 real vocabulary sizes and lengths, evaluated on two). Data: fairseq's prepared files, see
@@ -107,6 +110,9 @@ def get_config(arg=None):
     }
   )
   config.loss = losses.loss_config(LOSSES, args.loss)
+  # True: the loss is computed fused with the output projection (el_jax.losses.linear_loss), never holding the
+  # [tokens, V] logits of a training batch; the same loss and gradients up to float rounding.
+  config.loss.fused_output = False
 
   config.optimizer = ml_collections.ConfigDict(
     {
