@@ -9,8 +9,9 @@ For each `tokens x D x V` shape and dtype, jitted `value_and_grad`s of a mean pe
 - materialised el_jax EL: `el_jax.losses.encouraging_loss` (LE = 0.75) on the same float32 logits;
 - fused: `el_jax.losses.linear_loss(hidden, weight, labels, loss=...)` in `token_block x vocab_block` blocks, for
   cross-entropy, EL (LE = 0.75), focal (gamma 2), EL with label smoothing 0.1 and LE = 0.75 (the EL paper's
-  ImageNet recipe; a second pass over the blocks) and HEM (margin 0.2, CIFAR-10's; two passes). HEM's per-token
-  loss is averaged here as the others are (its batch reduction, `hem_reduce`, costs nothing beside it).
+  ImageNet recipe; a second pass over the blocks), HEM (margin 0.2, CIFAR-10's; two passes) and LogitNorm
+  (tau 0.04; two passes). HEM's per-token loss is averaged here as the others are (its batch reduction,
+  `hem_reduce`, costs nothing beside it).
 
 Memory is XLA's compiled temporary allocation (`memory_analysis().temp_size_in_bytes`), also in units of one
 `[tokens, V]` float32 array and as a fraction of the materialised CE path's. Each executable is compiled once (the
@@ -63,6 +64,7 @@ PATHS = {  # name: a function of (token_block, vocab_block) giving the mean loss
   "fused focal (gamma 2)": _fused("focal_loss", gamma=2.0),
   "fused EL, smoothing 0.1 (LE 0.75)": _fused("encouraging_loss", log_end=0.75, label_smoothing=0.1),
   "fused HEM (margin 0.2)": _fused("hem_loss", margin=0.2),
+  "fused LogitNorm (tau 0.04)": _fused("logit_norm_loss", tau=0.04),
 }
 
 

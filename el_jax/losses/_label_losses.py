@@ -1,11 +1,11 @@
 """The losses that depend on the logits only through :math:`p_y`, as functions of :math:`(\\log p_y, \\log(1 - p_y))`.
 
-Cross-entropy, EL (every bonus shape), focal, halted focal, the expectation loss, its
-mixture with cross-entropy and the logit-adjusted loss (cross-entropy on logits shifted per class) all read the
-logits only through the label's log-probability and log-complement. `label_loss` returns such a loss as a formula
-on those two arrays plus, for the logit-adjusted loss, the per-class shift to add to the logits, so that a caller
-that computes :math:`(\\log p_y, \\log(1 - p_y))` another way (`linear_loss`, without materialising the logits) gets
-the same loss as `get(name, **hparams)` on the logits.
+Cross-entropy, EL (every bonus shape), focal, halted focal, the expectation loss, its mixture with cross-entropy,
+the logit-adjusted loss (cross-entropy on logits shifted per class) and the softmax's squared and absolute errors
+with the mirror bonus all read the logits only through the label's log-probability and log-complement.
+`label_loss` returns such a loss as a formula on those two arrays plus, for the logit-adjusted loss, the per-class
+shift to add to the logits, so that a caller that computes :math:`(\\log p_y, \\log(1 - p_y))` another way
+(`linear_loss`, without materialising the logits) gets the same loss as `get(name, **hparams)` on the logits.
 
 Label smoothing `s` also reads the mean log-probability over the `K` classes,
 :math:`\\bar\\ell = \\tfrac{1}{K} \\sum_k \\log p_k` (one more per-token sum, that of the logits), and EL's smoothing
@@ -105,7 +105,30 @@ def _logit_adjusted(num_classes, *, class_counts, tau):
   return LabelLoss(lambda log_p, log_1m_p, labels: cross_entropy_of_logs(log_p, log_1m_p), shift)
 
 
+def _prediction_error(name: str):
+  """Squared or absolute error (`name`) with the softmax: both read only :math:`p_y` in the cases built here,
+  :math:`\\frac{4}{K}(1 - p_y) - 1` with the mirror bonus (either error) and :math:`\\frac{2}{K}(1 - p_y)` for the
+  absolute error without it (EL paper §4.5; the errors of the other classes sum to :math:`1 - p_y`)."""
+
+  def build(num_classes, *, activation, mirror_bonus):
+    if activation != "softmax" or (name == "squared_error" and not mirror_bonus):
+      raise NotImplementedError(
+        f"{name} with activation={activation!r} and mirror_bonus={mirror_bonus} is not yet supported by the fused "
+        "path (linear_loss): it reads every class's activation, not only p_y. Supported: the softmax with the "
+        "mirror bonus (and absolute_error without it). Materialise the logits and call the loss on them instead."
+      )
+    k, scale = num_classes, 4.0 if mirror_bonus else 2.0
+
+    def formula(log_p, log_1m_p, labels):
+      return (scale / k) * jnp.exp(log_1m_p) - (1.0 if mirror_bonus else 0.0)
+
+    return LabelLoss(formula)
+
+  return build
+
+
 _BUILDERS = {
+  "absolute_error": _prediction_error("absolute_error"),
   "cross_entropy": _cross_entropy,
   "encouraging_loss": _encouraging,
   "expectation_loss": _expectation,
@@ -113,6 +136,7 @@ _BUILDERS = {
   "halted_focal_loss": _halted_focal,
   "logit_adjusted_loss": _logit_adjusted,
   "mixed_ce_expectation": _mixed,
+  "squared_error": _prediction_error("squared_error"),
 }
 
 FAMILY = tuple(sorted(_BUILDERS))

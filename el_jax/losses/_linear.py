@@ -10,10 +10,11 @@ from el_jax.losses._label_losses import FAMILY, label_loss
 from el_jax.losses._labels import check_labels
 from el_jax.losses._linear_blocks import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs
 from el_jax.losses._linear_label_probs import linear_label_log_probs
+from el_jax.losses._linear_logit_norm import linear_logit_norm_loss
 from el_jax.losses._linear_margin import linear_hinge_sums
 
 MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
-LINEAR_LOSSES = tuple(sorted(FAMILY + MARGIN_LOSSES))
+LINEAR_LOSSES = tuple(sorted((*FAMILY, *MARGIN_LOSSES, "logit_norm_loss")))
 """The registered losses `linear_loss` computes (the others raise a NotImplementedError naming them)."""
 
 
@@ -60,7 +61,9 @@ def linear_loss(
     smoothing term :math:`\tfrac{s}{V} \sum_{k \ne y} (-\log p_k + \rho\, b(p_k))` needs :math:`p_k`, hence the
     whole log-sum-exp, before the bonus: a second forward pass over the blocks, 5 block matmuls against 4);
   - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
-  - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias.
+  - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias;
+  - `squared_error` and `absolute_error` with the softmax and the mirror bonus (:math:`\tfrac{4}{V}(1 - p_y) - 1`),
+    and `absolute_error` without it (:math:`\tfrac{2}{V}(1 - p_y)`).
 
   And the margin losses of the HEM paper, from the hinge errors :math:`e_k = \max(0, z_k - z_y + \mu_k)`
   (`linear_hinge_sums`: the label's logit first, then one pass, and a second for HEM's threshold):
@@ -69,8 +72,12 @@ def linear_loss(
     their mean), with a scalar or a `[V]` margin (HEM+). HEM's batch reduction, the mean of the above-zero
     per-token losses (`hem_reduce`), applies to the output as to the materialised loss's.
 
-  Not yet supported (a NotImplementedError names the loss): `logit_norm_loss`, `squared_error`,
-  `absolute_error`, `dice_loss` and the sigmoid losses.
+  And `logit_norm_loss` (cross-entropy on :math:`z / (\tau \lVert z \rVert)`), from a first pass for the norm
+  and a second for the log-sum-exp (`linear_logit_norm_loss`).
+
+  Not yet supported (a NotImplementedError names the loss and its hyper-parameters): the squared error without
+  the mirror bonus (it needs :math:`\sum_k p_k^2`), the prediction errors on sigmoids, `dice_loss` and the
+  sigmoid losses.
 
   Memory: :math:`O(\text{tokens} \cdot D + D \cdot V + \text{token\_block} \cdot \text{vocab\_block})`; the
   `[tokens, V]` logits and their gradient are never held, in the forward or the backward pass. Logits and sums
@@ -118,18 +125,23 @@ def linear_loss(
       f"their sums over the vocabulary it streams. Supported: {', '.join(LINEAR_LOSSES)}. Materialise the logits "
       "and call the loss on them instead."
     )
-  if loss in MARGIN_LOSSES:
+  if loss in MARGIN_LOSSES or loss == "logit_norm_loss":
     _registry.check_hparams(loss, hparams, valid)
-    margin = {**valid, **hparams}["margin"]
-    _inputs.check_nonnegative("margin", margin)
+    hparams = {**valid, **hparams}
+    if loss == "logit_norm_loss" and not hparams["tau"] > 0.0:
+      raise ValueError(f"tau must be > 0, got {hparams['tau']}.")
+    if loss in MARGIN_LOSSES:
+      _inputs.check_nonnegative("margin", hparams["margin"])
   else:
     family = label_loss(loss, vocab, **hparams)
   if where is not None:
     where = _inputs.as_mask(where, labels.shape)
   check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
   blocks = {"token_block": token_block, "vocab_block": vocab_block, "vocab_axis": vocab_axis}
+  if loss == "logit_norm_loss":
+    return _inputs.apply_where(linear_logit_norm_loss(hidden, weight, bias, labels, where, **hparams, **blocks), where)
   if loss in MARGIN_LOSSES:
-    hem = loss == "hem_loss"
+    hem, margin = loss == "hem_loss", hparams["margin"]
     total, count = linear_hinge_sums(hidden, weight, bias, labels, where, margin=margin, hem=hem, **blocks)
     # MM (Eq. 7) averages over the V classes, HEM (Eq. 8) over the kept errors
     per_token = total / vocab if loss == "multiclass_margin_loss" else total / jnp.maximum(count, 1.0)

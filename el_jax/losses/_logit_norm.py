@@ -8,8 +8,8 @@ import jax.numpy as jnp
 from el_jax.losses import _inputs
 from el_jax.losses._label_probs import label_log_probs
 
-_NORM_EPS = 1e-7
-_SQUARED_NORM_FLOOR = 1e-30  # keeps the gradient of the square root finite at z = 0
+NORM_EPS = 1e-7
+SQUARED_NORM_FLOOR = 1e-30  # keeps the gradient of the square root finite at z = 0
 
 
 def logit_norm_loss(logits, labels, *, tau: float = 0.04, where=None):
@@ -60,15 +60,15 @@ def _normalise_fwd(tau, logits):
     logits,
     squared,
   )
-  root = jnp.sqrt(jnp.maximum(squared, _SQUARED_NORM_FLOOR))
-  r = 1.0 / (tau * (root + _NORM_EPS))
+  root = jnp.sqrt(jnp.maximum(squared, SQUARED_NORM_FLOOR))
+  r = 1.0 / (tau * (root + NORM_EPS))
   return logits * r[..., None], (logits, squared, root, r)
 
 
 def _normalise_bwd(tau, residuals, g):
   logits, squared, root, r = residuals
   g_r = jnp.sum(g * jnp.maximum(logits, -jnp.finfo(logits.dtype).max), axis=-1)
-  a = jnp.where(squared > _SQUARED_NORM_FLOOR, -tau * r * r * g_r / root, 0.0)
+  a = jnp.where(squared > SQUARED_NORM_FLOOR, -tau * r * r * g_r / root, 0.0)
   return (g * r[..., None] + a[..., None] * _without_minus_inf(logits),)
 
 

@@ -42,6 +42,13 @@ FAMILY = {
   "multiclass_margin_loss/per_class": {"margin": MARGINS},
   "hem_loss": {"margin": 0.5},
   "hem_loss/plus": {"margin": MARGINS},
+  # LogitNorm: a first pass for the norm, a second for the log-sum-exp of the normalised logits
+  "logit_norm_loss": {},
+  "logit_norm_loss/tau": {"tau": 0.5},
+  # the softmax's prediction errors that read only p_y: 4/K (1 - p_y) - 1 with the mirror bonus, 2/K (1 - p_y)
+  "squared_error/mirror": {"mirror_bonus": True},
+  "absolute_error": {},
+  "absolute_error/mirror": {"mirror_bonus": True},
 }
 
 
@@ -299,11 +306,16 @@ def test_labels_out_of_range_raise():
 OUTSIDE = sorted(set(losses.names()) - {_name(case) for case in FAMILY})
 
 
-@pytest.mark.parametrize("loss", OUTSIDE)
-def test_losses_outside_the_family_are_not_yet_supported(loss):
+@pytest.mark.parametrize(
+  "loss,hparams",
+  [(name, {}) for name in OUTSIDE]
+  + [("squared_error", {}), ("squared_error", {"activation": "sigmoid", "mirror_bonus": True})]
+  + [("absolute_error", {"activation": "sigmoid"})],
+)
+def test_losses_outside_the_family_are_not_yet_supported(loss, hparams):
   hidden, weight, bias, labels, _, _ = _problem()
   with pytest.raises(NotImplementedError, match=rf"{loss}.*not yet supported by the fused path"):
-    losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias)
+    losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias, **hparams)
 
 
 def test_unknown_loss_or_hyper_parameter_raises_a_value_error():

@@ -33,6 +33,7 @@ CASES = {  # name: (loss, hyper-parameters)
   # the label's logit from the shard that holds it; HEM+'s [V] margins sliced per shard; a second pass for HEM
   "multiclass_margin_loss": ("multiclass_margin_loss", {"margin": 0.5}),
   "hem_loss_plus": ("hem_loss", {"margin": _RNG.uniform(0.1, 1.5, V)}),
+  "logit_norm_loss": ("logit_norm_loss", {}),  # the squared norms summed over the shards before the second pass
 }
 CHECK_VMA = (True, False)
 DATA_ONLY = "data_only"  # tokens sharded over "data", weight and bias replicated, no vocab_axis
