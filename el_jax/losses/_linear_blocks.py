@@ -33,6 +33,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
+from el_jax.losses import _inputs
+
 TOKEN_BLOCK = 2048
 VOCAB_BLOCK = 8192
 # Defaults: a float32 logit block of 2048 x 8192 is 64 MiB (the loops hold two or three such blocks at a time, as
@@ -63,6 +65,16 @@ def check_inputs(hidden, weight, bias, labels, token_block: int, vocab_block: in
   if token_block < 1 or vocab_block < 1:
     raise ValueError(f"token_block and vocab_block must be >= 1, got {token_block} and {vocab_block}.")
   return hidden, weight, bias, labels
+
+
+def flat_inputs(hidden, weight, bias, labels, where, token_block: int, vocab_block: int):
+  """`(flat, batch)`: the inputs checked (`check_inputs`) as `(hidden [N, D], weight, bias, labels [N], keep [N])`,
+  with `bias` zeros when None and `keep` the mask `where` (all True when None), and the tokens' batch shape."""
+  hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
+  batch, width = hidden.shape[:-1], hidden.shape[-1]
+  bias = jnp.zeros(weight.shape[1], accumulation_dtype(hidden, weight)) if bias is None else bias
+  keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
+  return (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1)), batch
 
 
 def vary_alike(arrays, vocab_axis: str | None):

@@ -53,15 +53,14 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from el_jax.losses import _inputs
 from el_jax.losses._bonus import Bonus
 from el_jax.losses._linear_blocks import (
   TOKEN_BLOCK,
   VOCAB_BLOCK,
   accumulation_dtype,
   block_sizes,
-  check_inputs,
   finite_shift,
+  flat_inputs,
   gradients,
   local_labels,
   row_scan,
@@ -118,11 +117,7 @@ def linear_label_log_probs(
     `(log_p_y, log_1m_p_y)`, then `mean_log_p` when asked for, then the bonus sum when asked for; each `[...]` in
     float32 (float64 for float64 inputs).
   """
-  hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
-  batch, width = hidden.shape[:-1], hidden.shape[-1]
-  bias = jnp.zeros(weight.shape[1], accumulation_dtype(hidden, weight)) if bias is None else bias
-  keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
-  flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1))
+  flat, batch = flat_inputs(hidden, weight, bias, labels, where, token_block, vocab_block)
   flat, sum_d_hidden = vary_alike(flat, vocab_axis)
   outs = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus)
   return tuple(out.reshape(batch) for out in outs)

@@ -21,12 +21,11 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from el_jax.losses import _inputs
 from el_jax.losses._linear_blocks import (
   accumulation_dtype,
   block_sizes,
-  check_inputs,
   finite_shift,
+  flat_inputs,
   gradients,
   local_labels,
   row_scan,
@@ -40,11 +39,7 @@ def linear_logit_norm_loss(
 ):
   """Per-token LogitNorm losses `[...]` of :math:`z = h W + b` (see the module's docstring), with exact gradients
   with respect to `hidden`, `weight` and `bias`; arguments as for `linear_label_log_probs`, and `tau > 0`."""
-  hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
-  batch, width = hidden.shape[:-1], hidden.shape[-1]
-  bias = jnp.zeros(weight.shape[1], accumulation_dtype(hidden, weight)) if bias is None else bias
-  keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
-  flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1))
+  flat, batch = flat_inputs(hidden, weight, bias, labels, where, token_block, vocab_block)
   flat, sum_d_hidden = vary_alike(flat, vocab_axis)
   return _logit_norm(*flat, float(tau), token_block, vocab_block, vocab_axis, sum_d_hidden).reshape(batch)
 

@@ -23,11 +23,10 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from el_jax.losses import _inputs
 from el_jax.losses._linear_blocks import (
   accumulation_dtype,
   block_sizes,
-  check_inputs,
+  flat_inputs,
   gradients,
   local_labels,
   row_scan,
@@ -60,20 +59,15 @@ def linear_hinge_sums(
     margin: :math:`\mu \ge 0`, a scalar or a `[V]` array of per-class margins (of the whole vocabulary).
     hem: keep only the errors at or above the token's mean error (HEM) rather than every positive one (MM).
   """
-  hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
-  batch, width, v = hidden.shape[:-1], hidden.shape[-1], weight.shape[1]
-  acc = accumulation_dtype(hidden, weight)
-  bias = jnp.zeros(v, acc) if bias is None else bias
-  keep = jnp.ones(batch, bool) if where is None else _inputs.as_mask(where, batch)
+  flat, batch = flat_inputs(hidden, weight, bias, labels, where, token_block, vocab_block)
+  v, acc = flat[1].shape[1], accumulation_dtype(*flat[:2])
   margin = jax.lax.stop_gradient(jnp.asarray(margin, acc))
   vocab = vocab_size(v, vocab_axis)
   if margin.ndim not in (0, 1) or (margin.ndim == 1 and margin.shape[0] != vocab):
     raise ValueError(f"margin must be a scalar or a [V] array (V = {vocab}), got shape {margin.shape}.")
   if margin.ndim == 1 and vocab_axis is not None:  # this device's columns of the whole vocabulary's margins
     margin = jax.lax.dynamic_slice_in_dim(margin, jax.lax.axis_index(vocab_axis) * v, v)
-  margin = jnp.broadcast_to(margin, (v,))
-  flat = (hidden.reshape(-1, width), weight, bias, labels.reshape(-1), keep.reshape(-1), margin)
-  flat, sum_d_hidden = vary_alike(flat, vocab_axis)
+  flat, sum_d_hidden = vary_alike((*flat, jnp.broadcast_to(margin, (v,))), vocab_axis)
   total, count = _hinge(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, hem)
   return total.reshape(batch), count.reshape(batch)
 
