@@ -2,13 +2,12 @@
 
 from typing import Any, NamedTuple
 
-import jax
 import jax.numpy as jnp
 
 from el_jax.losses import _inputs, _registry
 from el_jax.losses._label_losses import FAMILY, label_loss
 from el_jax.losses._labels import check_labels
-from el_jax.losses._linear_blocks import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs
+from el_jax.losses._linear_blocks import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs, local_columns, vocab_size
 from el_jax.losses._linear_label_probs import linear_label_log_probs
 from el_jax.losses._linear_logit_norm import linear_logit_norm_loss
 from el_jax.losses._linear_margin import linear_hinge_sums
@@ -117,7 +116,7 @@ def linear_loss(
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   shard = weight.shape[1]
-  vocab = shard if vocab_axis is None else shard * jax.lax.axis_size(vocab_axis)
+  vocab = vocab_size(shard, vocab_axis)
   valid = _registry.hparams(loss)  # a ValueError listing the names if `loss` is unknown
   if loss not in LINEAR_LOSSES:
     raise NotImplementedError(
@@ -125,15 +124,15 @@ def linear_loss(
       f"their sums over the vocabulary it streams. Supported: {', '.join(LINEAR_LOSSES)}. Materialise the logits "
       "and call the loss on them instead."
     )
-  if loss in MARGIN_LOSSES or loss == "logit_norm_loss":
+  if loss in FAMILY:
+    family = label_loss(loss, vocab, **hparams)
+  else:  # MM, HEM and LogitNorm: their hyper-parameters checked as their materialised losses check them
     _registry.check_hparams(loss, hparams, valid)
     hparams = {**valid, **hparams}
-    if loss == "logit_norm_loss" and not hparams["tau"] > 0.0:
-      raise ValueError(f"tau must be > 0, got {hparams['tau']}.")
     if loss in MARGIN_LOSSES:
       _inputs.check_nonnegative("margin", hparams["margin"])
-  else:
-    family = label_loss(loss, vocab, **hparams)
+    elif not hparams["tau"] > 0.0:
+      raise ValueError(f"tau must be > 0, got {hparams['tau']}.")
   if where is not None:
     where = _inputs.as_mask(where, labels.shape)
   check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
@@ -147,9 +146,7 @@ def linear_loss(
     per_token = total / vocab if loss == "multiclass_margin_loss" else total / jnp.maximum(count, 1.0)
     return _inputs.apply_where(per_token, where)
   if family.logit_shift is not None:
-    shift = jnp.asarray(family.logit_shift)
-    if vocab_axis is not None:  # this device's columns of the whole vocabulary's shift
-      shift = jax.lax.dynamic_slice_in_dim(shift, jax.lax.axis_index(vocab_axis) * shard, shard)
+    shift = local_columns(jnp.asarray(family.logit_shift), shard, vocab_axis)
     bias = shift if bias is None else jnp.asarray(bias) + shift
   stats = linear_label_log_probs(
     hidden, weight, bias, labels, where, mean_log_p=family.mean_log_p, others_bonus=family.others_bonus, **blocks

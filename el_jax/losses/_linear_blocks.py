@@ -167,6 +167,26 @@ def vocab_size(v: int, vocab_axis):
   return v if vocab_axis is None else v * jax.lax.axis_size(vocab_axis)
 
 
+def local_columns(values, v: int, vocab_axis):
+  """This device's `v` entries of a `[V]` array over the whole vocabulary (all of it when it is not sharded)."""
+  if vocab_axis is None:
+    return values
+  return jax.lax.dynamic_slice_in_dim(values, jax.lax.axis_index(vocab_axis) * v, v)
+
+
+def label_logits(z_y, hit, vocab_axis, summed=()):
+  """`(z_y, *summed)`: the labels' logits `[N]`, NaN for a label no column holds (or, with `vocab_axis`, that no
+  shard or several shards hold), and the `[N]` arrays `summed` summed over `vocab_axis`; one `psum` in all.
+
+  `z_y` is each token's label logit as this device's pass found it (0 where `hit`, the label being one of this
+  device's columns, is False)."""
+  if vocab_axis is None:
+    return (jnp.where(hit, z_y, jnp.nan), *summed)
+  parts = jnp.stack([jnp.where(hit, z_y, 0.0), hit.astype(z_y.dtype), *summed])
+  z_y, hits, *summed = jax.lax.psum(parts, vocab_axis)
+  return (jnp.where(hits == 1, z_y, jnp.nan), *summed)
+
+
 def row_scan(hidden, weight, bias, labels, init, update, *, tb: int, vb: int, rows=(), finish=None):
   """Per-token statistics `[N]` from one pass over the blocks of logits (see the module's docstring).
 

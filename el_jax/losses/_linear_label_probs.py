@@ -62,6 +62,7 @@ from el_jax.losses._linear_blocks import (
   finite_shift,
   flat_inputs,
   gradients,
+  label_logits,
   local_labels,
   row_scan,
   vary_alike,
@@ -123,16 +124,6 @@ def linear_label_log_probs(
   return tuple(out.reshape(batch) for out in outs)
 
 
-def _combine(lse_others, z_y, hit, sum_z, vocab_axis: str):
-  """The row statistics of the whole vocabulary from each shard's: `lse_others` log-sum-exp'd across the axis, the
-  label's logit summed from the one shard that holds it (NaN when no shard or several do), and the sums of logits
-  `sum_z` (None when not kept) summed. Two collectives: a `pmax` of `[N]` and a `psum` of `[3, N]` (`[4, N]`)."""
-  shift = finite_shift(jax.lax.pmax(lse_others, vocab_axis))
-  parts = [jnp.exp(lse_others - shift), jnp.where(hit, z_y, 0.0), hit.astype(z_y.dtype)]
-  total, z_y, hits, *sum_z = jax.lax.psum(jnp.stack(parts + ([] if sum_z is None else [sum_z])), vocab_axis)
-  return shift + jnp.log(total), jnp.where(hits == 1, z_y, jnp.nan), (sum_z or [None])[0]
-
-
 @functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9, 10))
 def _streamed(
   hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
@@ -170,9 +161,12 @@ def _fwd(
   lse_others, z_y, sum_z = row_scan(hidden, weight, bias, labels, init, update, tb=tb, vb=vb, finish=finish)
   hit = (labels >= 0) & (labels < v)  # the label is one of this device's columns
   if vocab_axis is None:
-    z_y = jnp.where(hit, z_y, jnp.nan)  # a label that matched no column
-  else:
-    lse_others, z_y, sum_z = _combine(lse_others, z_y, hit, sum_z if mean_log_p else None, vocab_axis)
+    (z_y,) = label_logits(z_y, hit, None)
+  else:  # the shards' lse_others log-sum-exp'd (a pmax, then a psum with the labels' logits and the sums of logits)
+    shift = finite_shift(jax.lax.pmax(lse_others, vocab_axis))
+    summed = (jnp.exp(lse_others - shift), *([sum_z] if mean_log_p else []))
+    z_y, total, *sum_z = label_logits(z_y, hit, vocab_axis, summed)
+    lse_others, sum_z = shift + jnp.log(total), sum_z[0] if mean_log_p else None
   d = z_y - lse_others  # log p_y - log(1 - p_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d))
   lse = jnp.logaddexp(z_y, lse_others)

@@ -27,6 +27,7 @@ from el_jax.losses._linear_blocks import (
   finite_shift,
   flat_inputs,
   gradients,
+  label_logits,
   local_labels,
   row_scan,
   vary_alike,
@@ -86,14 +87,13 @@ def _fwd(hidden, weight, bias, labels, keep, tau, token_block, vocab_block, voca
     return m_new, s, t, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1)
 
   m, s, t, z_y = row_scan(hidden, weight, bias, labels, init, update, tb=tb, vb=vb, rows=(r,))
-  hit = (labels >= 0) & (labels < v)
+  hit = (labels >= 0) & (labels < v)  # the label is one of this device's columns
   if vocab_axis is None:
-    z_y = jnp.where(hit, z_y, jnp.nan)  # a label that matched no column
-  else:
+    (z_y,) = label_logits(z_y, hit, None)
+  else:  # the shards' sums rescaled to their largest running max, then summed with the labels' logits
     shift = finite_shift(jax.lax.pmax(m, vocab_axis))
     rescale = jnp.exp(m - shift)
-    s, t, z_y, hits = jax.lax.psum(jnp.stack([s * rescale, t * rescale, z_y, hit.astype(acc)]), vocab_axis)
-    m, z_y = shift, jnp.where(hits == 1, z_y, jnp.nan)
+    m, (z_y, s, t) = shift, label_logits(z_y, hit, vocab_axis, (s * rescale, t * rescale))
   lse = finite_shift(m) + jnp.log(s)
   mean_z = t / s  # sum_k p_k z_k
   loss = lse - z_y * r

@@ -28,6 +28,8 @@ from el_jax.losses._linear_blocks import (
   block_sizes,
   flat_inputs,
   gradients,
+  label_logits,
+  local_columns,
   local_labels,
   row_scan,
   vary_alike,
@@ -65,8 +67,8 @@ def linear_hinge_sums(
   vocab = vocab_size(v, vocab_axis)
   if margin.ndim not in (0, 1) or (margin.ndim == 1 and margin.shape[0] != vocab):
     raise ValueError(f"margin must be a scalar or a [V] array (V = {vocab}), got shape {margin.shape}.")
-  if margin.ndim == 1 and vocab_axis is not None:  # this device's columns of the whole vocabulary's margins
-    margin = jax.lax.dynamic_slice_in_dim(margin, jax.lax.axis_index(vocab_axis) * v, v)
+  if margin.ndim == 1:
+    margin = local_columns(margin, v, vocab_axis)
   flat, sum_d_hidden = vary_alike((*flat, jnp.broadcast_to(margin, (v,))), vocab_axis)
   total, count = _hinge(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, hem)
   return total.reshape(batch), count.reshape(batch)
@@ -79,11 +81,7 @@ def _label_logits(hidden, weight, bias, labels, acc, vocab_axis):
   hit = (labels >= 0) & (labels < v)
   column = jnp.clip(labels, 0, v - 1)
   z_y = jnp.einsum("nd,dn->n", hidden, jnp.take(weight, column, axis=1), preferred_element_type=acc)
-  z_y = jnp.where(hit, z_y + bias[column].astype(acc), 0.0)
-  hits = hit.astype(acc)
-  if vocab_axis is not None:
-    z_y, hits = jax.lax.psum(jnp.stack([z_y, hits]), vocab_axis)
-  return jnp.where(hits == 1, z_y, jnp.nan)
+  return label_logits(z_y + bias[column].astype(acc), hit, vocab_axis)[0]
 
 
 @functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8, 9, 10))
