@@ -10,7 +10,9 @@ shift to add to the logits, so that a caller that computes :math:`(\\log p_y, \\
 Label smoothing `s` also reads the mean log-probability over the `K` classes,
 :math:`\\bar\\ell = \\tfrac{1}{K} \\sum_k \\log p_k` (one more per-token sum, that of the logits), and EL's smoothing
 term the sum of the bonus over the other classes, :math:`B = \\sum_{k \\ne y} b(p_k)` (a second pass over the logits):
-their formulas take them as further arguments (`LabelLoss.mean_log_p` and `LabelLoss.others_bonus`).
+their formulas take them as further arguments (`LabelLoss.mean_log_p` and `LabelLoss.others_bonus`). So does the
+softmax's squared error the collision probability of the other classes,
+:math:`\\rho = \\sum_{k \\ne y} p_k^2 / (1 - p_y)^2` (one more per-token sum, `LabelLoss.others_collision`).
 """
 
 from collections.abc import Callable
@@ -27,6 +29,7 @@ from el_jax.losses._expectation import expectation_of_logs, mixed_ce_expectation
 from el_jax.losses._focal import check_hparams as check_focal_hparams
 from el_jax.losses._focal import class_weight, focal_of_logs, halted_focal_of_logs
 from el_jax.losses._logit_adjusted import logit_adjustment
+from el_jax.losses._prediction_error import ACTIVATIONS
 
 
 class LabelLoss(NamedTuple):
@@ -36,13 +39,15 @@ class LabelLoss(NamedTuple):
   labels); `logit_shift` is `None` or a `[K]` array added to every row of logits before the softmax. When
   `mean_log_p` is True the formula takes a fourth argument, the mean over the classes of :math:`\\log p_k`
   `[...]` (label smoothing). When `others_bonus` is a `Bonus` `b`, the formula takes the sum over the other
-  classes of :math:`b(p_k)` `[...]` as its last argument (EL with label smoothing).
+  classes of :math:`b(p_k)` `[...]` as its next argument (EL with label smoothing). When `others_collision` is
+  True, it takes :math:`\\rho = \\sum_{k \\ne y} p_k^2 / (1 - p_y)^2` `[...]` as its last (the squared error).
   """
 
   formula: Callable
   logit_shift: np.ndarray | None = None
   mean_log_p: bool = False
   others_bonus: Bonus | None = None
+  others_collision: bool = False
 
 
 def _cross_entropy(num_classes, *, label_smoothing):
@@ -106,18 +111,27 @@ def _logit_adjusted(num_classes, *, class_counts, tau):
 
 
 def _prediction_error(name: str):
-  """Squared or absolute error (`name`) with the softmax: both read only :math:`p_y` in the cases built here,
-  :math:`\\frac{4}{K}(1 - p_y) - 1` with the mirror bonus (either error) and :math:`\\frac{2}{K}(1 - p_y)` for the
-  absolute error without it (EL paper §4.5; the errors of the other classes sum to :math:`1 - p_y`)."""
+  """Squared or absolute error (`name`) with the softmax, as formulas on :math:`p_y` (EL paper §4.5): the errors of
+  the other classes sum to :math:`1 - p_y`, so with the mirror bonus either error is :math:`\\frac{4}{K}(1 - p_y) - 1`
+  and the absolute error without it :math:`\\frac{2}{K}(1 - p_y)`; the squared error without it is
+  :math:`\\frac{1}{K}\\big((1 - p_y)^2 + \\sum_{k \\ne y} p_k^2\\big) = \\frac{1}{K}(1 - p_y)^2 (1 + \\rho)`."""
 
   def build(num_classes, *, activation, mirror_bonus):
-    if activation != "softmax" or (name == "squared_error" and not mirror_bonus):
+    if activation not in ACTIVATIONS:
+      raise ValueError(f"activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {activation!r}.")
+    if activation != "softmax":
       raise NotImplementedError(
-        f"{name} with activation={activation!r} and mirror_bonus={mirror_bonus} is not yet supported by the fused "
-        "path (linear_loss): it reads every class's activation, not only p_y. Supported: the softmax with the "
-        "mirror bonus (and absolute_error without it). Materialise the logits and call the loss on them instead."
+        f"{name} with activation={activation!r} is not of the p_y family: each class's error reads its own "
+        "sigmoid (linear_loss computes it with linear_sigmoid_error_sum)."
       )
-    k, scale = num_classes, 4.0 if mirror_bonus else 2.0
+    k = num_classes
+    if name == "squared_error" and not mirror_bonus:
+
+      def squared(log_p, log_1m_p, labels, rho):
+        return jnp.exp(2.0 * log_1m_p) * (1.0 + rho) / k
+
+      return LabelLoss(squared, others_collision=True)
+    scale = 4.0 if mirror_bonus else 2.0
 
     def formula(log_p, log_1m_p, labels):
       return (scale / k) * jnp.exp(log_1m_p) - (1.0 if mirror_bonus else 0.0)

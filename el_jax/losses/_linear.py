@@ -11,10 +11,13 @@ from el_jax.losses._linear_blocks import TOKEN_BLOCK, VOCAB_BLOCK, check_inputs,
 from el_jax.losses._linear_label_probs import linear_label_log_probs
 from el_jax.losses._linear_logit_norm import linear_logit_norm_loss
 from el_jax.losses._linear_margin import linear_hinge_sums
+from el_jax.losses._linear_sigmoid import linear_sigmoid_error_sum
 
 MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
 LINEAR_LOSSES = tuple(sorted((*FAMILY, *MARGIN_LOSSES, "logit_norm_loss")))
-"""The registered losses `linear_loss` computes (the others raise a NotImplementedError naming them)."""
+"""The registered losses `linear_loss` computes: every per-example loss (the batch-level `dice_loss` and the
+element-wise sigmoid losses raise a NotImplementedError)."""
+PREDICTION_ERRORS = ("absolute_error", "squared_error")
 
 
 class LinearOutputs(NamedTuple):
@@ -62,7 +65,12 @@ def linear_loss(
   - `focal_loss`, `halted_focal_loss`, `expectation_loss`, `mixed_ce_expectation`;
   - `logit_adjusted_loss`, whose per-class shift :math:`\tau \log \pi` is folded into the bias;
   - `squared_error` and `absolute_error` with the softmax and the mirror bonus (:math:`\tfrac{4}{V}(1 - p_y) - 1`),
-    and `absolute_error` without it (:math:`\tfrac{2}{V}(1 - p_y)`).
+    `absolute_error` without it (:math:`\tfrac{2}{V}(1 - p_y)`), and `squared_error` without it
+    (:math:`\tfrac{1}{V}(1 - p_y)^2 (1 + \rho)`, with :math:`\rho = \sum_{k \ne y} p_k^2 / (1 - p_y)^2` from one
+    more running sum, of :math:`e^{2 z_k}`, in the same pass).
+
+  And `squared_error` and `absolute_error` with the sigmoid, with or without the mirror bonus: each class's error
+  reads only its own logit, a sum over the vocabulary in one pass (`linear_sigmoid_error_sum`).
 
   And the margin losses of the HEM paper, from the hinge errors :math:`e_k = \max(0, z_k - z_y + \mu_k)`
   (`linear_hinge_sums`: the label's logit first, then one pass, and a second for HEM's threshold):
@@ -74,9 +82,10 @@ def linear_loss(
   And `logit_norm_loss` (cross-entropy on :math:`z / (\tau \lVert z \rVert)`), from a first pass for the norm
   and a second for the log-sum-exp (`linear_logit_norm_loss`).
 
-  Not yet supported (a NotImplementedError names the loss and its hyper-parameters): the squared error without
-  the mirror bonus (it needs :math:`\sum_k p_k^2`), the prediction errors on sigmoids, `dice_loss` and the
-  sigmoid losses.
+  That is every per-example loss of the registry. The others raise a NotImplementedError: `dice_loss` is a
+  batch-level loss (one value for the batch, from per-class sums over its examples), and the sigmoid losses
+  (`sigmoid_encouraging_loss`, `sigmoid_focal_loss`, `sigmoid_halted_focal_loss`) are element-wise, with one
+  loss per logit and dense `[..., V]` targets: their output is itself a `[tokens, V]` array.
 
   Memory: :math:`O(\text{tokens} \cdot D + D \cdot V + \text{token\_block} \cdot \text{vocab\_block})`; the
   `[tokens, V]` logits and their gradient are never held, in the forward or the backward pass. Logits and sums
@@ -112,7 +121,7 @@ def linear_loss(
 
   Raises:
     ValueError: for an unknown loss or hyper-parameter, a shape mismatch, or concrete labels out of range.
-    NotImplementedError: for a registered loss the fused path does not support yet.
+    NotImplementedError: for `dice_loss` and the sigmoid losses (not per-example losses).
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   shard = weight.shape[1]
@@ -120,23 +129,30 @@ def linear_loss(
   valid = _registry.hparams(loss)  # a ValueError listing the names if `loss` is unknown
   if loss not in LINEAR_LOSSES:
     raise NotImplementedError(
-      f"Loss {loss!r} is not yet supported by the fused path (linear_loss): it reads more of the logits than "
-      f"their sums over the vocabulary it streams. Supported: {', '.join(LINEAR_LOSSES)}. Materialise the logits "
-      "and call the loss on them instead."
+      f"Loss {loss!r} is not supported by the fused path (linear_loss): it is not a per-example loss (dice_loss "
+      "gives one value per batch; the sigmoid losses one per logit, a [tokens, V] output). Supported: "
+      f"{', '.join(LINEAR_LOSSES)}. Materialise the logits and call the loss on them instead."
     )
-  if loss in FAMILY:
+  sigmoid = loss in PREDICTION_ERRORS and hparams.get("activation", valid["activation"]) == "sigmoid"
+  if loss in FAMILY and not sigmoid:
     family = label_loss(loss, vocab, **hparams)
-  else:  # MM, HEM and LogitNorm: their hyper-parameters checked as their materialised losses check them
+  else:  # MM, HEM, LogitNorm and the sigmoid errors: hyper-parameters checked as their materialised losses do
     _registry.check_hparams(loss, hparams, valid)
     hparams = {**valid, **hparams}
     if loss in MARGIN_LOSSES:
       _inputs.check_nonnegative("margin", hparams["margin"])
-    elif not hparams["tau"] > 0.0:
+    elif loss == "logit_norm_loss" and not hparams["tau"] > 0.0:
       raise ValueError(f"tau must be > 0, got {hparams['tau']}.")
   if where is not None:
     where = _inputs.as_mask(where, labels.shape)
   check_labels(labels if where is None else jnp.where(where, labels, 0), vocab, debug=True)
   blocks = {"token_block": token_block, "vocab_block": vocab_block, "vocab_axis": vocab_axis}
+  if sigmoid:
+    mirror_bonus = hparams["mirror_bonus"]
+    errors = linear_sigmoid_error_sum(
+      hidden, weight, bias, labels, where, loss=loss, mirror_bonus=mirror_bonus, **blocks
+    )
+    return _inputs.apply_where(errors / vocab, where)  # the mean over the V classes
   if loss == "logit_norm_loss":
     return _inputs.apply_where(linear_logit_norm_loss(hidden, weight, bias, labels, where, **hparams, **blocks), where)
   if loss in MARGIN_LOSSES:
@@ -149,7 +165,15 @@ def linear_loss(
     shift = local_columns(jnp.asarray(family.logit_shift), shard, vocab_axis)
     bias = shift if bias is None else jnp.asarray(bias) + shift
   stats = linear_label_log_probs(
-    hidden, weight, bias, labels, where, mean_log_p=family.mean_log_p, others_bonus=family.others_bonus, **blocks
+    hidden,
+    weight,
+    bias,
+    labels,
+    where,
+    mean_log_p=family.mean_log_p,
+    others_bonus=family.others_bonus,
+    others_collision=family.others_collision,
+    **blocks,
   )
-  log_p_y, log_1m_p_y, *smoothing_terms = stats
-  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *smoothing_terms), where)
+  log_p_y, log_1m_p_y, *extra = stats
+  return _inputs.apply_where(family.formula(log_p_y, log_1m_p_y, labels, *extra), where)

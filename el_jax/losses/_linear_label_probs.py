@@ -32,6 +32,14 @@ at a time:
   :math:`\partial B / \partial z_j = [j \ne y]\, u_j - p_j U`, so for a cotangent :math:`g_4` the backward pass's
   one recomputation of each block adds :math:`g_4 u_k` off the label and folds :math:`-g_4 U p` into the
   coefficients of the label and of :math:`r`: five block matmuls in all, against four without it.
+- optional last output (`others_collision=True`, for the softmax's squared error): the collision probability of
+  the other classes' distribution, :math:`\rho = \sum_{k \ne y} r_k^2`, so that
+  :math:`\sum_{k \ne y} p_k^2 = (1 - p_y)^2 \rho`. It comes from one more running sum in the same pass,
+  :math:`\sum_{k \ne y} e^{2 (z_k - m)}` rescaled by :math:`e^{2 (m_{old} - m)}` as the max :math:`m` grows
+  (the square of the terms already exponentiated), and :math:`\rho = s_2 / s^2`. Its gradient is
+  :math:`\partial \rho / \partial z_k = 2 r_k (r_k - \rho)` off the label and 0 on it, so for a cotangent
+  :math:`g_5` the backward pass adds :math:`2 g_5 r_k^2` off the label and :math:`2 g_5 \rho` to the
+  coefficient of :math:`r`.
 
 The blocks, their memory bound and the blocks that do not divide `N` or `V`: see `_linear_blocks`.
 
@@ -82,6 +90,7 @@ def linear_label_log_probs(
   vocab_axis: str | None = None,
   mean_log_p: bool = False,
   others_bonus: Bonus | None = None,
+  others_collision: bool = False,
 ):
   r"""`(log p_y, log(1 - p_y))` `[...]` of the logits :math:`z = h W + b`, without materialising `[N, V]` logits.
 
@@ -113,60 +122,77 @@ def linear_label_log_probs(
       per-token sum, that of the logits, in the same pass (with exact gradients too).
     others_bonus: None, or an EL bonus `b` (a checked `Bonus`): also return :math:`\sum_{k \ne y} b(p_k)` (what
       EL with label smoothing needs), from a second pass over the blocks (with exact gradients too).
+    others_collision: also return :math:`\rho = \sum_{k \ne y} p_k^2 / (1 - p_y)^2` (what the softmax's squared
+      error needs; 0 when every other logit is :math:`-\infty`), from one more per-token sum in the same pass
+      (with exact gradients too).
 
   Returns:
-    `(log_p_y, log_1m_p_y)`, then `mean_log_p` when asked for, then the bonus sum when asked for; each `[...]` in
-    float32 (float64 for float64 inputs).
+    `(log_p_y, log_1m_p_y)`, then `mean_log_p`, the bonus sum and :math:`\rho` when asked for, in that order;
+    each `[...]` in float32 (float64 for float64 inputs).
   """
   flat, batch = flat_inputs(hidden, weight, bias, labels, where, token_block, vocab_block)
   flat, sum_d_hidden = vary_alike(flat, vocab_axis)
-  outs = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus)
+  options = (mean_log_p, others_bonus, others_collision)
+  outs = _streamed(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, *options)
   return tuple(out.reshape(batch) for out in outs)
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9, 10))
-def _streamed(
-  hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
-):
-  return _fwd(
-    hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
-  )[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(5, 6, 7, 8, 9, 10, 11))
+def _streamed(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, *options):
+  return _fwd(hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, *options)[0]
 
 
 def _fwd(
-  hidden, weight, bias, labels, keep, token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus
+  hidden,
+  weight,
+  bias,
+  labels,
+  keep,
+  token_block,
+  vocab_block,
+  vocab_axis,
+  sum_d_hidden,
+  mean_log_p,
+  others_bonus,
+  others_collision,
 ):
   del sum_d_hidden  # a backward-pass option
   v, acc = weight.shape[1], accumulation_dtype(hidden, weight)
   labels = local_labels(labels, v, vocab_axis)
   tb, vb = block_sizes(hidden, weight, token_block, vocab_block)
 
-  def init(size):  # running max and rescaled sum over the other classes, the label's logit, the sum of the logits
-    return jnp.full(size, -jnp.inf, acc), jnp.zeros(size, acc), jnp.zeros(size, acc), jnp.zeros(size, acc)
+  def init(size):  # running max, rescaled sums of e^z and e^2z over the other classes, the label's logit, sum of z
+    return jnp.full(size, -jnp.inf, acc), *(jnp.zeros(size, acc) for _ in range(4))
 
   def update(carry, z, fresh, is_label, v0, row_values):
-    m, s, z_y, sum_z = carry
+    m, s, s_2, z_y, sum_z = carry
     others = jnp.where(fresh & ~is_label, z, -jnp.inf)
     m_new = jnp.maximum(m, jnp.max(others, axis=1))
     shift = finite_shift(m_new)
-    s = s * jnp.exp(m - shift) + jnp.sum(jnp.exp(others - shift[:, None]), axis=1)
+    scale, e = jnp.exp(m - shift), jnp.exp(others - shift[:, None])
+    s = s * scale + jnp.sum(e, axis=1)
+    if others_collision:
+      s_2 = s_2 * jnp.square(scale) + jnp.sum(jnp.square(e), axis=1)
     if mean_log_p:
       sum_z = sum_z + jnp.sum(jnp.where(fresh, z, 0.0), axis=1)
-    return m_new, s, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1), sum_z
+    return m_new, s, s_2, z_y + jnp.sum(jnp.where(is_label, z, 0.0), axis=1), sum_z
 
-  def finish(carry):  # lse_others is -inf when every other logit is -inf (s = 0)
-    m, s, z_y, sum_z = carry
-    return finite_shift(m) + jnp.log(s), z_y, sum_z
+  def finish(carry):  # lse_others is -inf and rho 0 when every other logit is -inf (s = 0); else s >= 1
+    m, s, s_2, z_y, sum_z = carry
+    return finite_shift(m) + jnp.log(s), jnp.where(s > 0, s_2 / jnp.square(s), 0.0), z_y, sum_z
 
-  lse_others, z_y, sum_z = row_scan(hidden, weight, bias, labels, init, update, tb=tb, vb=vb, finish=finish)
+  lse_others, rho, z_y, sum_z = row_scan(hidden, weight, bias, labels, init, update, tb=tb, vb=vb, finish=finish)
   hit = (labels >= 0) & (labels < v)  # the label is one of this device's columns
   if vocab_axis is None:
     (z_y,) = label_logits(z_y, hit, None)
-  else:  # the shards' lse_others log-sum-exp'd (a pmax, then a psum with the labels' logits and the sums of logits)
+  else:  # the shards' lse_others log-sum-exp'd (a pmax, then one psum with the labels' logits and the other sums)
     shift = finite_shift(jax.lax.pmax(lse_others, vocab_axis))
-    summed = (jnp.exp(lse_others - shift), *([sum_z] if mean_log_p else []))
-    z_y, total, *sum_z = label_logits(z_y, hit, vocab_axis, summed)
-    lse_others, sum_z = shift + jnp.log(total), sum_z[0] if mean_log_p else None
+    share = jnp.exp(lse_others - shift)  # a shard's sum of e^(z - shift); its sum of e^2(z - shift) is share^2 rho
+    summed = (share, *([sum_z] if mean_log_p else []), *([jnp.square(share) * rho] if others_collision else []))
+    z_y, total, *rest = label_logits(z_y, hit, vocab_axis, summed)
+    lse_others = shift + jnp.log(total)
+    sum_z = rest[0] if mean_log_p else None
+    rho = jnp.where(total > 0, rest[-1] / jnp.square(total), 0.0) if others_collision else rho
   d = z_y - lse_others  # log p_y - log(1 - p_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d))
   lse = jnp.logaddexp(z_y, lse_others)
@@ -176,7 +202,9 @@ def _fwd(
   if others_bonus is not None:
     bonus_sum, u_sum = _bonus_sums(hidden, weight, bias, labels, lse, others_bonus, tb, vb, vocab_axis)
     out = (*out, bonus_sum)
-  return out, (hidden, weight, bias, labels, keep, lse_others, d, u_sum)
+  if others_collision:
+    out = (*out, rho)
+  return out, (hidden, weight, bias, labels, keep, lse_others, d, u_sum, rho)
 
 
 def _bonus_sums(hidden, weight, bias, labels, lse, bonus: Bonus, tb: int, vb: int, vocab_axis):
@@ -197,23 +225,30 @@ def _bonus_sums(hidden, weight, bias, labels, lse, bonus: Bonus, tb: int, vb: in
   return sums if vocab_axis is None else tuple(jax.lax.psum(jnp.stack(sums), vocab_axis))
 
 
-def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus, residuals, cotangents):
-  hidden, weight, bias, labels, keep, lse_others, d, u_sum = residuals
+def _bwd(
+  token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_bonus, others_collision, residuals, cotangents
+):
+  hidden, weight, bias, labels, keep, lse_others, d, u_sum, rho = residuals
   g_log_p, g_log_1m_p, *extra = cotangents
+  extra = iter(extra)  # the cotangents of the optional outputs, in their order
   v, acc = weight.shape[1], accumulation_dtype(hidden, weight)
   p_y, q_y = jax.nn.sigmoid(d), jax.nn.sigmoid(-d)  # p_y and 1 - p_y
   c = g_log_p * q_y - g_log_1m_p * p_y
   # dz = c_y on the label and -c_r r off it: c_y = c_r = c, and then the extra outputs' terms. The mean
   # log-probability's cotangent g_3 adds g_3 / V everywhere, -g_3 p_y to c_y and g_3 (1 - p_y) to c_r; the bonus
-  # sum's g_4 adds g_4 u_k off the label, -g_4 U p_y to c_y and g_4 U (1 - p_y) to c_r.
+  # sum's g_4 adds g_4 u_k off the label, -g_4 U p_y to c_y and g_4 U (1 - p_y) to c_r; rho's g_5 adds
+  # 2 g_5 r_k^2 off the label and 2 g_5 rho to c_r.
   c_y = c_r = c
   if mean_log_p:
-    g_3 = jnp.where(keep, extra[0], 0.0).astype(acc)
+    g_3 = jnp.where(keep, next(extra), 0.0).astype(acc)
     c_y, c_r = c_y - g_3 * p_y, c_r + g_3 * q_y
     g_uniform = g_3 / vocab_size(v, vocab_axis)
   if others_bonus is not None:
-    g_4 = jnp.where(keep, extra[-1], 0.0).astype(acc)
+    g_4 = jnp.where(keep, next(extra), 0.0).astype(acc)
     c_y, c_r = c_y - g_4 * u_sum * p_y, c_r + g_4 * u_sum * q_y
+  if others_collision:
+    g_5 = 2.0 * jnp.where(keep, next(extra), 0.0).astype(acc)
+    c_r = c_r + g_5 * rho
   # (masked tokens may have a NaN d: their coefficients are set to 0, not multiplied by it)
   c_y, c_r = (jnp.where(keep, x, 0.0).astype(acc) for x in (c_y, c_r))
   # r_k = exp(z_k - lse_others); when lse_others = -inf every other logit is -inf and r must be 0: exp(-inf - inf).
@@ -224,6 +259,8 @@ def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, mean_log_p, others_
     dz_others = -rows(c_r)[:, None] * r
     if others_bonus is not None:  # u_k = p_k b'(p_k), p_k = (1 - p_y) r_k
       dz_others = dz_others + rows(g_4)[:, None] * others_bonus.slope_times_p(r * rows(q_y)[:, None])
+    if others_collision:
+      dz_others = dz_others + rows(g_5)[:, None] * jnp.square(r)
     dz = jnp.where(is_label, rows(c_y)[:, None], dz_others)
     return dz + rows(g_uniform)[:, None] if mean_log_p else dz
 

@@ -214,8 +214,8 @@ def fused_output(loss, model) -> bool:
     raise ValueError(f"config.loss.fused_output={fused!r} is invalid: use True or False.")
   if fused and name not in losses.LINEAR_LOSSES:
     raise ValueError(
-      f"config.loss.fused_output=True, but loss {name!r} is not yet computed by the fused path (linear_loss). "
-      f"Supported: {', '.join(losses.LINEAR_LOSSES)}. Set config.loss.fused_output=False."
+      f"config.loss.fused_output=True, but loss {name!r} is not a per-example loss the fused path (linear_loss) "
+      f"computes. Supported: {', '.join(losses.LINEAR_LOSSES)}. Set config.loss.fused_output=False."
     )
   if fused and not callable(getattr(model, "linear_outputs", None)):
     raise ValueError(

@@ -49,6 +49,13 @@ FAMILY = {
   "squared_error/mirror": {"mirror_bonus": True},
   "absolute_error": {},
   "absolute_error/mirror": {"mirror_bonus": True},
+  # and the squared error without it, (1 - p_y)^2 (1 + rho) / K: one more running sum, of e^2z
+  "squared_error": {},
+  # the sigmoid's errors: one function of the logit off the label and one on it, summed over the vocabulary
+  "squared_error/sigmoid": {"activation": "sigmoid"},
+  "squared_error/sigmoid_mirror": {"activation": "sigmoid", "mirror_bonus": True},
+  "absolute_error/sigmoid": {"activation": "sigmoid"},
+  "absolute_error/sigmoid_mirror": {"activation": "sigmoid", "mirror_bonus": True},
 }
 
 
@@ -306,16 +313,22 @@ def test_labels_out_of_range_raise():
 OUTSIDE = sorted(set(losses.names()) - {_name(case) for case in FAMILY})
 
 
-@pytest.mark.parametrize(
-  "loss,hparams",
-  [(name, {}) for name in OUTSIDE]
-  + [("squared_error", {}), ("squared_error", {"activation": "sigmoid", "mirror_bonus": True})]
-  + [("absolute_error", {"activation": "sigmoid"})],
-)
-def test_losses_outside_the_family_are_not_yet_supported(loss, hparams):
+def test_the_losses_outside_are_the_batch_level_and_element_wise_ones():
+  assert OUTSIDE == ["dice_loss", "sigmoid_encouraging_loss", "sigmoid_focal_loss", "sigmoid_halted_focal_loss"]
+
+
+@pytest.mark.parametrize("loss", OUTSIDE)
+def test_losses_that_are_not_per_example_raise(loss):
   hidden, weight, bias, labels, _, _ = _problem()
-  with pytest.raises(NotImplementedError, match=rf"{loss}.*not yet supported by the fused path"):
-    losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias, **hparams)
+  with pytest.raises(NotImplementedError, match=rf"{loss}.*not a per-example loss"):
+    losses.linear_loss(hidden, weight, labels, loss=loss, bias=bias)
+
+
+def test_an_unknown_activation_raises_a_value_error():
+  hidden, weight, bias, labels, _, _ = _problem()
+  for loss in ("squared_error", "absolute_error"):
+    with pytest.raises(ValueError, match="activation must be one of 'softmax', 'sigmoid', got 'tanh'"):
+      losses.linear_loss(hidden, weight, labels, loss=loss, activation="tanh")
 
 
 def test_unknown_loss_or_hyper_parameter_raises_a_value_error():

@@ -34,6 +34,8 @@ CASES = {  # name: (loss, hyper-parameters)
   "multiclass_margin_loss": ("multiclass_margin_loss", {"margin": 0.5}),
   "hem_loss_plus": ("hem_loss", {"margin": _RNG.uniform(0.1, 1.5, V)}),
   "logit_norm_loss": ("logit_norm_loss", {}),  # the squared norms summed over the shards before the second pass
+  "squared_error": ("squared_error", {}),  # the sums of e^2z: one more psum row
+  "absolute_error_sigmoid": ("absolute_error", {"activation": "sigmoid"}),  # the shards' sums and label hits
 }
 CHECK_VMA = (True, False)
 DATA_ONLY = "data_only"  # tokens sharded over "data", weight and bias replicated, no vocab_axis

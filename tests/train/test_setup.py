@@ -152,7 +152,7 @@ class _WithLinearOutputs:
 @pytest.mark.parametrize(
   "loss,model,message",
   [
-    ({"name": "dice_loss", "fused_output": True}, _WithLinearOutputs(), r"loss 'dice_loss' is not yet computed"),
+    ({"name": "dice_loss", "fused_output": True}, _WithLinearOutputs(), r"loss 'dice_loss' is not a per-example loss"),
     ({"name": "cross_entropy", "fused_output": True}, object(), r"model object has no linear_outputs method"),
     ({"name": "cross_entropy", "fused_output": "yes"}, _WithLinearOutputs(), r"fused_output='yes' is invalid"),
   ],
