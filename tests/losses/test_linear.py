@@ -146,9 +146,19 @@ def test_without_bias():
     np.testing.assert_allclose(g, ref_g, rtol=1e-10, atol=1e-12)
 
 
-@pytest.mark.parametrize(
+@pytest.mark.parametrize(  # each streamed primitive and each optional output of the p_y one (HEM's kinks aside)
   "case",
-  ["cross_entropy", "cross_entropy/smoothed", "encouraging_loss/conservative", "focal_loss", "mixed_ce_expectation"],
+  [
+    "cross_entropy",
+    "cross_entropy/smoothed",
+    "encouraging_loss/conservative",
+    "encouraging_loss/smoothed",
+    "focal_loss",
+    "mixed_ce_expectation",
+    "logit_norm_loss",
+    "squared_error",
+    "squared_error/sigmoid",
+  ],
 )
 def test_check_grads(case):
   hidden, weight, bias, labels, where, _ = _problem(shape=(5,), d=3, seed=4)
