@@ -18,6 +18,13 @@ Memory is XLA's compiled temporary allocation (`memory_analysis().temp_size_in_b
 compiled object is the one timed); timings are interleaved (one call of each per round) and the median is
 reported, with the ratio to the materialised optax CE path.
 
+bfloat16 on the CPU: XLA:CPU has no bfloat16 slicing. Before fusion it rewrites each (dynamic) slice of a bfloat16
+array as a slice of a float32 copy of the whole array, and the copy of `weight`, the same at every step, is hoisted
+out of the loops; the slices of the weight's gradient are written the same way, not in place. So on the CPU the
+fused paths also hold a float32 copy of `weight` (4 D V bytes) and a bfloat16 copy of its gradient (2 D V bytes,
+shared with the blocks when they are not live); the table's footnote gives the first. A backend that slices bfloat16
+natively makes neither copy.
+
 Usage: python benchmarks/linear_loss.py [--shapes 4096x256x32768] [--dtypes float32 bfloat16] [--rounds 3]
   [--token-block 2048] [--vocab-block 8192] [--paths "fused CE" ...]. The issue's shape is 8192x1024x131072 (a
   4 GiB float32 logit array); at that shape each path takes minutes on a 2-core CPU.
@@ -107,6 +114,12 @@ def run(shape, dtype, rounds, token_block, vocab_block, paths):
       mem_text = f"{mem / 2**20:.1f} MiB | {mem / logits_bytes:.3f} | {mem / reference_memory:.3f}"
     ratio = np.median(np.asarray(times[name]) / reference_times)  # per round, then the median
     print(f"| {name} | {mem_text} | {np.median(times[name]) * 1e3:.1f} ms | {ratio:.2f}x |")
+  if jnp.dtype(dtype) == jnp.bfloat16 and jax.default_backend() == "cpu":
+    copy = width * vocab * 4
+    print(
+      f"\nOf each fused path's memory, XLA:CPU's float32 copy of the bfloat16 weight (see the docstring) is "
+      f"{copy / 2**20:.0f} MiB, {copy / reference_memory:.3f} of optax CE's."
+    )
 
 
 def main():
