@@ -1,5 +1,6 @@
-"""The tests behind the report's verdicts: Welch's and the paired t-test, the Wilcoxon signed-rank and Friedman tests,
-the Holm and Benjamini-Hochberg corrections, and the smallest difference a t-test could have detected.
+"""The tests behind the report's verdicts: Welch's and the paired t-test, the Wilcoxon signed-rank and Friedman tests
+with Conover's all-pairs comparisons, the Holm and Benjamini-Hochberg corrections, and the smallest difference a
+t-test could have detected.
 
 Differences are signed so that positive favours the treatment: `sign * (mean(treatment) - mean(baseline))` with
 `sign = +1` when higher is better and `-1` otherwise. Every p-value is two-sided. Pure functions of numpy arrays;
@@ -203,6 +204,44 @@ def friedman_test(values) -> FriedmanTest:
   rank_sums = ranks.sum(axis=0)
   q = (12 / (n * k * (k + 1)) * np.sum(rank_sums**2) - 3 * n * (k + 1)) / correction
   return FriedmanTest(float(q), k - 1, float(stats.chi2.sf(q, k - 1)), n)
+
+
+def conover_friedman(values) -> np.ndarray:
+  """Conover's all-pairs comparisons after Friedman's test: the `[k, k]` two-sided p-values of every pair of methods.
+
+  `values[i, j]` is method j's score on block (data set) i, ranked within each block as in `friedman_test` (ties
+  share their mean rank). With b blocks, the rank sums R_j and A_2 = sum_ij rank_ij^2, methods i and j differ by
+
+      t_ij = |R_i - R_j| / sqrt(2 (b A_2 - sum_j R_j^2) / ((b - 1)(k - 1)))
+
+  on Student's t with (b - 1)(k - 1) df (Conover, "Practical Nonparametric Statistics", 3rd ed. 1999, §5.8, p. 371,
+  whose form 2 b (A_2 - C_1) (1 - T_1 / (b (k - 1))) / ((b - 1)(k - 1)) under the root, with Friedman's T_1 and
+  C_1 = b k (k + 1)^2 / 4, is the same number). The mixing paper's Fig. 3 adjusts these p-values with
+  Benjamini-Hochberg over the k (k - 1) / 2 pairs: `benjamini_hochberg(p[np.triu_indices(k, 1)])`.
+
+  Every block ranking the methods alike leaves no within-block error (b A_2 = sum_j R_j^2): methods with different
+  rank sums then get p = 0, equal ones p = 1. The diagonal is 1.
+
+  Not scikit-posthocs' `posthoc_conover_friedman`: its 0.7 release puts the sum of the rank sums where T_1 has the
+  sum of their squares, and later releases divide the mean ranks' differences by their asymptotic standard
+  deviation, sqrt(k (k + 1) / (6 b)), instead of the within-block error above.
+  """
+  x = np.asarray(values, dtype=float)
+  if x.ndim != 2 or x.shape[0] < 2 or x.shape[1] < 2:
+    raise ValueError(
+      f"conover_friedman: needs a [blocks, methods] array with at least 2 blocks and 2 methods, got shape {x.shape}."
+    )
+  if not np.all(np.isfinite(x)):
+    raise ValueError("conover_friedman: values must be finite.")
+  b, k = x.shape
+  ranks = stats.rankdata(x, axis=1)
+  rank_sums = ranks.sum(axis=0)
+  error = 2 * (b * np.sum(ranks**2) - np.sum(rank_sums**2)) / ((b - 1) * (k - 1))
+  difference = np.abs(rank_sums[:, None] - rank_sums[None, :])
+  # rank sums are sums of half-integers: an exact 0 difference is a tie, and a rounding-level error is none
+  if error <= 1e-9 * np.sum(ranks**2):
+    return np.where(difference > 0, 0.0, 1.0)
+  return 2 * stats.t.sf(difference / np.sqrt(error), (b - 1) * (k - 1))
 
 
 def _p_values(p_values, name: str) -> np.ndarray:

@@ -229,3 +229,43 @@ def test_min_detectable_difference_edge_cases():
   assert statistics.min_detectable_difference(0.0, None, 0.05) == 0.0  # no spread: any difference is seen
   with pytest.raises(ValueError, match="alpha"):
     statistics.min_detectable_difference(1.0, 4.0, 0.9)
+
+
+def test_conover_friedman_by_hand():
+  # Three blocks ranking methods (a, b, c) as (1, 2, 3), (1, 3, 2), (1, 2, 3): R = (3, 7, 8), A_2 = 3 * 14 = 42,
+  # sum R^2 = 122, error = 2 (3 * 42 - 122) / (2 * 2) = 2, df = 4; t_ab = 4 / sqrt(2), t_bc = 1 / sqrt(2).
+  values = [[1.0, 2.0, 3.0], [10.0, 30.0, 20.0], [0.1, 0.2, 0.3]]
+  p = statistics.conover_friedman(values)
+  t4 = stats.t(4)
+  np.testing.assert_allclose(p[0, 1], 2 * t4.sf(4 / np.sqrt(2)), rtol=1e-12)
+  np.testing.assert_allclose(p[0, 2], 2 * t4.sf(5 / np.sqrt(2)), rtol=1e-12)
+  np.testing.assert_allclose(p[1, 2], 2 * t4.sf(1 / np.sqrt(2)), rtol=1e-12)
+  np.testing.assert_allclose(p, p.T)
+  np.testing.assert_array_equal(np.diag(p), 1.0)
+
+
+def test_conover_friedman_matches_its_form_with_friedmans_statistic():
+  """Conover's p. 371 form, 2 b (A_2 - C_1)(1 - T_1 / (b (k - 1))) / ((b - 1)(k - 1)), with T_1 scipy's
+  tie-corrected Friedman statistic: the same error by another road, on data with ties."""
+  rng = np.random.default_rng(3)
+  values = np.round(rng.normal(size=(12, 5)), 1)  # rounded: some ties within blocks
+  p = statistics.conover_friedman(values)
+  b, k = values.shape
+  ranks = stats.rankdata(values, axis=1)
+  a_2, c_1 = np.sum(ranks**2), b * k * (k + 1) ** 2 / 4
+  t_1 = stats.friedmanchisquare(*values.T).statistic
+  error = 2 * b * (a_2 - c_1) * (1 - t_1 / (b * (k - 1))) / ((b - 1) * (k - 1))
+  sums = ranks.sum(axis=0)
+  for i in range(k):
+    for j in range(i + 1, k):
+      expected = 2 * stats.t.sf(abs(sums[i] - sums[j]) / np.sqrt(error), (b - 1) * (k - 1))
+      assert p[i, j] == pytest.approx(expected, rel=1e-9)
+
+
+def test_conover_friedman_without_within_block_error_and_bad_input():
+  p = statistics.conover_friedman([[1.0, 2.0, 2.0], [5.0, 6.0, 6.0]])  # every block ranks alike: (1, 2.5, 2.5)
+  np.testing.assert_array_equal(p, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
+  with pytest.raises(ValueError, match="at least 2 blocks and 2 methods"):
+    statistics.conover_friedman([[0.9, 0.8]])
+  with pytest.raises(ValueError, match="finite"):
+    statistics.conover_friedman([[0.9, np.nan], [0.8, 0.7]])
