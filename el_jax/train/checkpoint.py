@@ -85,6 +85,15 @@ RESUMABLE_KEYS = frozenset(
 )
 
 
+AVERAGED_KEY = "averaged_steps"  # in an averaged model's meta (el_jax.train.averaging): the steps it is the mean of
+
+
+def is_averaged(meta: dict) -> bool:
+  """Whether a checkpoint's meta is that of an averaged model (`averaging.average_checkpoints`): its model only,
+  for evaluation, without the optimiser state that training would resume from."""
+  return AVERAGED_KEY in meta
+
+
 def manager(directory: str, *, max_to_keep: int | None) -> ocp.CheckpointManager:
   """A `CheckpointManager` writing step-numbered, atomically committed, asynchronous checkpoints under `directory`."""
   options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True, enable_async_checkpointing=True)

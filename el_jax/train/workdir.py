@@ -133,13 +133,19 @@ class Workdir:
     `<workdir>/checkpoints_set_aside/`, with a warning naming it, and the next older one is tried.
 
     Raises:
-      ValueError: naming the settings in which `config` differs from the checkpoint's (`check_resumable`).
+      ValueError: naming the settings in which `config` differs from the checkpoint's (`check_resumable`), or when
+        the workdir holds an averaged model (`checkpoint.is_averaged`).
       CorruptCheckpoint: if there were checkpoints and none is intact (after setting them all aside).
     """
     set_aside = []
     for step in sorted(manager.all_steps(), reverse=True):
       try:
         meta = checkpoint.read_meta(manager, step)
+        if checkpoint.is_averaged(meta):
+          raise ValueError(
+            f"{self.path} holds an average of checkpoints {meta[checkpoint.AVERAGED_KEY]} (a model to evaluate, "
+            "without optimiser state): train in the run's own workdir, or in a new --workdir."
+          )
         checkpoint.check_resumable(meta["config"], config, where=self.path)
         return step, checkpoint.restore(manager, step, abstract_state(step, meta), meta), meta
       except checkpoint.CorruptCheckpoint as e:

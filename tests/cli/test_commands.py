@@ -52,7 +52,8 @@ def test_train_then_evaluate_from_an_empty_folder(fake_fashion_mnist_dir, tmp_pa
 
 
 def test_module_entry_points_answer_help(tmp_path):
-  for module, flag in (("el_jax.train", "--workdir"), ("el_jax.evaluate", "--compare"), ("el_jax.studies", "--jobs")):
+  modules = (("el_jax.train", "--workdir"), ("el_jax.evaluate", "--compare"), ("el_jax.studies", "--jobs"))
+  for module, flag in (*modules, ("el_jax.cli.average", "--last")):
     out = subprocess.run([sys.executable, "-m", module, "--helpfull"], cwd=tmp_path, capture_output=True, text=True)
     assert flag in out.stdout, out.stderr[-2000:]  # absl prints the help, then exits with status 1
 

@@ -25,9 +25,10 @@ How this maps onto el_jax's trainer:
     `ceil(updates / steps_per_epoch)` epochs: De-En 160,239 // 640 = 250 updates per epoch, 80 epochs = 20,000
     updates; Fr-En 233,000 // 160 = 1,456 per epoch, 69 epochs = 100,464 updates (slightly over 100K; the Fr-En
     training size is the paper's rounded 233K, so the exact count depends on the prepared data);
-  * the per-epoch evaluation is the token-level loss and accuracy on the valid split; BLEU is computed after
-    training with `el_jax.evaluate.bleu.translation_bleu(model, test_source)`; the paper's average of the last 10
-    epochs' checkpoints is not done here (BLEU of the final parameters);
+  * the per-epoch evaluation is the token-level loss and accuracy on the valid split; a checkpoint is kept for each
+    of the last 10 epochs, and `el-jax-average --workdir DIR --out_dir DIR_avg10 --last 10` writes their average
+    (the paper's model) as a new workdir; BLEU is computed after training with
+    `el_jax.evaluate.bleu.translation_bleu(model, test_source)` on the model of either workdir;
   * bfloat16 compute stands in for fairseq's `--fp16`;
   * `--config.loss.fused_output=True` trains through the loss fused with the output projection
     (`el_jax.losses.linear_loss`), which never holds a batch's `[tokens, V]` logits (the training accuracy is then
@@ -132,6 +133,7 @@ def get_config(arg=None):
   config.num_epochs = math.ceil(pair["updates"] / (pair["train_size"] // pair["batch_size"]))
   config.compute_dtype = "bfloat16"
   config.log_every_steps = 100
+  config.checkpoint_keep = 10  # the last 10 epochs' checkpoints, which the paper's BLEU averages (el-jax-average)
   if args.smoke:
     common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
     config.dataset.name = f"synthetic:translation:{pair['dataset']}"
