@@ -14,10 +14,10 @@ Protocol: each of the paper's runs draws 50 random 80/10/10 train / validation /
 the mean test accuracy, each taken at the epoch of best validation accuracy. Here one training run is one split,
 `split_seed=0..49`; it evaluates on the validation split after every epoch and stops once the validation accuracy has
 not improved for 50 epochs (`early_stopping_patience`, `early_stopping_metric="accuracy"`, as the released code), or
-after `num_epochs` = 1000. Every epoch's checkpoint is kept (`checkpoint_keep=None`, about 1 MB each), so the test
-accuracy of the best epoch (printed when training stops, and the best `eval/accuracy` in `metrics.jsonl`) is read by
-loading that checkpoint (`el_jax.train.workdir.Workdir(workdir).load_model(step)`) and evaluating it on the "test"
-split.
+after `num_epochs` = 1000. Every epoch's checkpoint is kept (`checkpoint_keep=None`, about 1 MB each), so that the
+checkpoint of the best validation accuracy can be scored on the "test" split
+(`el_jax.studies.graph_protocol.best_epoch_accuracy`). `el-jax-graph-protocol` runs the whole protocol, runs x
+splits, and reports the mean +- sd over the runs (`python -m el_jax.cli.graph_protocol --help`).
 Differences from the released code: each epoch drops its last partial batch (the split's graphs are reshuffled every
 epoch), and the split permutation is numpy's, not PyTorch's `random_split`.
 
@@ -26,6 +26,8 @@ on `synthetic:graphs:<data>`, graphs of the real padded size). Needs the TU Dort
 https://www.chrsmrrs.com/graphkerneldatasets/PROTEINS.zip (or NCI1.zip), unzip into DIR, pass
 `--config.dataset.options.data_dir=DIR`.
 
+el-jax-graph-protocol --data proteins --loss el --data_dir DIR --runs 5 --splits 50 --runs_dir runs/el_graphs
+# or one split at a time:
 for s in $(seq 0 49); do
   python train.py --config configs/encouraging_loss/graphs.py:data=proteins,loss=el,split_seed=$s \
     --config.dataset.options.data_dir=DIR --workdir runs/el_graphs/proteins_el/split$s
