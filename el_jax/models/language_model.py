@@ -6,8 +6,7 @@ whose keys no query attends and whose embedding row starts at zero. `linear_outp
 states and the output projection instead, for a loss fused with the projection (`config.loss.fused_output`), which
 never holds the `[B, T, V]` logits.
 
-Architecture (the decoder of `el_jax.models.transformer` without the encoder, as fairseq's `transformer_lm` without
-its adaptive input and output):
+Architecture (the decoder of `el_jax.models.transformer` without its attention over an encoder):
   * token embeddings `N(0, d^-1/2)` scaled by `sqrt(d)`, plus sinusoidal positions, then dropout;
   * `layers` post-layer-norm blocks `x = LN(x + drop(attn(x, x, causal)))`, `x = LN(x + drop(ffn(x)))`: the
     translation encoder's block (`transformer.EncoderLayer`) given the causal mask (`transformer.causal_mask`);
