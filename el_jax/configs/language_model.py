@@ -11,7 +11,9 @@ projection, no dropout (the stream is unlimited, nothing to overfit). Adam, peak
 updates, then cosine decay to 0; 32 windows (4,096 tokens) per update, 2,000 updates in 4 epochs of 500 (an epoch
 reads the same 16,000 windows: 2M tokens, about 120 per transition of the chain at V = 4096), each followed by an
 evaluation on 512 windows of the validation split (evaluation materialises the logits; its `eval/cross_entropy` is
-the number to set beside the entropy rate).
+the number to set beside the entropy rate). With `loss=el` at V = 4096 the run ends at an evaluation cross-entropy of
+1.32 nats (from 8.3) and an accuracy of 0.499, against the chain's 1.213 and 1/2 (always naming the most probable
+successor: the best possible accuracy).
 
 Arguments:
   loss=ce|el   cross-entropy, or the encouraging loss with the EL paper's conservative bonus LE = 0.5 (its setting
