@@ -3,6 +3,7 @@
 `loss_curves.ipynb` asserts that the library's losses match the papers' closed forms and the HEM paper's Table 1, so
 executing it is a test of the losses. `reproduction_report.ipynb` is run against a small hand-made report with the
 shape `el_jax.studies.report` writes, with studies, models and metrics left out on purpose.
+`language_model_memory.ipynb` asserts bounds on the compiled memory of the fused and materialised output layers.
 """
 
 import json
@@ -239,7 +240,7 @@ def synthetic_report() -> dict:
   return {"tiny": True, "studies": studies, "claims": claims}
 
 
-@pytest.mark.parametrize("name", ["loss_curves.ipynb", "reproduction_report.ipynb"])
+@pytest.mark.parametrize("name", ["loss_curves.ipynb", "reproduction_report.ipynb", "language_model_memory.ipynb"])
 def test_committed_notebook_has_outputs_and_fits(name):
   path = NOTEBOOKS / name
   assert path.stat().st_size < MAX_BYTES, f"{name} is {path.stat().st_size} bytes; lower the figures' dpi"
@@ -255,6 +256,18 @@ def test_loss_curves_notebook(kernel_name):
   text = text_of(nb)
   assert "Eqs. 7 and 9 hold" in text
   assert "square-root convention" in text
+
+
+@pytest.mark.slow
+def test_language_model_memory_notebook(kernel_name):
+  nb = execute("language_model_memory.ipynb", kernel_name)
+  text = text_of(nb)
+  assert "At every shape the fused paths hold at most" in text
+  assert "the materialised optax CE grows 64x" in text
+  assert "The fused EL holds its two float32 blocks and under 4 MiB besides" in text
+  assert "train step, 4096 tokens, V = 32,768" in text
+  (figure,) = [o for o in outputs_of(nb, "VOCABS = [") if "image/png" in o.get("data", {})]
+  assert figure["data"]["text/plain"].endswith("with 2 Axes>")
 
 
 def outputs_of(nb, marker: str) -> list:

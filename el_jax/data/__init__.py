@@ -18,6 +18,9 @@ Names:
   graphs:<name>                       `.graphs`), whose inputs are dicts of arrays; see `el_jax.data.source`
   synthetic:<any name above>          a stand-in with the shapes, sizes and classes of that dataset (option `seed`),
                                       e.g. synthetic:cifar10, synthetic:text:reviews, synthetic:graphs:proteins
+  markov_tokens                       a token stream for language models, windows of a sparse random Markov chain
+                                      of known entropy rate (`el_jax.data.markov_tokens`; options `vocab_size`,
+                                      `seq_length`, `successor_probs`, `seed`); generated, so it has no stand-in
 """
 
 from el_jax import _extras
@@ -28,7 +31,7 @@ import importlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from el_jax.data import fashion_mnist, mnist_digits, subset, synthetic, tfds_source, uci  # noqa: E402
+from el_jax.data import fashion_mnist, markov_tokens, mnist_digits, subset, synthetic, tfds_source, uci  # noqa: E402
 from el_jax.data.arrays import ArrayDataset  # noqa: E402
 from el_jax.data.continual import class_split, permuted  # noqa: E402
 from el_jax.data.idx import IdxFormatError, read_idx  # noqa: E402
@@ -51,6 +54,8 @@ TFDS_NAMES = {
   "svhn": "svhn_cropped",
 }
 UCI_NAMES = {f"uci_{name}": name for name in uci.NAMES}
+# Generated sources: modules providing `load(split, **options)`.
+_GENERATED = {"markov_tokens": markov_tokens}
 # Families of non-image sources: `<family>:<name>` is `el_jax.data.<family>.load(name, split, **options)`.
 FAMILIES = ("text", "translation", "graphs")
 
@@ -66,7 +71,7 @@ def _family_module(family: str):
 
 def names() -> list[str]:
   """The registered dataset names (besides the `tfds:<name>` and `synthetic:<name>` families)."""
-  return sorted([*_OFFLINE, *TFDS_NAMES, *UCI_NAMES])
+  return sorted([*_OFFLINE, *TFDS_NAMES, *UCI_NAMES, *_GENERATED])
 
 
 def load(name: str, split: str, **options) -> Source:
@@ -77,8 +82,12 @@ def load(name: str, split: str, **options) -> Source:
     return _OFFLINE[name].load(split)
   if name in UCI_NAMES:
     return uci.load(UCI_NAMES[name], split, **options)
+  if name in _GENERATED:
+    return _GENERATED[name].load(split, **options)
   if name.startswith("synthetic:"):  # the stand-in of any dataset name: synthetic:cifar10, synthetic:text:reviews
     real = name.removeprefix("synthetic:")
+    if real in _GENERATED:
+      raise ValueError(f"{real!r} is generated, not read from files: it has no stand-in; use {real!r}, not {name!r}.")
     if family := _family(real):
       return _family_module(family).load(f"synthetic:{real.partition(':')[2]}", split, **options)
     return synthetic.load(real, split, **options)
@@ -109,7 +118,7 @@ def normalization(name: str) -> tuple[tuple[float, ...], tuple[float, ...]] | No
   if name in _OFFLINE:
     module = _OFFLINE[name]
     return module.MEAN, module.STD
-  if name in UCI_NAMES or name.startswith("synthetic:") or _family(name):
+  if name in UCI_NAMES or name in _GENERATED or name.startswith("synthetic:") or _family(name):
     return None
   tfds_name = TFDS_NAMES.get(name) or name.removeprefix("tfds:")
   if name in TFDS_NAMES or name.startswith("tfds:"):

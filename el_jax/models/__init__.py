@@ -15,7 +15,7 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from el_jax.models import bert, graph_nets, lstm, transformer  # noqa: E402
+from el_jax.models import bert, graph_nets, language_model, lstm, transformer  # noqa: E402
 from el_jax.models.convnet import ConvNet  # noqa: E402
 from el_jax.models.efficientnet import EfficientNetB0  # noqa: E402
 from el_jax.models.inception_v3 import InceptionV3  # noqa: E402
@@ -59,7 +59,13 @@ _MODELS = {
 _VECTOR_INPUT = {"mlp"}
 # Models of inputs other than images (tokens, graphs): constructors taking `input_shape` as a dict
 # `{input name: shape}` and called on named inputs (see `el_jax.train.step`).
-_NAMED_INPUT_MODELS = {**lstm.MODELS, **bert.MODELS, **transformer.MODELS, **graph_nets.MODELS}
+_NAMED_INPUT_MODELS = {
+  **lstm.MODELS,
+  **bert.MODELS,
+  **transformer.MODELS,
+  **language_model.MODELS,
+  **graph_nets.MODELS,
+}
 
 
 def names() -> list[str]:

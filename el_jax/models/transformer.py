@@ -57,6 +57,18 @@ def sinusoidal_positions(length: int, dim: int) -> jax.Array:
   return jnp.concatenate([jnp.sin(angles), jnp.cos(angles)], axis=1)
 
 
+def embed_tokens(embedding: nnx.Embed, tokens, dim: int) -> jax.Array:
+  """`embedding(tokens) sqrt(dim)` plus the sinusoidal positions `[T, dim]` (before dropout), for ids `[B, T]`."""
+  x = embedding(tokens) * math.sqrt(dim)
+  return x + sinusoidal_positions(tokens.shape[1], dim).astype(x.dtype)
+
+
+def causal_mask(tokens) -> jax.Array:
+  """`[B, T, T]` bool for ids `[B, T]`: query `t` may attend key `u` when `u <= t` and token `u` is not padding."""
+  length = tokens.shape[1]
+  return jnp.tril(jnp.ones((length, length), bool))[None] & (tokens != PAD_ID)[:, None, :]
+
+
 def _linear(d_in: int, d_out: int, *, rngs: nnx.Rngs, bias: bool = True) -> nnx.Linear:
   return nnx.Linear(d_in, d_out, use_bias=bias, kernel_init=_xavier, rngs=rngs)
 
@@ -199,8 +211,7 @@ class Transformer(nnx.Module):
     self.dropout = nnx.Dropout(dropout, rngs=rngs)
 
   def _embed(self, embedding: nnx.Embed, tokens):
-    x = embedding(tokens) * math.sqrt(self.dim)
-    return self.dropout(x + sinusoidal_positions(tokens.shape[1], self.dim).astype(x.dtype))
+    return self.dropout(embed_tokens(embedding, tokens, self.dim))
 
   def encode(self, source):
     """`(memory [B, S, d], source_mask [B, S])` for source ids `[B, S]` (mask False on padding)."""
@@ -232,10 +243,8 @@ class Transformer(nnx.Module):
     """The decoder's last hidden states `[B, T, d]` for decoder inputs `[B, T]` given `encoded`."""
     memory, source_mask = encoded
     target_in = jnp.asarray(target_in)
-    length = target_in.shape[1]
-    causal = jnp.tril(jnp.ones((length, length), bool))
-    self_mask = causal[None] & (target_in != PAD_ID)[:, None, :]
-    cross_mask = source_mask[:, None, :] & jnp.ones((1, length, 1), bool)
+    self_mask = causal_mask(target_in)
+    cross_mask = source_mask[:, None, :] & jnp.ones((1, target_in.shape[1], 1), bool)
     y = self._embed(self.target_embedding, target_in)
     for layer in self.decoder_layers:
       y = layer(y, memory, self_mask, cross_mask)

@@ -221,7 +221,7 @@ def fused_output(loss, model) -> bool:
     raise ValueError(
       f"config.loss.fused_output=True, but the model {type(model).__name__} has no linear_outputs method (its last "
       "hidden states and output projection). Set config.loss.fused_output=False, or use a model that has one "
-      "(transformer_iwslt, transformer_tiny)."
+      "(transformer_iwslt, transformer_tiny, transformer_lm)."
     )
   return bool(fused)
 
