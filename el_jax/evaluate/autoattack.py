@@ -8,14 +8,16 @@ reports the robust accuracy after each attack and overall: the fraction of all a
 The standard version (`ENSEMBLES["autoattack"]`, the reference implementation's `version="standard"` for L-inf and
 L2) is APGD-CE (100 iterations, 1 restart), APGD-T (100 iterations, 9 target classes, 1 restart each), FAB-T (9
 target classes) and Square (5000 queries, `p_init = 0.8`). FAB-T is not implemented here, so no ensemble of this
-module is the standard AutoAttack and none is called "autoattack": the named ensembles are its cheaper subsets,
+module is the standard AutoAttack and none is called "autoattack": the named ensembles (`ENSEMBLES`) are its
+subsets,
 
   apgd-ce                  APGD-CE alone
   apgd-ce+apgd-t           APGD-CE, then APGD-T
+  apgd-ce+apgd-t3          APGD-CE, then APGD-T on 3 target classes only (a cheaper check)
   apgd-ce+apgd-t+square    APGD-CE, APGD-T, then Square: the standard version without FAB-T
 
-each at the standard version's settings unless `Settings` says otherwise. A result's `name` is the ensemble's name,
-with `(custom settings)` appended when the settings differ from the standard version's.
+each at the standard version's settings except where its name says otherwise. A result's `name` is the ensemble's
+name, with `(custom settings)` appended when `run` is given settings other than the ensemble's own.
 
 Samples are attacked in chunks of `batch_size` still-robust samples (the last chunk padded by repeating a sample,
 whose results are dropped), so each attack compiles once. The randomness of attack `a` on chunk `c` is
@@ -31,11 +33,6 @@ import numpy as np
 from el_jax.evaluate import apgd, square
 
 STANDARD_ORDER = ("apgd-ce", "apgd-t", "fab-t", "square")
-ENSEMBLES = {
-  "apgd-ce": ("apgd-ce",),
-  "apgd-ce+apgd-t": ("apgd-ce", "apgd-t"),
-  "apgd-ce+apgd-t+square": ("apgd-ce", "apgd-t", "square"),
-}
 BALL_TOLERANCE = 1e-5  # float32 rounding of x + delta - x; a larger excess means an attack left the ball
 
 
@@ -122,14 +119,20 @@ def _square(logits_fn, params, images, labels, key, *, eps, norm, settings):
 
 
 ATTACKS = {"apgd-ce": _apgd_ce, "apgd-t": _apgd_t, "square": _square}
+ENSEMBLES = {  # name: (attacks, settings)
+  "apgd-ce": (("apgd-ce",), Settings()),
+  "apgd-ce+apgd-t": (("apgd-ce", "apgd-t"), Settings()),
+  "apgd-ce+apgd-t3": (("apgd-ce", "apgd-t"), Settings(n_target_classes=3)),
+  "apgd-ce+apgd-t+square": (("apgd-ce", "apgd-t", "square"), Settings()),
+}
 
 
-def resolve(ensemble) -> tuple[str, tuple]:
-  """`(name, attacks)` of a named ensemble (`ENSEMBLES`) or of a sequence of attack names (`ATTACKS`) in the standard
-  version's order; a ValueError naming the valid ones otherwise."""
+def resolve(ensemble) -> tuple[str, tuple, Settings]:
+  """`(name, attacks, settings)` of a named ensemble (`ENSEMBLES`) or of a sequence of attack names (`ATTACKS`, in
+  the standard version's order, at its settings); a ValueError naming the valid ones otherwise."""
   if isinstance(ensemble, str):
     if ensemble in ENSEMBLES:
-      return ensemble, ENSEMBLES[ensemble]
+      return ensemble, *ENSEMBLES[ensemble]
     if ensemble == "autoattack":
       raise ValueError(
         "the standard AutoAttack needs FAB-T, which el_jax does not implement; "
@@ -143,7 +146,7 @@ def resolve(ensemble) -> tuple[str, tuple]:
   order = [STANDARD_ORDER.index(a) for a in attacks]
   if order != sorted(set(order)):
     raise ValueError(f"attacks {list(attacks)} must be distinct and in the standard order {', '.join(STANDARD_ORDER)}.")
-  return "+".join(attacks), attacks
+  return "+".join(attacks), attacks, Settings()
 
 
 def perturbation_norm(adv, images, norm: str) -> np.ndarray:
@@ -165,19 +168,22 @@ def run(
   eps: float,
   norm: str = "linf",
   ensemble="apgd-ce+apgd-t+square",
-  settings: Settings = Settings(),
+  settings: Settings | None = None,
   seed: int = 0,
   batch_size: int = 500,
 ) -> Result:
   """Runs `ensemble` (a name of `ENSEMBLES`, or attack names in the standard order) with budget `eps` in `norm` on
-  `images [N, ...]` in [0, 1] with integer `labels [N]`; `logits_fn(params, images)` is the model.
+  `images [N, H, W, C]` in [0, 1] with integer `labels [N]`; `logits_fn(params, images)` is the model. `settings`
+  replace the ensemble's own (the result's name then says so).
 
   Raises:
     ValueError: for an unknown ensemble or norm, a negative budget, images outside [0, 1] or mismatched labels.
     RuntimeError: if an attack returns a point outside the eps ball or the pixel box (a bug, never expected).
   """
-  name, attacks = resolve(ensemble)
-  if settings != Settings():
+  name, attacks, own_settings = resolve(ensemble)
+  if settings is None:
+    settings = own_settings
+  elif settings != own_settings:
     name += " (custom settings)"
   if norm not in apgd.NORMS:
     raise ValueError(f"Unknown norm {norm!r}. Valid: {', '.join(apgd.NORMS)}.")

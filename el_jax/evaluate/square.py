@@ -137,7 +137,7 @@ def _l2_start(key, images):
   return jnp.einsum("phw,bpc->bhwc", jnp.asarray(patterns, images.dtype), signs)
 
 
-@functools.partial(jax.jit, static_argnames=("logits_fn", "norm", "n_queries"))
+@functools.partial(jax.jit, static_argnames=("logits_fn", "norm"))
 def single_run(logits_fn, params, images, labels, active, key, eps, *, norm, n_queries, p_init=P_INIT):
   """One Square run on images `[B, H, W, C]`: `(adv, broken)`, `adv` the first misclassified point found for the
   samples that are `active` and `broken`, the clean image elsewhere."""
