@@ -38,7 +38,8 @@ the denominators' `+ 1e-12`, and the momentum term after a restart from the best
 step, as there. One difference is kept: condition 1 counts, at the first checkpoint, the steps whose loss rose above
 the previous iterate's, starting from the random start's loss (the paper's sum), where the reference compares the
 first step's loss with zero. Randomness comes from `key` (restart `r` uses `fold_in(key, r)`), so a run is
-deterministic given its key.
+deterministic given its key. The norm is an argument of the compiled attack, not a constant of it: one compilation
+per model serves both norms.
 """
 
 import functools
@@ -76,19 +77,20 @@ def _l2(x):
   return jnp.sqrt(_per_example(jnp.sum, jnp.square(x)))
 
 
-def unit(x, norm: str):
-  """`x / ||x||` per example in the given norm (`+ 1e-12` in the denominator)."""
-  size = _per_example(jnp.max, jnp.abs(x)) if norm == "linf" else _l2(x)
+def unit(x, norm):
+  """`x / ||x||` per example in the L-inf or L2 norm (`+ 1e-12` in the denominator). `norm` is `"linf"`, `"l2"` or
+  a traced boolean, True for L-inf (so that one compiled attack serves both norms)."""
+  linf = norm == "linf" if isinstance(norm, str) else norm
+  size = jnp.where(linf, _per_example(jnp.max, jnp.abs(x)), _l2(x))
   return x / (size + DIVISION_EPS)
 
 
-def project(images, adv, eps, norm: str):
-  """The projection `P_S` of `adv` onto the eps ball around `images` intersected with the pixel box [0, 1]."""
+def project(images, adv, eps, norm):
+  """The projection `P_S` of `adv` onto the eps ball around `images` intersected with the pixel box [0, 1] (`norm`
+  as in `unit`)."""
+  linf = norm == "linf" if isinstance(norm, str) else norm
   delta = adv - images
-  if norm == "linf":
-    delta = jnp.clip(delta, -eps, eps)
-  else:
-    delta = unit(delta, "l2") * jnp.minimum(eps, _l2(delta))
+  delta = jnp.where(linf, jnp.clip(delta, -eps, eps), unit(delta, "l2") * jnp.minimum(eps, _l2(delta)))
   return jnp.clip(images + delta, 0.0, 1.0)
 
 
@@ -134,10 +136,16 @@ def check(logits_shape, *, eps, norm: str, loss: str = "ce", n_iter: int = 100) 
     )
 
 
-@functools.partial(jax.jit, static_argnames=("logits_fn", "norm", "loss", "n_iter", "rho"))
 def single_run(logits_fn, params, images, labels, targets, active, key, eps, *, norm, loss, n_iter, rho=RHO):
   """One APGD run from a random start: `(adv, broken)`, `adv` the first misclassified iterate of the samples that
   are `active` and `broken`, the clean image elsewhere. `targets` are used by `dlr_targeted` only."""
+  return _single_run(
+    logits_fn, params, images, labels, targets, active, key, eps, norm == "linf", loss=loss, n_iter=n_iter, rho=rho
+  )
+
+
+@functools.partial(jax.jit, static_argnames=("logits_fn", "loss", "n_iter", "rho"))
+def _single_run(logits_fn, params, images, labels, targets, active, key, eps, linf, *, loss, n_iter, rho):
   eps = jnp.asarray(eps, images.dtype)
 
   def total_loss(x):
@@ -146,11 +154,14 @@ def single_run(logits_fn, params, images, labels, targets, active, key, eps, *, 
     return jnp.sum(values), (values, jnp.argmax(logits, -1) != labels)
 
   grad_fn = jax.grad(total_loss, has_aux=True)
-  if norm == "linf":
-    start = jax.random.uniform(key, images.shape, images.dtype, -1.0, 1.0)
-  else:
-    start = jax.random.normal(key, images.shape, images.dtype)
-  x = jnp.clip(images + eps * unit(start, norm), 0.0, 1.0)
+  # The start: uniform in the box scaled onto its surface (L-inf), or a Gaussian direction on the sphere (L2).
+  uniform_key, normal_key = jax.random.split(key)
+  start = jnp.where(
+    linf,
+    jax.random.uniform(uniform_key, images.shape, images.dtype, -1.0, 1.0),
+    jax.random.normal(normal_key, images.shape, images.dtype),
+  )
+  x = jnp.clip(images + eps * unit(start, linf), 0.0, 1.0)
   grad, (value, wrong) = grad_fn(x)
   scalar = (images.shape[0],) + (1,) * (images.ndim - 1)
   state = {
@@ -176,9 +187,9 @@ def single_run(logits_fn, params, images, labels, targets, active, key, eps, *, 
   def step(s, xs):
     index, checking, length = xs
     alpha = jnp.where(index == 0, 1.0, MOMENTUM)
-    direction = jnp.sign(s["grad"]) if norm == "linf" else unit(s["grad"], "l2")
-    z = project(images, s["x"] + s["step"] * direction, eps, norm)
-    x_new = project(images, s["x"] + alpha * (z - s["x"]) + (1 - alpha) * (s["x"] - s["x_prev"]), eps, norm)
+    direction = jnp.where(linf, jnp.sign(s["grad"]), unit(s["grad"], "l2"))
+    z = project(images, s["x"] + s["step"] * direction, eps, linf)
+    x_new = project(images, s["x"] + alpha * (z - s["x"]) + (1 - alpha) * (s["x"] - s["x_prev"]), eps, linf)
     grad, (value, wrong) = grad_fn(x_new)
     s = dict(s, x_prev=s["x"])
     s["adv"] = jnp.where(_expand(wrong, x_new), x_new, s["adv"])

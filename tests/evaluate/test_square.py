@@ -23,7 +23,8 @@ def test_eta_of_side_3_by_hand():
 def test_eta_placed_in_closed_form_equals_the_pattern_built_rectangle_by_rectangle(side):
   height, width = 7, 8
   top, left = jnp.asarray([0, 7 - side]), jnp.asarray([8 - side, 1])
-  placed = np.asarray(square.eta_pattern(top, left, side, height, width, jnp.asarray([False, True])))
+  place = jax.jit(square.eta_pattern, static_argnums=(3, 4))  # one compilation, not one per operation
+  placed = np.asarray(place(top, left, side, height, width, jnp.asarray([False, True])))
   for i, transpose in enumerate((False, True)):
     expected = np.zeros((height, width))
     pattern = square.eta_numpy(side)
