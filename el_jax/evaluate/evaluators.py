@@ -12,7 +12,7 @@ does not apply to the subject raises `Skip` saying why.
   gradient_weight  -dL/dz_y against p_y for the run's loss and every registered loss        the loss alone
   ood              AUROC and FPR at a TPR of four scores against OOD image sets             images
   corruptions      accuracy on the MNIST-C corruption families                              images
-  adversarial      FGSM, PGD and APGD/Square ensemble robust accuracy, detection accuracy rate  images
+  adversarial      FGSM, PGD and AutoAttack robust accuracy and detection accuracy rate (DAR)  images
   probe            a linear probe on the frozen features of the model's `head`              one label per example
 
 Per-token labels (translation) count every unmasked token as one example (accuracy, calibration, margins).
@@ -224,7 +224,7 @@ def adversarial(
   pgd_linf_eps: tuple = (0.1,),
   pgd_l2_eps: tuple = (1.0,),
   pgd_steps: int = 10,
-  ensemble: str = "apgd-ce+apgd-t+square",
+  ensemble: str = "autoattack",
   ensemble_linf_eps: tuple = (),
   ensemble_l2_eps: tuple = (),
   tpr: float = 0.95,
@@ -233,8 +233,8 @@ def adversarial(
   each budget (an empty tuple skips an attack): robust accuracy and the detection accuracy rate (DAR, the rejection
   threshold accepting `tpr` of the correct clean samples) of MSP and max logit, from eps = 0 (the clean images).
 
-  With `ensemble_linf_eps` or `ensemble_l2_eps`, the attack ensemble `ensemble` (`autoattack.ENSEMBLES`: APGD-CE,
-  APGD-T and Square, AutoAttack's attacks without FAB-T) runs at each of those budgets: its section
+  With `ensemble_linf_eps` or `ensemble_l2_eps`, the attack ensemble `ensemble` (`autoattack.ENSEMBLES`: the standard
+  AutoAttack, or a cheaper subset such as `apgd-ce`) runs at each of those budgets: its section
   `<ensemble>_<norm>` has the overall robust accuracy, `robust_accuracy_after_<attack>` after each attack, and the
   DAR of the ensemble's adversarial examples (the clean image where no attack succeeded)."""
   subject.require_images()

@@ -10,8 +10,8 @@ import pytest
 from el_jax.evaluate import autoattack
 from tests.evaluate.linear_models import judged, linear_logits, linear_problem, perturbation
 
-ENSEMBLE = "apgd-ce+apgd-t+square"
-FEW_QUERIES = dataclasses.replace(autoattack.ENSEMBLES[ENSEMBLE][1], square_queries=1000)
+ENSEMBLE = "autoattack"
+FEW_QUERIES = dataclasses.replace(autoattack.ENSEMBLES[ENSEMBLE][1], square_queries=1000)  # the rest standard
 
 
 @pytest.fixture(scope="module")
@@ -39,7 +39,7 @@ def test_the_ensemble_finds_the_closed_form_robust_accuracy_of_a_linear_model(pr
   assert perturbation(result.adv, images, norm).max() <= eps * (1 + 1e-5)
   predicted = np.asarray(jnp.argmax(linear_logits(params, jnp.asarray(result.adv)), -1))
   np.testing.assert_array_equal(predicted == labels, result.robust)  # adversarial where broken, clean elsewhere
-  assert result.name == "apgd-ce+apgd-t+square (custom settings)"
+  assert result.name == "autoattack (custom settings)" and result.attacks == ("apgd-ce", "apgd-t", "fab-t", "square")
 
 
 def test_robust_accuracy_is_monotone_in_eps_and_along_the_attacks(problem):
@@ -87,17 +87,20 @@ def test_the_same_seed_gives_the_same_result(problem):
 
 
 def test_ensembles_are_named_and_bad_requests_say_why(problem):
-  assert autoattack.resolve("apgd-ce") == ("apgd-ce", ("apgd-ce",), autoattack.Settings())
+  standard = autoattack.Settings()
+  assert (standard.n_iter, standard.apgd_restarts, standard.n_target_classes) == (100, 1, 9)
+  assert (standard.square_queries, standard.square_p_init) == (5000, 0.8)
+  assert autoattack.resolve("autoattack") == ("autoattack", ("apgd-ce", "apgd-t", "fab-t", "square"), standard)
+  assert autoattack.resolve(["apgd-ce", "apgd-t", "fab-t", "square"])[0] == "autoattack"
+  assert autoattack.resolve("apgd-ce") == ("apgd-ce", ("apgd-ce",), standard)
   assert autoattack.resolve(["apgd-t", "square"])[:2] == ("apgd-t+square", ("apgd-t", "square"))
   assert autoattack.ENSEMBLES["apgd-ce+apgd-t3"][1].n_target_classes == 3
-  with pytest.raises(ValueError, match="the standard AutoAttack needs FAB-T"):
-    autoattack.resolve("autoattack")
-  with pytest.raises(ValueError, match="Unknown attack ensemble 'apgd'. Valid: apgd-ce, "):
+  with pytest.raises(ValueError, match="Unknown attack ensemble 'apgd'. Valid: autoattack, apgd-ce, "):
     autoattack.resolve("apgd")
   with pytest.raises(ValueError, match="must be distinct and in the standard order apgd-ce, apgd-t, fab-t, square"):
     autoattack.resolve(["square", "apgd-ce"])
   with pytest.raises(ValueError, match="Unknown or no attacks"):
-    autoattack.resolve(["fab-t"])
+    autoattack.resolve(["fab"])
   params, images, labels, _ = problem
   with pytest.raises(ValueError, match="images must be in \\[0, 1\\] pixel space, got \\[.*\\]: divide by 255"):
     autoattack.run(linear_logits, params, images * 255, labels, eps=0.1)

@@ -233,8 +233,8 @@ def test_adversarial_section_of_an_attack_ensemble(problem):
   assert curve["robust_accuracy"] == pytest.approx([clean, robust])
   assert curve["robust_accuracy_after_apgd-ce"] == curve["robust_accuracy"]
   assert len(curve["dar_msp"]) == len(curve["dar_max_logit"]) == 2
-  with pytest.raises(ValueError, match="needs FAB-T"):
-    evaluators.run("adversarial", subject, options | {"ensemble": "autoattack"})
+  with pytest.raises(ValueError, match="Unknown attack ensemble 'aa'. Valid: autoattack, apgd-ce"):
+    evaluators.run("adversarial", subject, options | {"ensemble": "aa"})
 
 
 # ---- Features --------------------------------------------------------------------------------------------------
