@@ -18,6 +18,11 @@ those settings is called "autoattack"; the other named ensembles are cheaper sub
 A result's `name` is the ensemble's name, with `(custom settings)` appended when `run` is given settings other than
 the ensemble's own, so a reduced AutoAttack reads `autoattack (custom settings)`.
 
+The `adversarial` evaluator (`el_jax.evaluate.evaluators`) runs an ensemble by name at given budgets and reports,
+beside the robust accuracies, the detection accuracy rate under it (DAR; HEM §5.1: with the rejection threshold that
+accepts 95% of the correctly classified clean samples, the fraction of the ensemble's adversarial examples, the clean
+image where no attack succeeded, that are accepted and correct or rejected and wrong).
+
 Samples are attacked in chunks of `batch_size` still-robust samples (the last chunk padded by repeating a sample,
 whose results are dropped), so each attack compiles once. The randomness of attack `a` on chunk `c` is
 `fold_in(fold_in(key(seed), a), c)`: a run is deterministic given its seed.
