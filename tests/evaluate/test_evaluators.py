@@ -13,7 +13,7 @@ from sklearn import metrics as sk_metrics
 
 from el_jax import models
 from el_jax.data.arrays import ArrayDataset
-from el_jax.evaluate import autoattack, corruptions, evaluators, inference, ood_sets
+from el_jax.evaluate import autoattack, corruptions, evaluators, inference, ood, ood_sets
 from el_jax.evaluate.subject import Skip, Subject
 from el_jax.train import setup
 
@@ -229,10 +229,16 @@ def test_adversarial_section_of_an_attack_ensemble(problem):
     ensemble="apgd-ce",
     batch_size=16,
   )
-  robust = np.mean(_pixels_logits(model, result.adv * 255.0).argmax(1) == labels[:20])
+  adv_logits = _pixels_logits(model, result.adv * 255.0)
+  robust = np.mean(adv_logits.argmax(1) == labels[:20])
   assert curve["robust_accuracy"] == pytest.approx([clean, robust])
   assert curve["robust_accuracy_after_apgd-ce"] == curve["robust_accuracy"]
-  assert len(curve["dar_msp"]) == len(curve["dar_max_logit"]) == 2
+  # DAR under the ensemble: the max-logit threshold accepting 95% of the correct clean samples (all 40), applied to
+  # the ensemble's adversarial examples.
+  correct = logits.argmax(1) == labels
+  threshold = ood.threshold_at_tpr(logits.max(1)[correct], 0.95)
+  dar = np.mean((adv_logits.max(1) >= threshold) == (adv_logits.argmax(1) == labels[:20]))
+  assert curve["dar_max_logit"][1] == pytest.approx(dar) and len(curve["dar_msp"]) == 2
   with pytest.raises(ValueError, match="Unknown attack ensemble 'aa'. Valid: autoattack, apgd-ce"):
     evaluators.run("adversarial", subject, options | {"ensemble": "aa"})
 
