@@ -253,6 +253,8 @@ def apgd(
   active = jnp.argmax(clean, -1) == labels
   adv, broken = images, jnp.zeros(labels.shape, bool)
   for restart in range(n_restarts):
+    if not jnp.any(active & ~broken):
+      break
     run_adv, run_broken = single_run(
       logits_fn,
       params,
@@ -306,6 +308,8 @@ def apgd_targeted(
   adv, broken = images, jnp.zeros(labels.shape, bool)
   for index, targets in enumerate(target_classes(clean, n_target_classes)):
     for restart in range(n_restarts):
+      if not jnp.any(active & ~broken):
+        break
       run_adv, run_broken = single_run(
         logits_fn,
         params,

@@ -23,9 +23,10 @@ beside the robust accuracies, the detection accuracy rate under it (DAR; HEM §5
 accepts 95% of the correctly classified clean samples, the fraction of the ensemble's adversarial examples, the clean
 image where no attack succeeded, that are accepted and correct or rejected and wrong).
 
-Samples are attacked in chunks of `batch_size` still-robust samples (the last chunk padded by repeating a sample,
-whose results are dropped), so each attack compiles once. The randomness of attack `a` on chunk `c` is
-`fold_in(fold_in(key(seed), a), c)`: a run is deterministic given its seed.
+Samples are attacked in chunks of `batch_size` still-robust samples, the last chunk padded (by repeating a sample,
+whose results are dropped) to a power of two of at least `min_chunk`, so each attack compiles for a few batch sizes
+only and a handful of samples left robust is not attacked at the cost of a full batch. The randomness of attack `a`
+on chunk `c` is `fold_in(fold_in(key(seed), a), c)`: a run is deterministic given its seed.
 """
 
 import dataclasses
@@ -37,6 +38,7 @@ import numpy as np
 from el_jax.evaluate import apgd, fab, square
 
 STANDARD_ORDER = ("apgd-ce", "apgd-t", "fab-t", "square")
+MIN_CHUNK = 8  # the smallest padded chunk of still-robust samples
 BALL_TOLERANCE = 1e-5  # float32 rounding of x + delta - x; a larger excess means an attack left the ball
 
 
@@ -177,10 +179,12 @@ def run(
   settings: Settings | None = None,
   seed: int = 0,
   batch_size: int = 500,
+  min_chunk: int = MIN_CHUNK,
 ) -> Result:
   """Runs `ensemble` (a name of `ENSEMBLES`, or attack names in the standard order) with budget `eps` in `norm` on
   `images [N, H, W, C]` in [0, 1] with integer `labels [N]`; `logits_fn(params, images)` is the model. `settings`
-  replace the ensemble's own (the result's name then says so).
+  replace the ensemble's own (the result's name then says so). Chunks hold at most `batch_size` samples and are
+  padded to at least `min_chunk` (a larger `min_chunk` compiles fewer batch sizes).
 
   Raises:
     ValueError: for an unknown ensemble or norm, a negative budget, images outside [0, 1] or mismatched labels.
@@ -200,8 +204,8 @@ def run(
     raise ValueError(f"labels {labels.shape} must have one entry per image of {images.shape}.")
   if images.size and (images.min() < 0 or images.max() > 1):
     raise ValueError(f"images must be in [0, 1] pixel space, got [{images.min()}, {images.max()}]: divide by 255.")
-  if batch_size < 1:
-    raise ValueError(f"batch_size must be >= 1, got {batch_size}.")
+  if batch_size < 1 or min_chunk < 1:
+    raise ValueError(f"batch_size and min_chunk must be >= 1, got {batch_size} and {min_chunk}.")
   n = len(images)
   chunk = max(1, min(batch_size, n))
   clean_correct = np.concatenate(
@@ -216,7 +220,8 @@ def run(
     remaining = np.flatnonzero(robust)
     for c, start in enumerate(range(0, len(remaining), chunk)):
       index = remaining[start : start + chunk]
-      padded = np.concatenate([index, np.full(chunk - len(index), index[-1])])
+      padded_size = min(chunk, max(min_chunk, 1 << (len(index) - 1).bit_length()))  # the next power of two
+      padded = np.concatenate([index, np.full(padded_size - len(index), index[-1])])
       x, y = images[padded], labels[padded]
       out, _ = ATTACKS[attack](
         logits_fn,

@@ -144,6 +144,8 @@ def fab_targeted(
   active = jnp.argmax(clean, -1) == labels
   adv, broken = images, jnp.zeros(labels.shape, bool)
   for targets in apgd.target_classes(clean, n_target_classes):
+    if not jnp.any(active & ~broken):
+      break
     run_adv, run_broken = _single_run(
       logits_fn, params, images, labels, targets, active & ~broken, eps, norm == "linf", n_iter=n_iter
     )
