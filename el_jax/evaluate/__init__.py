@@ -8,8 +8,9 @@
   writes JSON, Markdown and the `plots`; during training: `during_training` runs those of `config.evals` every N
   epochs (`check_evals`, `due`, `run_during_training`, called by `el_jax.train.loop`).
 - the figures, each usable on its own: `metrics` (top-1, per-class, shot accuracy, NLL; `correct` is the one
-  argmax accuracy), `calibration`, `ood` (scores, AUROC, FPR, DAR), `ood_sets`, `corruptions`, `attacks`,
-  `margins`, `gradient_weight`, `probe`, `bleu`; `inference` runs a model over a source in padded batches.
+  argmax accuracy), `calibration`, `ood` (scores, AUROC, FPR, DAR), `ood_sets`, `corruptions`, `attacks` (FGSM,
+  PGD), `autoattack` (APGD-CE, APGD-T, FAB-T and Square in order: `apgd`, `fab`, `square`), `margins`,
+  `gradient_weight`, `probe`, `bleu`; `inference` runs a model over a source in padded batches.
 
 Importing this package is light (no matplotlib, nothing of `el_jax.train`): the names below load on first use.
 """

@@ -12,7 +12,7 @@ does not apply to the subject raises `Skip` saying why.
   gradient_weight  -dL/dz_y against p_y for the run's loss and every registered loss        the loss alone
   ood              AUROC and FPR at a TPR of four scores against OOD image sets             images
   corruptions      accuracy on the MNIST-C corruption families                              images
-  adversarial      FGSM and PGD robust accuracy and detection accuracy rate (DAR)           images
+  adversarial      FGSM, PGD and AutoAttack robust accuracy and detection accuracy rate (DAR)  images
   probe            a linear probe on the frozen features of the model's `head`              one label per example
 
 Per-token labels (translation) count every unmasked token as one example (accuracy, calibration, margins).
@@ -28,8 +28,8 @@ import time
 import numpy as np
 
 from el_jax import losses
+from el_jax.evaluate import autoattack, inference, metrics, ood_sets
 from el_jax.evaluate import gradient_weight as gradient_weight_lib
-from el_jax.evaluate import inference, metrics, ood_sets
 from el_jax.evaluate import margins as margins_lib
 from el_jax.evaluate import ood as ood_lib
 from el_jax.evaluate import probe as probe_lib
@@ -197,6 +197,25 @@ def corruptions(
   return {"corruptions": entry}, {}
 
 
+def _dar_curve(clean_scores, correct, n, tpr) -> dict:
+  """A robustness curve started at eps = 0: the clean robust accuracy and DAR of the first `n` samples."""
+  curve = {"eps": [0.0], "robust_accuracy": [float(correct[:n].mean())]}
+  for s in DAR_SCORES:
+    curve[f"dar_{s}"] = [
+      ood_lib.detection_accuracy_rate(clean_scores[s], correct, clean_scores[s][:n], correct[:n], tpr)
+    ]
+  return curve
+
+
+def _add_point(curve, eps, adv_logits, labels, clean_scores, correct, tpr) -> None:
+  adv_correct = np.asarray(metrics.correct(adv_logits, labels))
+  adv_scores = _scores(adv_logits)
+  curve["eps"].append(float(eps))
+  curve["robust_accuracy"].append(float(adv_correct.mean()))
+  for s in DAR_SCORES:
+    curve[f"dar_{s}"].append(ood_lib.detection_accuracy_rate(clean_scores[s], correct, adv_scores[s], adv_correct, tpr))
+
+
 def adversarial(
   subject: Subject,
   *,
@@ -205,11 +224,19 @@ def adversarial(
   pgd_linf_eps: tuple = (0.1,),
   pgd_l2_eps: tuple = (1.0,),
   pgd_steps: int = 10,
+  ensemble: str = "autoattack",
+  ensemble_linf_eps: tuple = (),
+  ensemble_l2_eps: tuple = (),
   tpr: float = 0.95,
 ) -> tuple[dict, dict]:
   """Robustness of the first `attack_subset` test images to FGSM, PGD-Linf and PGD-L2 in [0, 1] pixel space at
   each budget (an empty tuple skips an attack): robust accuracy and the detection accuracy rate (DAR, the rejection
-  threshold accepting `tpr` of the correct clean samples) of MSP and max logit, from eps = 0 (the clean images)."""
+  threshold accepting `tpr` of the correct clean samples) of MSP and max logit, from eps = 0 (the clean images).
+
+  With `ensemble_linf_eps` or `ensemble_l2_eps`, the attack ensemble `ensemble` (`autoattack.ENSEMBLES`: the standard
+  AutoAttack, or a cheaper subset such as `apgd-ce`) runs at each of those budgets: its section
+  `<ensemble>_<norm>` has the overall robust accuracy, `robust_accuracy_after_<attack>` after each attack, and the
+  DAR of the ensemble's adversarial examples (the clean image where no attack succeeded)."""
   subject.require_images()
   attacked = subject.test.take(attack_subset)
   clean = subject.predictions
@@ -231,25 +258,45 @@ def adversarial(
       transforms=subject.inputs.eval_transforms,
       **kwargs,
     )
-    curve = {"eps": [0.0], "robust_accuracy": [float(correct[:n].mean())]}
-    for s in DAR_SCORES:
-      curve[f"dar_{s}"] = [
-        ood_lib.detection_accuracy_rate(clean_scores[s], correct, clean_scores[s][:n], correct[:n], tpr)
-      ]
+    curve = _dar_curve(clean_scores, correct, n, tpr)
     for eps, adv in zip(eps_values, adv_logits, strict=True):
-      adv_correct = np.asarray(metrics.correct(adv, clean.labels[:n]))
-      adv_scores = _scores(adv)
-      curve["eps"].append(float(eps))
-      curve["robust_accuracy"].append(float(adv_correct.mean()))
-      for s in DAR_SCORES:
-        curve[f"dar_{s}"].append(
-          ood_lib.detection_accuracy_rate(clean_scores[s], correct, adv_scores[s], adv_correct, tpr)
-        )
+      _add_point(curve, eps, adv, clean.labels[:n], clean_scores, correct, tpr)
     curve["num_attacked"] = n
     if attack != "fgsm":
       curve["steps"] = pgd_steps
     section[attack] = curve
+  for norm, eps_values in {"linf": ensemble_linf_eps, "l2": ensemble_l2_eps}.items():
+    if eps_values:
+      section[f"{ensemble}_{norm}"] = _ensemble_curve(subject, ensemble, norm, eps_values, n, clean_scores, tpr)
   return {"adversarial": section}, {}
+
+
+def _ensemble_curve(subject, ensemble, norm, eps_values, n, clean_scores, tpr) -> dict:
+  clean = subject.predictions
+  correct = np.asarray(metrics.correct(clean.logits, clean.labels))
+  images = subject.images[:n].astype(np.float32) / 255.0  # after the evaluation transforms, as the model sees them
+  curve = _dar_curve(clean_scores, correct, n, tpr)
+  after = {}
+  for eps in eps_values:
+    fn, params = subject.classifier.logits_fn, subject.classifier.params
+    result = autoattack.run(
+      fn,
+      params,
+      images,
+      clean.labels[:n],
+      eps=float(eps),
+      norm=norm,
+      ensemble=ensemble,
+      seed=subject.seed,
+      batch_size=subject.batch_size,
+    )
+    adv_logits = inference.logits(subject.classifier, result.adv, batch_size=subject.batch_size)
+    _add_point(curve, eps, adv_logits, clean.labels[:n], clean_scores, correct, tpr)
+    for attack in result.attacks:
+      after.setdefault(attack, [curve["robust_accuracy"][0]]).append(result.robust_accuracy[attack])
+  curve |= {f"robust_accuracy_after_{attack}": values for attack, values in after.items()}
+  curve |= {"attacks": ", ".join(result.attacks), "num_attacked": n}
+  return curve
 
 
 # ---- Features --------------------------------------------------------------------------------------------------

@@ -44,6 +44,9 @@ class Options:
   pgd_linf_eps: tuple = _DEFAULT["pgd_linf_eps"]
   pgd_l2_eps: tuple = _DEFAULT["pgd_l2_eps"]
   pgd_steps: int = _DEFAULT["pgd_steps"]
+  ensemble: str = _DEFAULT["ensemble"]  # the attack ensemble (autoattack.ENSEMBLES) run at the two budgets below
+  ensemble_linf_eps: tuple = _DEFAULT["ensemble_linf_eps"]  # empty: no ensemble attack
+  ensemble_l2_eps: tuple = _DEFAULT["ensemble_l2_eps"]
   probe: bool = True
   gradient_weights: bool = True  # the loss's gradient-weight curves
   probe_train_subset: int | None = _DEFAULT["probe_train_subset"]  # first N training examples for the probe

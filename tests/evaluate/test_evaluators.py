@@ -13,7 +13,7 @@ from sklearn import metrics as sk_metrics
 
 from el_jax import models
 from el_jax.data.arrays import ArrayDataset
-from el_jax.evaluate import corruptions, evaluators, inference, ood_sets
+from el_jax.evaluate import autoattack, corruptions, evaluators, inference, ood, ood_sets
 from el_jax.evaluate.subject import Skip, Subject
 from el_jax.train import setup
 
@@ -79,6 +79,9 @@ def test_the_registry_lists_the_evaluators_in_the_report_order_with_their_option
     "pgd_linf_eps",
     "pgd_l2_eps",
     "pgd_steps",
+    "ensemble",
+    "ensemble_linf_eps",
+    "ensemble_l2_eps",
     "tpr",
   }
 
@@ -203,6 +206,41 @@ def test_adversarial_section_fgsm_in_pixel_space(problem):
   assert evaluators.run("adversarial", _subject(problem), {"fgsm_eps": (), "pgd_linf_eps": (), "pgd_l2_eps": ()})[
     0
   ] == {"adversarial": {}}
+
+
+def test_adversarial_section_of_an_attack_ensemble(problem):
+  # APGD-CE on the MLP at one budget: its curve has the report's keys; the robust accuracy is that of the model on
+  # the ensemble's own adversarial examples (recomputed here), and the DAR lists follow the budgets.
+  model, images, labels, logits, _ = problem
+  options = {"attack_subset": 20, "fgsm_eps": (), "pgd_linf_eps": (), "pgd_l2_eps": ()}
+  options |= {"ensemble": "apgd-ce", "ensemble_linf_eps": (0.05,)}
+  subject = _subject(problem)
+  section = evaluators.run("adversarial", subject, options)[0]["adversarial"]
+  assert list(section) == ["apgd-ce_linf"]
+  curve = section["apgd-ce_linf"]
+  assert curve["eps"] == [0.0, 0.05] and curve["num_attacked"] == 20 and curve["attacks"] == "apgd-ce"
+  clean = np.mean(logits[:20].argmax(1) == labels[:20])
+  result = autoattack.run(
+    subject.classifier.logits_fn,
+    subject.classifier.params,
+    images[:20] / np.float32(255),
+    labels[:20],
+    eps=0.05,
+    ensemble="apgd-ce",
+    batch_size=16,
+  )
+  adv_logits = _pixels_logits(model, result.adv * 255.0)
+  robust = np.mean(adv_logits.argmax(1) == labels[:20])
+  assert curve["robust_accuracy"] == pytest.approx([clean, robust])
+  assert curve["robust_accuracy_after_apgd-ce"] == curve["robust_accuracy"]
+  # DAR under the ensemble: the max-logit threshold accepting 95% of the correct clean samples (all 40), applied to
+  # the ensemble's adversarial examples.
+  correct = logits.argmax(1) == labels
+  threshold = ood.threshold_at_tpr(logits.max(1)[correct], 0.95)
+  dar = np.mean((adv_logits.max(1) >= threshold) == (adv_logits.argmax(1) == labels[:20]))
+  assert curve["dar_max_logit"][1] == pytest.approx(dar) and len(curve["dar_msp"]) == 2
+  with pytest.raises(ValueError, match="Unknown attack ensemble 'aa'. Valid: autoattack, apgd-ce"):
+    evaluators.run("adversarial", subject, options | {"ensemble": "aa"})
 
 
 # ---- Features --------------------------------------------------------------------------------------------------
