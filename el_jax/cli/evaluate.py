@@ -7,6 +7,8 @@ are listed as skipped, with the reason.
   python evaluate.py --workdir runs/quickstart                  # writes evaluation.{json,md} and plots there
   python evaluate.py --workdir runs/quickstart --out_dir /tmp/e --test_subset=1000 --noprobe
   python evaluate.py --compare runs/ce runs/el --out_dir runs/compare   # side by side (evaluates runs not yet done)
+  python evaluate.py --workdir runs/quickstart --ensemble_linf_eps=0.1 --ensemble_l2_eps=2.0 --attack_subset=1000
+                                                              # AutoAttack (standard), robust accuracy and DAR
 """
 
 import os
@@ -28,6 +30,14 @@ _FGSM = flags.DEFINE_list("fgsm_eps", ["0.01", "0.02", "0.05", "0.1", "0.2"], "F
 _PGD_LINF = flags.DEFINE_list("pgd_linf_eps", ["0.1"], "PGD L_inf budgets; empty: skip.")
 _PGD_L2 = flags.DEFINE_list("pgd_l2_eps", ["1.0"], "PGD L_2 budgets; empty: skip.")
 _PGD_STEPS = flags.DEFINE_integer("pgd_steps", 10, "PGD iterations.")
+_ENSEMBLE = flags.DEFINE_string(
+  "ensemble",
+  "autoattack",
+  "Attack ensemble at the budgets below: autoattack (the standard APGD-CE, APGD-T, FAB-T, "
+  "Square), apgd-ce, apgd-ce+apgd-t, apgd-ce+apgd-t3 (el_jax.evaluate.autoattack.ENSEMBLES).",
+)
+_ENSEMBLE_LINF = flags.DEFINE_list("ensemble_linf_eps", [], "Budgets (L_inf) of the attack ensemble; empty: skip.")
+_ENSEMBLE_L2 = flags.DEFINE_list("ensemble_l2_eps", [], "Budgets (L_2) of the attack ensemble; empty: skip.")
 _BATCH = flags.DEFINE_integer("batch_size", 1000, "Evaluation batch size.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the OOD sets, corruptions and attacks.")
 
@@ -46,6 +56,9 @@ def _options():
     pgd_linf_eps=tuple(float(e) for e in _PGD_LINF.value),
     pgd_l2_eps=tuple(float(e) for e in _PGD_L2.value),
     pgd_steps=_PGD_STEPS.value,
+    ensemble=_ENSEMBLE.value,
+    ensemble_linf_eps=tuple(float(e) for e in _ENSEMBLE_LINF.value),
+    ensemble_l2_eps=tuple(float(e) for e in _ENSEMBLE_L2.value),
     probe=_PROBE.value,
     probe_train_subset=_PROBE_TRAIN.value,
     seed=_SEED.value,
