@@ -22,7 +22,7 @@ TRAIN_SUBSET = fashion_mnist.TRAIN_SUBSET
 def get_config(arg=None) -> ml_collections.ConfigDict:
   args = common.parse_arg(arg, ratio=100.0, loss="ce", seed=0, tiny=False)
   config = fashion_mnist.get_config(f"model=lenet,loss=ce,seed={args.seed}" + (",tiny" if args.tiny else ""))
-  config.loss = ml_collections.ConfigDict(menu.loss(args.loss))
+  config.loss = menu.loss_section(args.loss)
   config.dataset.train_subset = 3000 if args.tiny else TRAIN_SUBSET
   config.dataset.long_tail_ratio = args.ratio
   return config
