@@ -38,6 +38,7 @@ def base_config() -> ml_collections.ConfigDict:
   config.dataset.train_split = "train"
   config.dataset.eval_split = "test"
   config.dataset.train_subset = config_dict.placeholder(int)  # first N training examples; None: all
+  config.dataset.train_per_class = config_dict.placeholder(int)  # then the first N of each class; None: all
   config.dataset.eval_subset = config_dict.placeholder(int)
   config.dataset.normalize = True  # standardise pixels with the training split's per-channel mean and std
   # Passed to el_jax.data.load when set: e.g. --config.dataset.options.data_dir=/data/tfds for the TFDS sets.

@@ -3,9 +3,16 @@
 Each menu maps a short name to a `config.loss` section: the registered loss name (`el_jax.losses.names()`) and its
 hyper-parameters. Markers such as `margin="hem"` are resolved from the training set before training
 (`el_jax.losses.resolve_data_hparams`).
+
+The section of a margin loss (`loss_section`) takes a number, a list of per-class numbers or a marker as its
+`margin`, and always has `M` (the markers' constant) and `margin_of` (how per-class margins are read), unset unless
+a menu sets them, so that the command line can change any of them on the locked config:
+
+  --config.loss.margin=0.5   --config.loss.margin=hem_plus   --config.loss.M=500   --config.loss.margin_of=label
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 from el_jax.configs import variants
 
@@ -54,10 +61,35 @@ HEM = {
   "dice": {"name": "dice_loss"},
   "mm": {"name": "multiclass_margin_loss", "margin": 1.0},
   "hem": {"name": "hem_loss", "margin": "hem"},  # sqrt(2000 / N) for N training examples
-  "hem_plus": {"name": "hem_loss", "margin": "hem_plus"},  # per-class sqrt(2000 / (K s_i))
+  # per-class sqrt(2000 / (K s_k)) on each competing class, Eq. 6 as written (`el_jax.losses.hem_plus_margins`)
+  "hem_plus": {"name": "hem_loss", "margin": "hem_plus"},
+  # the same margins on the example's own class, as LDAM's
+  "hem_plus_label": {"name": "hem_loss", "margin": "hem_plus", "margin_of": "label"},
 }
+
+# HEM appendix B.2 (Table 3): MM with each of HEM's two changes ("maz": the mean of the above-zero errors, per
+# example and over the batch; "thres": errors below the example's mean set to 0), at Table 3's margin 0.2. Both
+# changes together are HEM.
+HEM_ABLATION = {
+  "mm_maz": {"name": "multiclass_margin_loss", "margin": 0.2, "above_zero_mean": True},
+  "mm_thres": {"name": "multiclass_margin_loss", "margin": 0.2, "mean_threshold": True},
+}
+
+MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
+
+
+def loss_section(loss: dict) -> ml_collections.ConfigDict:
+  """The `config.loss` section of the loss `loss` (a menu entry). A margin loss's `margin` takes a number, a list or
+  a marker from the command line (its field holds any type), and its `M` and `margin_of` are fields even when
+  unset (None: the defaults, 2000 and "competitor"); a fresh field per section, so that sections never share one."""
+  loss = dict(loss)
+  if loss["name"] in MARGIN_LOSSES:
+    loss["margin"] = config_dict.FieldReference(loss.get("margin", 1.0), field_type=object)
+    loss["M"] = config_dict.FieldReference(loss.get("M"), field_type=float)
+    loss["margin_of"] = config_dict.FieldReference(loss.get("margin_of"), field_type=str)
+  return ml_collections.ConfigDict(loss)
 
 
 def loss_config(menu: dict, choice: str) -> ml_collections.ConfigDict:
   """The `config.loss` section for `menu[choice]`; a ValueError listing the menu if `choice` is not in it."""
-  return ml_collections.ConfigDict(dict(variants.choose("loss", choice, menu)))
+  return loss_section(variants.choose("loss", choice, menu))

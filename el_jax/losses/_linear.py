@@ -12,6 +12,7 @@ from el_jax.losses._linear_label_probs import linear_label_log_probs
 from el_jax.losses._linear_logit_norm import linear_logit_norm_loss
 from el_jax.losses._linear_margin import linear_hinge_sums
 from el_jax.losses._linear_sigmoid import linear_sigmoid_error_sum
+from el_jax.losses._margin import check_margin_of
 
 MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
 LINEAR_LOSSES = tuple(sorted((*FAMILY, *MARGIN_LOSSES, "logit_norm_loss")))
@@ -76,8 +77,12 @@ def linear_loss(
   (`linear_hinge_sums`: the label's logit first, then one pass, and a second for HEM's threshold):
 
   - `multiclass_margin_loss` (:math:`\frac{1}{V} \sum_k e_k`) and `hem_loss` (the mean of the errors at or above
-    their mean), with a scalar or a `[V]` margin (HEM+). HEM's batch reduction, the mean of the above-zero
-    per-token losses (`hem_reduce`), applies to the output as to the materialised loss's.
+    their mean), with a scalar or a `[V]` margin (HEM+), on the competing class (`margin_of="competitor"`) or the
+    label's (`"label"`: the per-token :math:`\mu_y`, a `label_margin` of `linear_hinge_sums`). HEM's batch
+    reduction, the mean of the above-zero per-token losses (`hem_reduce`), applies to the output as to the
+    materialised loss's;
+  - MM's ablations (HEM paper Table 3): `mean_threshold` (HEM's threshold, the kept errors' sum over `V`) and
+    `above_zero_mean` (the sum over the count of the positive errors), alone or together.
 
   And `logit_norm_loss` (cross-entropy on :math:`z / (\tau \lVert z \rVert)`), from a first pass for the norm
   and a second for the log-sum-exp (`linear_logit_norm_loss`).
@@ -141,6 +146,7 @@ def linear_loss(
     hparams = {**valid, **hparams}
     if loss in MARGIN_LOSSES:
       _inputs.check_nonnegative("margin", hparams["margin"])
+      check_margin_of(hparams["margin_of"])
     elif loss == "logit_norm_loss" and not hparams["tau"] > 0.0:
       raise ValueError(f"tau must be > 0, got {hparams['tau']}.")
   if where is not None:
@@ -156,10 +162,16 @@ def linear_loss(
   if loss == "logit_norm_loss":
     return _inputs.apply_where(linear_logit_norm_loss(hidden, weight, bias, labels, where, **hparams, **blocks), where)
   if loss in MARGIN_LOSSES:
-    hem, margin = loss == "hem_loss", hparams["margin"]
-    total, count = linear_hinge_sums(hidden, weight, bias, labels, where, margin=margin, hem=hem, **blocks)
-    # MM (Eq. 7) averages over the V classes, HEM (Eq. 8) over the kept errors
-    per_token = total / vocab if loss == "multiclass_margin_loss" else total / jnp.maximum(count, 1.0)
+    hem = loss == "hem_loss"
+    threshold, above_zero = hem or hparams["mean_threshold"], hem or hparams["above_zero_mean"]
+    margin, label_margin = hparams["margin"], None
+    if hparams["margin_of"] == "label" and jnp.ndim(margin) == 1:  # mu_y on every error of the token
+      margin, label_margin = 0.0, jnp.take(jnp.asarray(margin), labels, mode="wrap")
+    total, count = linear_hinge_sums(
+      hidden, weight, bias, labels, where, margin=margin, hem=threshold, label_margin=label_margin, **blocks
+    )
+    # MM (Eq. 7) averages over the V classes, HEM (Eq. 8) and MM+maz over the kept errors
+    per_token = total / jnp.maximum(count, 1.0) if above_zero else total / vocab
     return _inputs.apply_where(per_token, where)
   if family.logit_shift is not None:
     shift = local_columns(jnp.asarray(family.logit_shift), shard, vocab_axis)

@@ -9,6 +9,8 @@ the number of the kept errors (every positive error for MM) without materialisin
   :math:`h \cdot W_{:, y} + b_y` from a gather of the labels' columns of `weight` (`[N, D]`, the size of `hidden`);
 - forward: one pass over the blocks sums the errors and counts the positive ones (MM's sums; HEM's threshold
   :math:`\bar e`), and HEM makes a second pass that sums and counts the errors at or above :math:`\bar e`;
+- the margin of the label's class (HEM+ read as `margin_of="label"`) adds the same :math:`\mu_y` to every error of a
+  token, :math:`e_k = \max(0, z_k - (z_y - \mu_y))`: a per-token `label_margin` subtracted from :math:`z_y` once;
 - backward: the gradient of the sum is :math:`[k \text{ kept}]` off the label and :math:`-\mathrm{count}` at it
   (the count and the threshold are not differentiated, as in `hem_loss`), formed in the one recomputation of each
   block (`_linear_blocks.gradients`). The margins are constants here: they get no gradient.
@@ -49,6 +51,7 @@ def linear_hinge_sums(
   token_block: int,
   vocab_block: int,
   vocab_axis: str | None = None,
+  label_margin=None,
 ):
   r"""`(total, count)` `[...]`: the sum and the number of each token's kept hinge errors of :math:`z = h W + b`.
 
@@ -58,8 +61,11 @@ def linear_hinge_sums(
 
   Args:
     hidden, weight, bias, labels, where, token_block, vocab_block, vocab_axis: as for `linear_label_log_probs`.
-    margin: :math:`\mu \ge 0`, a scalar or a `[V]` array of per-class margins (of the whole vocabulary).
+    margin: :math:`\mu \ge 0`, a scalar or a `[V]` array of per-class margins (of the whole vocabulary), added to
+      the error of each class.
     hem: keep only the errors at or above the token's mean error (HEM) rather than every positive one (MM).
+    label_margin: None, or a per-token margin `[...]` (the labels' shape) added to every error of its token, such
+      as the margin :math:`\mu_y` of the token's label (HEM+ with `margin_of="label"`); not differentiated.
   """
   flat, batch = flat_inputs(hidden, weight, bias, labels, where, token_block, vocab_block)
   v, acc = flat[1].shape[1], accumulation_dtype(*flat[:2])
@@ -69,7 +75,13 @@ def linear_hinge_sums(
     raise ValueError(f"margin must be a scalar or a [V] array (V = {vocab}), got shape {margin.shape}.")
   if margin.ndim == 1:
     margin = local_columns(margin, v, vocab_axis)
-  flat, sum_d_hidden = vary_alike((*flat, jnp.broadcast_to(margin, (v,))), vocab_axis)
+  if label_margin is None:
+    label_margin = jnp.zeros(batch, acc)
+  label_margin = jnp.asarray(label_margin, acc)
+  if label_margin.shape != batch:
+    raise ValueError(f"label_margin must have the labels' shape {batch}, got {label_margin.shape}.")
+  label_margin = jax.lax.stop_gradient(label_margin.reshape(-1))
+  flat, sum_d_hidden = vary_alike((*flat, jnp.broadcast_to(margin, (v,)), label_margin), vocab_axis)
   total, count = _hinge(*flat, token_block, vocab_block, vocab_axis, sum_d_hidden, hem)
   return total.reshape(batch), count.reshape(batch)
 
@@ -84,9 +96,13 @@ def _label_logits(hidden, weight, bias, labels, acc, vocab_axis):
   return label_logits(z_y + bias[column].astype(acc), hit, vocab_axis)[0]
 
 
-@functools.partial(jax.custom_vjp, nondiff_argnums=(6, 7, 8, 9, 10))
-def _hinge(hidden, weight, bias, labels, keep, margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem):
-  return _fwd(hidden, weight, bias, labels, keep, margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem)[0]
+@functools.partial(jax.custom_vjp, nondiff_argnums=(7, 8, 9, 10, 11))
+def _hinge(
+  hidden, weight, bias, labels, keep, margin, label_margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem
+):
+  return _fwd(
+    hidden, weight, bias, labels, keep, margin, label_margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem
+  )[0]
 
 
 def _errors(z, z_y, margin, v0: int, vb: int):
@@ -99,12 +115,15 @@ def _kept(errors, threshold):
   return jnp.where(errors < threshold[:, None], 0.0, errors)
 
 
-def _fwd(hidden, weight, bias, labels, keep, margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem):
+def _fwd(
+  hidden, weight, bias, labels, keep, margin, label_margin, token_block, vocab_block, vocab_axis, sum_d_hidden, hem
+):
   del sum_d_hidden  # a backward-pass option
   v, acc = weight.shape[1], accumulation_dtype(hidden, weight)
   labels = local_labels(labels, v, vocab_axis)
   tb, vb = block_sizes(hidden, weight, token_block, vocab_block)
-  z_y = _label_logits(hidden, weight, bias, labels, acc, vocab_axis)
+  # the label's margin raises every error of the token as lowering z_y does; the errors read z_y only so
+  z_y = _label_logits(hidden, weight, bias, labels, acc, vocab_axis) - label_margin
 
   def sums(threshold):
     """The sums and counts of the errors kept at `threshold` `[N]` (0: every positive error), summed over shards."""
@@ -143,7 +162,7 @@ def _bwd(token_block, vocab_block, vocab_axis, sum_d_hidden, hem, residuals, cot
   grads = gradients(
     hidden, weight, bias, labels, keep, dz_block, tb=tb, vb=vb, vocab_axis=vocab_axis, sum_d_hidden=sum_d_hidden
   )
-  return *grads, None, None, None
+  return *grads, None, None, None, None
 
 
 _hinge.defvjp(_fwd, _bwd)

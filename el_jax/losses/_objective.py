@@ -39,7 +39,8 @@ def get_objective(name: str, **kwargs):
   `hidden @ weight + bias`, computed by `linear_loss` without materialising them (for the losses of
   `LINEAR_LOSSES`; the others raise a NotImplementedError naming them when the objective is traced).
 
-  Reductions: the mean over unmasked examples for per-example losses; for `hem_loss` the mean of the above-zero
+  Reductions: the mean over unmasked examples for per-example losses; for `hem_loss`, and for
+  `multiclass_margin_loss` with `above_zero_mean=True` (HEM paper Table 3's "MM+maz"), the mean of the above-zero
   per-example losses (`hem_reduce`); `dice_loss` is batch-level already. Every objective is 0, with a zero
   gradient, for an empty or fully masked batch, and NaN when an unmasked example has a NaN logit.
 
@@ -70,7 +71,7 @@ def get_objective(name: str, **kwargs):
 
   if name == "dice_loss":
     reduce = lambda values, where: values  # noqa: E731
-  elif name == "hem_loss":
+  elif name == "hem_loss" or (name == "multiclass_margin_loss" and kwargs.get("above_zero_mean", False)):
     reduce = hem_reduce
   else:
     reduce = _masked_mean

@@ -81,7 +81,9 @@ UCI_LOSSES = ("ce", "mix_f0", "mix_f0_05", "mix_f0_to_05", "expectation", "focal
 
 # (c) long_tail: LeNet on long-tailed training sets, with the losses that target imbalance.
 LONG_TAIL_RATIOS = (100, 10)  # largest / smallest class size
-LONG_TAIL_LOSSES = ("ce", "logit_adjusted", "hem", "hem_plus", "el_aggressive")
+# HEM+ twice: its per-class margins on the competing class (Eq. 6 as written) and on the example's own class (LDAM's
+# reading of §4.3); see `el_jax.losses.hem_plus_margins`.
+LONG_TAIL_LOSSES = ("ce", "logit_adjusted", "hem", "hem_plus", "hem_plus_label", "el_aggressive")
 
 # (d) el_analyses: EL Table 2 on LeNet with SGD: (loss, learning-rate scale) arms; the rest of its analyses read study
 # (a)'s LeNet runs. EL (LE = 1) at 1x and 0.5x the base rate (Table 2's two EL rows), CE at 1x (Table 1's baseline),

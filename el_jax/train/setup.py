@@ -38,7 +38,7 @@ class Inputs:
   Attributes:
     name: the dataset name (`el_jax.data.load`).
     options: the options passed to `load` (those set in `dataset.options`).
-    train: the training source, after `train_subset` and `long_tail_ratio`.
+    train: the training source, after `train_subset`, `train_per_class` and `long_tail_ratio`.
     eval: the evaluation source (`eval_split`, after `eval_subset`).
     normalization: `(mean, std)` per channel of the training pixels, or None (`dataset.normalize` off, or inputs
       that are not images or already standardised).
@@ -61,13 +61,16 @@ class Inputs:
   @classmethod
   def from_config(cls, dataset) -> "Inputs":
     """Keys used: `name`, `train_split` ("train"), `eval_split` ("test"), `options` (those not None go to `load`),
-    `train_subset` and `eval_subset` (first N examples; None: all), `long_tail_ratio` (None: balanced; else the
-    training set is cut to a long tail whose largest-to-smallest class ratio is this, after `train_subset`),
+    `train_subset` and `eval_subset` (first N examples; None: all), `train_per_class` (None: all; else the first N
+    training examples of each class, after `train_subset`), `long_tail_ratio` (None: balanced; else the
+    training set is cut to a long tail whose largest-to-smallest class ratio is this, after the subsets),
     `normalize`, `augmentation` ("none") and `image_size` (None: the source's own)."""
     dataset = _as_dict(dataset)
     name = dataset["name"]
     options = {k: v for k, v in (dataset.get("options") or {}).items() if v is not None}  # None: not set
     train = data.load(name, dataset.get("train_split", "train"), **options).take(dataset.get("train_subset"))
+    if per_class := dataset.get("train_per_class"):
+      train = long_tail.first_per_class(train, per_class)
     if ratio := dataset.get("long_tail_ratio"):
       train = long_tail.long_tailed(train, long_tail.factor_for_ratio(ratio, train.num_classes))
     evaluation = data.load(name, dataset.get("eval_split", "test"), **options).take(dataset.get("eval_subset"))

@@ -21,7 +21,7 @@ from el_jax.train import loop, optimizer, setup
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 EL_LOSSES = ("ce", "el")
 MIXING_LOSSES = ("ce", "f0", "f0_05", "f0_to_05")
-HEM_LOSSES = ("ce", "logit_norm", "logit_adjusted", "dice", "mm", "hem", "hem_plus")
+HEM_LOSSES = ("ce", "logit_norm", "logit_adjusted", "dice", "mm", "hem", "hem_plus", "hem_plus_label")
 MIXING_CIFAR_MODELS = (
   "shufflenet_v2",
   "resnet20",
@@ -66,6 +66,11 @@ VARIANTS = {
   "hem.tiny_imagenet": {"model": ("resnet18", "inception_v3", "wrn28_10"), "loss": HEM_LOSSES},
   "hem.imagenet": {"model": ("resnet50", "swin_t", "vit_b16"), "loss": HEM_LOSSES},
   "hem.long_tail": {"dataset": ("cifar10", "cifar100"), "ratio": ("100", "10"), "loss": HEM_LOSSES},
+  "hem.appendix_b": {
+    "dataset": ("cifar10", "cifar100"),
+    "loss": ("ce", "logit_norm", "mm", "hem", "mm_maz", "mm_thres"),
+    "per_class": ("all", "50"),
+  },
 }
 
 

@@ -4,15 +4,20 @@ smoke versions train."""
 
 import itertools
 import math
+import shutil
 
 import numpy as np
 import pytest
+from absl import flags
+from ml_collections import config_flags
 
 from el_jax import models
+from el_jax.train import loop
 from tests.configs.paper_configs import (
   ALL_VARIANTS,
   DATASET_VARIANTS,
   DISTINCT_MODELS,
+  ROOT,
   SGD,
   SMOKE_RUNS,
   UNKNOWN_VALUES,
@@ -191,16 +196,94 @@ def test_long_tail_steps_the_learning_rate_by_100_at_160_and_180():
     ("hem.cifar10", "loss=dice", {"name": "dice_loss"}),
     ("hem.cifar10", "loss=hem", {"name": "hem_loss", "margin": "hem"}),
     ("hem.long_tail", "loss=hem_plus", {"name": "hem_loss", "margin": "hem_plus"}),
+    ("hem.long_tail", "loss=hem_plus_label", {"name": "hem_loss", "margin": "hem_plus", "margin_of": "label"}),
     ("hem.long_tail", "loss=logit_adjusted", {"name": "logit_adjusted_loss", "class_counts": "train", "tau": 1.0}),
+    # appendix B.2, Table 3 at margin 0.2: MM with HEM's mean of the above-zero errors, or with its threshold
+    (
+      "hem.appendix_b",
+      "loss=mm_maz",
+      {"name": "multiclass_margin_loss", "margin": 0.2, "above_zero_mean": True},
+    ),
+    (
+      "hem.appendix_b",
+      "loss=mm_thres",
+      {"name": "multiclass_margin_loss", "margin": 0.2, "mean_threshold": True},
+    ),
+    ("hem.appendix_b", "loss=logit_norm", {"name": "logit_norm_loss", "tau": 0.04}),
   ],
 )
 def test_loss_menus_hold_the_papers_settings(module, arg, expected):
-  assert get_config(module, arg).loss.to_dict() == expected
+  loss = get_config(module, arg).loss.to_dict()
+  assert {k: v for k, v in loss.items() if v is not None} == expected  # a margin loss's unset M and margin_of
 
 
 def test_hem_margin_is_resolved_from_the_training_set_size():
   hparams = resolve(get_config("hem.cifar10", "loss=hem"), np.full(10, 5000))
   assert hparams["margin"] == pytest.approx(math.sqrt(2000 / 50_000))
+
+
+def test_appendix_b_trains_resnet18_on_50_images_per_class_where_hems_margin_is_2():
+  config = get_config("hem.appendix_b", "per_class=50")
+  assert (config.model.name, config.dataset.name, config.dataset.train_per_class) == ("resnet18", "cifar10", 50)
+  check_hyper_parameters(
+    "hem.appendix_b",
+    "per_class=50",
+    "resnet18",
+    128,
+    110,
+    {**SGD, "learning_rate": 0.1, "weight_decay": 5e-4, "boundaries": (100, 105), "decay_factor": 0.1},
+  )
+  assert resolve(config, np.full(10, 50))["margin"] == pytest.approx(2.0)  # B.1: "mu = 2 for the 50 samples"
+  assert resolve(get_config("hem.appendix_b"), np.full(10, 5000))["margin"] == pytest.approx(0.2)
+  assert get_config("hem.appendix_b", "dataset=cifar100").dataset.train_per_class is None
+
+
+# ---- Margins, M and the margins' reading from the command line (appendix B.1's sweeps) ---------------------------
+
+
+def _from_command_line(module: str, arg: str, *overrides: str):
+  """The config `train.py --config <module>:<arg> <overrides>` trains: parsed by its flag parser, then locked."""
+  path = ROOT / "el_jax" / "configs" / f"{module.replace('.', '/')}.py"
+  argv = ["train.py", f"--config={path}:{arg}", *overrides]
+  values = flags.FlagValues()
+  config_flags.DEFINE_config_file("config", None, "a config file", flag_values=values, sys_argv=argv)
+  values(argv)
+  return values.config
+
+
+MARGIN_CONFIGS = [
+  ("hem.mnist", "loss=hem"),
+  ("hem.mnist", "loss=mm"),
+  ("hem.cifar10", "loss=hem_plus"),
+  ("hem.long_tail", "loss=hem_plus_label"),
+  ("hem.continual", "loss=mm"),
+  ("hem.appendix_b", "loss=mm_maz"),
+  ("studies.long_tail", "loss=hem_plus"),
+  ("studies.fashion_mnist", "loss=hem"),
+]
+
+
+@pytest.mark.parametrize("module, arg", MARGIN_CONFIGS, ids=ids(MARGIN_CONFIGS))
+def test_margin_m_and_reading_are_set_from_the_command_line(module, arg):
+  counts = np.array([400, 100, 50, 20, 10, 10, 10, 10, 10, 10])  # N = 630, K = 10
+  config = _from_command_line(module, arg, "--config.loss.margin=0.5")
+  assert resolve(config, counts)["margin"] == 0.5
+  config = _from_command_line(module, arg, "--config.loss.margin=hem", "--config.loss.M=500")
+  assert resolve(config, counts)["margin"] == pytest.approx(math.sqrt(500 / 630))
+  config = _from_command_line(module, arg, "--config.loss.margin=hem_plus", "--config.loss.margin_of=label")
+  hparams = resolve(config, counts)
+  np.testing.assert_allclose(hparams["margin"], np.sqrt(2000 / (10 * counts)), rtol=1e-6)
+  assert hparams["margin_of"] == "label"
+  config = _from_command_line(module, arg, "--config.loss.margin=[0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1.0]")
+  np.testing.assert_allclose(resolve(config, counts)["margin"], np.arange(1, 11) / 10)
+  with pytest.raises(ValueError, match=r"M=500.0 sets the margin of the markers"):  # an M nothing would use
+    resolve(_from_command_line(module, arg, "--config.loss.margin=0.5", "--config.loss.M=500"), counts)
+
+
+def test_each_config_has_its_own_margin_field():
+  first, second = get_config("hem.mnist", "loss=hem"), get_config("hem.mnist", "loss=hem")
+  first.loss.margin = 0.5
+  assert second.loss.margin == "hem"
 
 
 # ---- Bad variants ---------------------------------------------------------------------------------------------------
@@ -219,3 +302,15 @@ def test_an_unknown_variant_value_lists_the_valid_ones(module, key):
 @pytest.mark.parametrize("module, arg", of_paper(PAPER, SMOKE_RUNS))
 def test_smoke_version_trains_end_to_end(module, arg, tmp_path):
   check_smoke_version_trains_end_to_end(module, arg, tmp_path)
+
+
+def test_appendix_b_smoke_trains_an_ablation_loss_on_a_per_class_subset(tmp_path):
+  # LeNet in place of ResNet-18, whose smoke run on a 32x32 stand-in is hem.cifar100's (above): what is new here is
+  # the per-class subset and the loss, whose objective is the mean of the above-zero per-example losses.
+  config = get_config("hem.appendix_b", "loss=mm_maz,per_class=50,smoke")
+  config.model.name = "lenet"
+  try:
+    metrics = loop.train_and_evaluate(config, str(tmp_path / "run"))
+  finally:
+    shutil.rmtree(tmp_path / "run", ignore_errors=True)
+  assert all(math.isfinite(v) for v in metrics.values()) and set(metrics) >= {"eval/loss", "eval/accuracy"}

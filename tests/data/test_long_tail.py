@@ -43,3 +43,15 @@ def test_bad_factors_are_errors():
     long_tailed(data, 1.5)
   with pytest.raises(ValueError, match="without examples"):
     long_tailed(data, 0.5)
+
+
+def test_first_per_class_keeps_the_first_examples_of_each_class_in_order():
+  labels = np.array([0, 1, 0, 2, 1, 0, 2, 2, 1, 0], np.int32)  # first two of each class: indices 0 1 2 3 4 6
+  data = ArrayDataset(np.arange(10, dtype=np.float32)[:, None], labels, 3, name="hand")
+  out = long_tail.first_per_class(data, 2)
+  np.testing.assert_array_equal(out.images[:, 0], [0, 1, 2, 3, 4, 6])
+  np.testing.assert_array_equal(out.labels, [0, 1, 0, 2, 1, 2])
+  with pytest.raises(ValueError, match=r"classes \[1, 2\] have fewer than 4 examples \(\[3, 3\]\)"):
+    long_tail.first_per_class(data, 4)
+  with pytest.raises(ValueError, match="integer >= 1"):
+    long_tail.first_per_class(data, 0)

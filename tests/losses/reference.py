@@ -125,24 +125,37 @@ def mixed_ce_expectation(z, y, alpha=1.0, beta=1.0):
   return -alpha * np.log(p_y) + beta * (1 - p_y)
 
 
-def hinge_errors(z, y, margin=1.0):
-  """e_i = max(0, z_i - z_y + mu_i) for i != y, e_y = 0 (HEM Eq. 6), by explicit loops over examples."""
+def hinge_errors(z, y, margin=1.0, margin_of="competitor"):
+  """e_i = max(0, z_i - z_y + mu_i) for i != y, e_y = 0 (HEM Eq. 6), by explicit loops over examples; with
+  margin_of="label", the label's mu_y in every error of the example."""
   z = np.asarray(z, np.float64)
   mu = np.broadcast_to(np.asarray(margin, np.float64), z.shape[-1:])
   e = np.zeros_like(z)
   for n in range(z.shape[0]):
     for i in range(z.shape[1]):
       if i != y[n]:
-        e[n, i] = max(0.0, z[n, i] - z[n, y[n]] + mu[i])
+        m = mu[y[n]] if margin_of == "label" else mu[i]
+        e[n, i] = max(0.0, z[n, i] - z[n, y[n]] + m)
   return e
 
 
-def multiclass_margin_loss(z, y, margin=1.0):
-  return hinge_errors(z, y, margin).mean(-1)
+def multiclass_margin_loss(z, y, margin=1.0, margin_of="competitor", mean_threshold=False, above_zero_mean=False):
+  """MM (Eq. 7), and HEM appendix B.2's ablations: errors below the row's mean dropped ("thres"), the mean over the
+  above-zero errors only ("maz")."""
+  e = hinge_errors(z, y, margin, margin_of)
+  out = np.zeros(len(e))
+  for n, row in enumerate(e):
+    kept = row[row >= row.mean()] if mean_threshold else row
+    if above_zero_mean:
+      kept = kept[kept > 0]
+      out[n] = kept.mean() if kept.size else 0.0
+    else:
+      out[n] = kept.sum() / row.size
+  return out
 
 
-def hem_loss(z, y, margin):
-  e = hinge_errors(z, y, margin)
+def hem_loss(z, y, margin, margin_of="competitor"):
+  e = hinge_errors(z, y, margin, margin_of)
   out = np.zeros(len(e))
   for n, row in enumerate(e):
     kept = row[(row >= row.mean()) & (row > 0)]

@@ -42,6 +42,18 @@ FAMILY = {
   "multiclass_margin_loss/per_class": {"margin": MARGINS},
   "hem_loss": {"margin": 0.5},
   "hem_loss/plus": {"margin": MARGINS},
+  # HEM+ read as the margin of the token's own class: mu_y subtracted from z_y once
+  "multiclass_margin_loss/label_margin": {"margin": MARGINS, "margin_of": "label"},
+  "hem_loss/plus_label": {"margin": MARGINS, "margin_of": "label"},
+  # HEM's two changes to MM one at a time (HEM paper Table 3): its threshold over V, its mean of the positive errors
+  "multiclass_margin_loss/mean_threshold": {"margin": 0.5, "mean_threshold": True},
+  "multiclass_margin_loss/above_zero_mean": {"margin": MARGINS, "above_zero_mean": True},
+  "multiclass_margin_loss/both_label": {
+    "margin": MARGINS,
+    "margin_of": "label",
+    "mean_threshold": True,
+    "above_zero_mean": True,
+  },
   # LogitNorm: a first pass for the norm, a second for the log-sum-exp of the normalised logits
   "logit_norm_loss": {},
   "logit_norm_loss/tau": {"tau": 0.5},

@@ -33,6 +33,8 @@ CASES = {  # name: (loss, hyper-parameters)
   # the label's logit from the shard that holds it; HEM+'s [V] margins sliced per shard; a second pass for HEM
   "multiclass_margin_loss": ("multiclass_margin_loss", {"margin": 0.5}),
   "hem_loss_plus": ("hem_loss", {"margin": _RNG.uniform(0.1, 1.5, V)}),
+  # HEM+ on the label's class: the per-token mu_y, gathered from the whole [V] margins on every shard
+  "hem_loss_plus_label": ("hem_loss", {"margin": _RNG.uniform(0.1, 1.5, V), "margin_of": "label"}),
   "logit_norm_loss": ("logit_norm_loss", {}),  # the squared norms summed over the shards before the second pass
   "squared_error": ("squared_error", {}),  # the sums of e^2z: one more psum row
   "absolute_error_sigmoid": ("absolute_error", {"activation": "sigmoid"}),  # the shards' sums and label hits

@@ -25,7 +25,7 @@ def test_unknown_hparam_lists_valid_ones():
 
 
 def test_required_hparams_are_listed_and_enforced():
-  assert losses.hparams("hem_loss") == {"margin": "<required>"}
+  assert losses.hparams("hem_loss") == {"margin": "<required>", "margin_of": "competitor"}
   with pytest.raises(ValueError, match=r"needs hyper-parameter\(s\) \['class_counts'\]"):
     losses.get("logit_adjusted_loss", tau=1.0)
 

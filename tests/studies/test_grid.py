@@ -6,7 +6,7 @@ import collections
 import numpy as np
 import pytest
 
-from el_jax import data
+from el_jax import data, losses
 from el_jax.configs.studies import el_analyses, fashion_mnist, long_tail, mnist_digits, uci
 from el_jax.studies import grid
 from el_jax.studies import uci as uci_sweep
@@ -15,7 +15,8 @@ SEEDS = 5  # every arm a claim uses has at least 5 seeds
 # Run counts worked out from the studies' descriptions: models (or ratios) x losses x 5 seeds.
 FULL_RUNS = [
   (fashion_mnist, "model", 2 * 10 * SEEDS),  # LeNet, MLP; the three papers' 10 losses of image claims (no focal)
-  (long_tail, "imbalance", 2 * 5 * SEEDS),  # ratios 100 and 10; CE, logit-adjusted, HEM, HEM+, EL aggressive
+  # ratios 100 and 10; CE, logit-adjusted, HEM, HEM+ (margins on the competing class, and on the label's), EL aggressive
+  (long_tail, "imbalance", 2 * 6 * SEEDS),
   (el_analyses, "model", 1 * 5 * SEEDS),  # LeNet, SGD; EL (LE = 1) at 1x, 0.5x; CE at 1x, 0.5x, 2x the base rate
 ]
 # EL Table 2's arms with SGD: the rate of each label (base 0.05: EL's MNIST 0.1 at batch 256, scaled to batch 128).
@@ -38,10 +39,16 @@ PAPER_LOSSES = {
   "mix_f0_to_05": {"name": "mixed_ce_expectation", "focus_schedule": "F=0-0.5"},
   "hem": {"name": "hem_loss", "margin": "hem"},
   "hem_plus": {"name": "hem_loss", "margin": "hem_plus"},
+  "hem_plus_label": {"name": "hem_loss", "margin": "hem_plus", "margin_of": "label"},
   "mm": {"name": "multiclass_margin_loss", "margin": 1.0},
   "logit_norm": {"name": "logit_norm_loss", "tau": 0.04},
   "logit_adjusted": {"name": "logit_adjusted_loss", "class_counts": "train", "tau": 1.0},
 }
+
+
+def _loss(config) -> dict:
+  """The `loss` section's entries that are set (a margin loss's unset `M` and `margin_of` are None: the defaults)."""
+  return {k: v for k, v in config.loss.to_dict().items() if v is not None}
 
 
 def _cells(study, group_key) -> collections.Counter:
@@ -75,7 +82,7 @@ def test_fashion_mnist_runs_train_their_model_and_loss_with_hem_mnist_recipe():
   for run in fashion_mnist.get_study().runs:
     assert run.config.model.name == run.labels["model"]
     if run.labels["loss"] in PAPER_LOSSES:
-      assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
+      assert _loss(run.config) == PAPER_LOSSES[run.labels["loss"]]
     # HEM's MNIST recipe: Adam 1e-3, batch 128, 20 epochs
     assert (run.config.optimizer.name, run.config.optimizer.learning_rate) == ("adam", 1e-3)
     assert (run.config.batch_size, run.config.num_epochs) == (128, 20)
@@ -83,11 +90,31 @@ def test_fashion_mnist_runs_train_their_model_and_loss_with_hem_mnist_recipe():
     assert run.evaluation["probe"] == (run.labels["model"] == "lenet" and run.labels["loss"] in grid.PROBED_LOSSES)
 
 
+def test_long_tail_trains_hem_plus_with_its_margins_on_the_competing_and_on_the_labels_class():
+  counts = np.array([942, 566, 340, 204, 123, 74, 44, 27, 16, 10])  # a long tail, 942 down to 10
+  mu = np.sqrt(2000 / (10 * counts))  # HEM+'s per-class margins (§4.3)
+  labels, zeros = np.array([0, 9]), np.zeros((2, 10), np.float32)  # all logits equal: e_i = the margin read
+
+  def objective(label):
+    loss = {k: v for k, v in long_tail.get_config(f"ratio=100,loss={label}").loss.to_dict().items() if k != "name"}
+    return losses.get_objective("hem_loss", **losses.resolve_data_hparams(loss, counts))(zeros, labels)
+
+  # the label's margin: the 9 errors all mu_y, all kept: each example's loss is mu_y
+  np.testing.assert_allclose(objective("hem_plus_label"), (mu[0] + mu[9]) / 2, rtol=1e-6)
+  # the competitors' margins: errors mu_i (i != y), kept at or above their mean over the 10 logits
+  expected = []
+  for y in labels:
+    errors = np.delete(mu, y)
+    expected.append(errors[errors >= errors.sum() / 10].mean())
+  np.testing.assert_allclose(objective("hem_plus"), np.mean(expected), rtol=1e-6)
+  assert not np.isclose(np.mean(expected), (mu[0] + mu[9]) / 2)
+
+
 def test_long_tail_runs_train_their_imbalance_ratio_and_loss():
   for run in long_tail.get_study().runs:
     assert run.labels["imbalance"] == f"ratio{run.config.dataset.long_tail_ratio:g}"
     assert run.config.model.name == "lenet"
-    assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
+    assert _loss(run.config) == PAPER_LOSSES[run.labels["loss"]]
 
 
 def test_el_analyses_runs_train_table_2_arms_with_sgd():
@@ -96,7 +123,7 @@ def test_el_analyses_runs_train_table_2_arms_with_sgd():
   for run in study.runs:
     loss, rate = TABLE2_RATES[run.labels["loss"]]
     assert run.config.model.name == run.labels["model"] == "lenet"
-    assert run.config.loss.to_dict() == PAPER_LOSSES[loss]
+    assert _loss(run.config) == PAPER_LOSSES[loss]
     optimizer = run.config.optimizer
     assert (optimizer.name, optimizer.momentum) == ("sgd", 0.9)
     assert optimizer.learning_rate == pytest.approx(rate, rel=1e-12)
@@ -152,7 +179,7 @@ def test_mnist_digits_trains_el_table_1_and_hem_mnist_arms_one_fold_per_seed():
   for run in study.runs:
     config = run.config
     assert config.dataset.name == "mnist_digits" and config.model.name == run.labels["model"]
-    assert run.config.loss.to_dict() == PAPER_LOSSES[run.labels["loss"]]
+    assert _loss(run.config) == PAPER_LOSSES[run.labels["loss"]]
     # seed k trains on the other folds and tests fold k: over the 5 seeds every digit is tested once
     assert (config.dataset.train_split, config.dataset.eval_split) == (
       f"train_fold{run.seed}of5",

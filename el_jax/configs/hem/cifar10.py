@@ -10,7 +10,7 @@ conditions CE is about 1 point more accurate on clean data, HEM better at reject
 Textures, synthetic sets) and AutoAttack samples.
 
 Arguments: model=resnet32|mobilenet_v3_small|wrn22_10 (default resnet32); loss=ce|logit_norm|logit_adjusted|dice|mm|
-hem|hem_plus (default hem); smoke. Needs TFDS `cifar10`.
+hem|hem_plus|hem_plus_label (default hem); smoke. Needs TFDS `cifar10`.
 
 python train.py --config configs/hem/cifar10.py:model=wrn22_10,loss=hem --workdir DIR
 """

@@ -11,7 +11,8 @@ Paper result (figures only): LA is the most accurate on clean and corrupted data
 and AutoAttack samples better than CE and LA; DICE is worse than HEM on every criterion but adversarial rejection.
 
 Arguments: dataset=cifar10|cifar100 (default cifar10; the model follows: resnet32 / resnet18); ratio=100|10
-(default 100); loss=ce|logit_norm|logit_adjusted|dice|mm|hem|hem_plus (default hem_plus); smoke.
+(default 100); loss=ce|logit_norm|logit_adjusted|dice|mm|hem|hem_plus|hem_plus_label (default hem_plus; `hem_plus_label`
+puts HEM+'s per-class margins on the example's own class, see `el_jax.losses.hem_plus_margins`); smoke.
 Needs TFDS `cifar10` / `cifar100`.
 
 python train.py --config configs/hem/long_tail.py:dataset=cifar100,ratio=10,loss=hem_plus --workdir DIR

@@ -7,8 +7,8 @@ Paper result (averaged over the 15 data-set/architecture conditions, figures onl
 and corruption accuracy (CE about 1 point higher on average); HEM rejects unknown classes and AutoAttack samples
 better than CE in 14 of the 15 conditions. OOD sets for MNIST include Fashion-MNIST and four synthetic sets.
 
-Arguments: model=lenet|convnet|mlp (default convnet); loss=ce|logit_norm|logit_adjusted|dice|mm|hem|hem_plus
-(default hem); data=mnist (TFDS, the paper's 60K) or mnist_digits (5,000 offline digits); smoke.
+Arguments: model=lenet|convnet|mlp (default convnet); loss=ce|logit_norm|logit_adjusted|dice|mm|hem|hem_plus|
+hem_plus_label (default hem); data=mnist (TFDS, the paper's 60K) or mnist_digits (5,000 offline digits); smoke.
 
 python train.py --config configs/hem/mnist.py:model=lenet,loss=hem --workdir DIR
 """

@@ -15,7 +15,8 @@ LOSSES = {
   "focal_a1": {"name": "focal_loss", "gamma": 2.0},  # no class weight (alpha = 1): EL's Eq. 10, the mixing paper's Eq.
   "focal_a0.25": losses.MIXING_UCI["focal"],  # gamma 2, alpha 0.25: the focal baseline the mixing paper's text names
   "hem": losses.HEM["hem"],  # margin sqrt(2000 / N)
-  "hem_plus": losses.HEM["hem_plus"],  # per-class margins sqrt(2000 / (K s_i))
+  "hem_plus": losses.HEM["hem_plus"],  # per-class margins sqrt(2000 / (K s_k)) on the competing class (Eq. 6)
+  "hem_plus_label": losses.HEM["hem_plus_label"],  # the same margins on the example's own class (LDAM's reading)
   "mm": losses.HEM["mm"],
   "logit_norm": losses.HEM["logit_norm"],
   "logit_adjusted": losses.HEM["logit_adjusted"],
@@ -27,3 +28,8 @@ def loss(label: str) -> dict:
   if label not in LOSSES:
     raise ValueError(f"Unknown loss label {label!r}. Valid: {', '.join(LOSSES)}.")
   return dict(LOSSES[label])
+
+
+def loss_section(label: str):
+  """The `config.loss` section of `label` (`configs.losses.loss_section`: margins overridable on the command line)."""
+  return losses.loss_section(loss(label))

@@ -45,7 +45,7 @@ def get_config(arg=None) -> ml_collections.ConfigDict:
   config.dataset.name = "mnist_digits"
   config.dataset.train_split, config.dataset.eval_split = mnist_digits.fold_splits(args.seed % FOLDS, FOLDS)
   config.model.name = args.model
-  config.loss = ml_collections.ConfigDict(menu.loss(args.loss))
+  config.loss = menu.loss_section(args.loss)
   if args.model == grid.MNIST_DIGITS_EL_MODEL:  # EL Table 1's recipe
     config.optimizer = ml_collections.ConfigDict(
       {
