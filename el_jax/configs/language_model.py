@@ -23,7 +23,8 @@ Arguments:
                300 updates of 16 windows, evaluated on 64: in under a minute on a laptop CPU its evaluation
                cross-entropy falls from log 511 = 6.2 to about 1.6 nats (the entropy rate: 1.213).
 `config.loss.fused_output` is True; `--config.loss.fused_output=False` trains on the materialised logits instead
-(the same loss and gradients up to float rounding, with the training accuracy logged).
+(the same loss and gradients up to float rounding, with the training accuracy logged). `--config.loss.fused_blocks`
+sets the fused path's `(token_block, vocab_block)` (default 2048 x 8192; larger blocks suit an accelerator).
 
 python train.py --config configs/language_model.py --workdir runs/lm/el
 python train.py --config configs/language_model.py:loss=ce,vocab=32768 --workdir runs/lm/ce_32k
@@ -31,6 +32,7 @@ python train.py --config configs/language_model.py:smoke --workdir /tmp/lm --con
 """
 
 import ml_collections
+from ml_collections import config_dict
 
 from el_jax.configs import common, losses
 
@@ -66,6 +68,8 @@ def get_config(arg=None):
   # True: the loss is computed fused with the output projection (el_jax.losses.linear_loss), never holding the
   # [tokens, V] logits of a training batch; the same loss and gradients up to float rounding.
   config.loss.fused_output = True
+  # [token_block, vocab_block] of the fused output layer; None: linear_loss's defaults (2048 x 8192)
+  config.loss.fused_blocks = config_dict.placeholder(tuple)
 
   config.optimizer = ml_collections.ConfigDict(
     {"name": "adam", "learning_rate": 3e-3, "schedule": "cosine", "warmup_epochs": 0.2}  # 100 warm-up updates

@@ -32,12 +32,13 @@ def _masked_mean(values, where):
   return jnp.sum(values) / jnp.maximum(count, 1).astype(values.dtype)
 
 
-def get_objective(name: str, **kwargs):
+def get_objective(name: str, *, linear_blocks: tuple[int, int] | None = None, **kwargs):
   r"""The batch objective of loss `name`: `objective(logits, labels, *, where=None, progress=0.0) -> float32 scalar`.
 
   `logits` may also be a `LinearOutputs(hidden, weight, bias)`: the objective is then that of the logits
   `hidden @ weight + bias`, computed by `linear_loss` without materialising them (for the losses of
-  `LINEAR_LOSSES`; the others raise a NotImplementedError naming them when the objective is traced).
+  `LINEAR_LOSSES`; the others raise a NotImplementedError naming them when the objective is traced), in blocks of
+  `linear_blocks = (token_block, vocab_block)` (default `linear_loss`'s).
 
   Reductions: the mean over unmasked examples for per-example losses; for `hem_loss`, and for
   `multiclass_margin_loss` with `above_zero_mean=True` (HEM paper Table 3's "MM+maz"), the mean of the above-zero
@@ -58,13 +59,16 @@ def get_objective(name: str, **kwargs):
   """
   valid = objective_hparams(name)
   _registry.check_hparams(name, kwargs, valid)
+  blocks = (
+    {} if linear_blocks is None else dict(zip(("token_block", "vocab_block"), _blocks(linear_blocks), strict=True))
+  )
   schedule = {k: kwargs.pop(k) for k in list(kwargs) if k in _SCHEDULE_HPARAMS.get(name, {})}
   loss_fn = _registry.get(name, **kwargs)
 
   def loss_of(outputs, labels, **call_kwargs):
     if isinstance(outputs, LinearOutputs):
       hidden, weight, bias = outputs
-      return linear_loss(hidden, weight, labels, loss=name, bias=bias, **{**kwargs, **call_kwargs})
+      return linear_loss(hidden, weight, labels, loss=name, bias=bias, **blocks, **{**kwargs, **call_kwargs})
     return loss_fn(outputs, labels, **call_kwargs)
 
   per_example = _scheduled(name, loss_of, kwargs, schedule)
@@ -80,6 +84,14 @@ def get_objective(name: str, **kwargs):
     return reduce(per_example(logits, labels, where, progress), where)
 
   return objective
+
+
+def _blocks(linear_blocks) -> tuple[int, int]:
+  """`linear_blocks` checked: two integers >= 1."""
+  blocks = tuple(linear_blocks)
+  if len(blocks) != 2 or not all(isinstance(b, int) and not isinstance(b, bool) and b >= 1 for b in blocks):
+    raise ValueError(f"linear_blocks must be (token_block, vocab_block), two integers >= 1, got {linear_blocks!r}.")
+  return blocks
 
 
 def _scheduled(name, loss_fn, loss_kwargs, schedule):

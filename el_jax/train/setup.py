@@ -193,7 +193,7 @@ def check_settings(config, *, num_devices: int = 1) -> None:
 
 
 # Entries of a `loss` section that say how the trainer computes the loss, not what it is.
-TRAINER_LOSS_KEYS = ("fused_output",)
+TRAINER_LOSS_KEYS = ("fused_output", "fused_blocks")
 
 
 def loss_hparams(loss, inputs: Inputs) -> dict:
@@ -230,5 +230,17 @@ def fused_output(loss, model) -> bool:
 
 
 def objective(loss, inputs: Inputs):
-  """What a train step minimises: `losses.get_objective` of the `loss` section, its markers resolved on `inputs`."""
-  return losses.get_objective(_as_dict(loss)["name"], **loss_hparams(loss, inputs))
+  """What a train step minimises: `losses.get_objective` of the `loss` section, its markers resolved on `inputs`.
+
+  `loss.fused_blocks` (default None: `linear_loss`'s) sets the `[token_block, vocab_block]` of the fused output
+  layer; it needs `loss.fused_output=True`, the only path that reads it.
+  """
+  section = _as_dict(loss)
+  blocks = section.get("fused_blocks")
+  if blocks is not None and section.get("fused_output") is not True:
+    raise ValueError(
+      f"config.loss.fused_blocks={blocks!r} sets the blocks of the fused output layer, but config.loss.fused_output "
+      "is not True: set it to True, or leave fused_blocks unset."
+    )
+  linear_blocks = None if blocks is None else tuple(blocks)
+  return losses.get_objective(section["name"], linear_blocks=linear_blocks, **loss_hparams(loss, inputs))

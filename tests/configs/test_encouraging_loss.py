@@ -266,9 +266,15 @@ def test_every_variant_has_the_released_settings(arg):
   assert (opt.name, opt.b1, opt.b2, opt.schedule, opt.warmup_steps) == ("adam", 0.9, 0.98, "inverse_sqrt", 4000)
   assert opt.learning_rate == pytest.approx(lr) and opt.weight_decay == pytest.approx(wd)
   assert opt.weight_decay_mode == "decoupled"
-  expected_loss = {"name": "cross_entropy", "label_smoothing": 0.1, "fused_output": False}
+  expected_loss = {"name": "cross_entropy", "label_smoothing": 0.1, "fused_output": False, "fused_blocks": None}
   if loss == "el":
-    expected_loss = {"name": "encouraging_loss", "log_end": 0.5, "label_smoothing": 0.1, "fused_output": False}
+    expected_loss = {
+      "name": "encouraging_loss",
+      "log_end": 0.5,
+      "label_smoothing": 0.1,
+      "fused_output": False,
+      "fused_blocks": None,
+    }
   assert config.loss.to_dict() == expected_loss
   # The update budget in whole epochs: at least the paper's updates, less than one epoch more.
   steps_per_epoch = TRAIN_PAIRS[pair] // config.batch_size
@@ -281,8 +287,12 @@ def test_every_variant_has_the_released_settings(arg):
 
 
 def test_table_8_trains_without_label_smoothing_and_other_amounts_are_refused():
-  assert iwslt.get_config("loss=ce,smoothing=0").loss.to_dict() == {"name": "cross_entropy", "fused_output": False}
-  expected = {"name": "encouraging_loss", "log_end": 0.5, "fused_output": False}
+  assert iwslt.get_config("loss=ce,smoothing=0").loss.to_dict() == {
+    "name": "cross_entropy",
+    "fused_output": False,
+    "fused_blocks": None,
+  }
+  expected = {"name": "encouraging_loss", "log_end": 0.5, "fused_output": False, "fused_blocks": None}
   assert iwslt.get_config("loss=el,smoothing=0").loss.to_dict() == expected  # no smoothing: the losses' default
   with pytest.raises(ValueError, match=r"smoothing=0.2 is not one of the paper's: 0.1 \(Table 1\) or 0 \(Table 8\)"):
     iwslt.get_config("smoothing=0.2")

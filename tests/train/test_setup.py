@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from el_jax import data
+from el_jax import data, losses
 from el_jax.data import long_tail
 from el_jax.train import setup
 
@@ -169,3 +169,22 @@ def test_fused_output_is_a_trainer_setting_not_a_loss_hyper_parameter():
   assert setup.fused_output({"name": "cross_entropy"}, object()) is False  # the default
   assert setup.loss_hparams(loss, inputs) == {"log_end": 0.5}
   setup.objective(loss, inputs)  # get_objective would refuse an unknown hyper-parameter
+
+
+def test_fused_blocks_reach_the_fused_loss_and_need_the_fused_output(monkeypatch):
+  inputs = setup.Inputs.from_config({"name": "uci_iris", "train_subset": 60})
+  seen = {}
+
+  def linear_loss(hidden, weight, labels, **kwargs):
+    seen.update(kwargs)
+    return hidden[..., 0] * 0.0
+
+  monkeypatch.setattr(losses._objective, "linear_loss", linear_loss)
+  loss = {"name": "cross_entropy", "fused_output": True, "fused_blocks": (512, 4096)}
+  outputs = losses.LinearOutputs(np.ones((2, 3), np.float32), np.ones((3, 4), np.float32))
+  setup.objective(loss, inputs)(outputs, np.array([0, 1]))
+  assert (seen["token_block"], seen["vocab_block"]) == (512, 4096)
+  with pytest.raises(ValueError, match="fused_blocks=.* but config.loss.fused_output is not True"):
+    setup.objective({"name": "cross_entropy", "fused_blocks": (512, 4096)}, inputs)
+  with pytest.raises(ValueError, match=r"linear_blocks must be \(token_block, vocab_block\), two integers >= 1"):
+    setup.objective({"name": "cross_entropy", "fused_output": True, "fused_blocks": (512, 0)}, inputs)

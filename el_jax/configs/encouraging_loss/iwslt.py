@@ -120,6 +120,8 @@ def get_config(arg=None):
   # True: the loss is computed fused with the output projection (el_jax.losses.linear_loss), never holding the
   # [tokens, V] logits of a training batch; the same loss and gradients up to float rounding.
   config.loss.fused_output = False
+  # [token_block, vocab_block] of the fused output layer; None: linear_loss's defaults (2048 x 8192)
+  config.loss.fused_blocks = config_dict.placeholder(tuple)
 
   config.optimizer = ml_collections.ConfigDict(
     {
