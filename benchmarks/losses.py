@@ -32,6 +32,11 @@ CASES = [
     lambda k: losses.get_objective("encouraging_loss", bonus_defer=0.1, bonus_ramp=0.2),
   ),
   ("encouraging_loss s=0.1", 1.50, lambda k: losses.get_objective("encouraging_loss", label_smoothing=0.1)),
+  (  # the EL paper's EfficientNet-B0 ImageNet recipe
+    "encouraging_loss s=0.1 LE=0.75",
+    1.50,
+    lambda k: losses.get_objective("encouraging_loss", label_smoothing=0.1, log_end=0.75),
+  ),
   ("encouraging_loss cos", 1.10, lambda k: losses.get_objective("encouraging_loss", bonus="cos")),
   ("expectation_loss", 1.10, lambda k: losses.get_objective("expectation_loss")),
   (
@@ -48,15 +53,15 @@ CASES = [
     1.50,
     lambda k: losses.get_objective("hem_loss", margin=losses.hem_plus_margins(np.arange(1, k + 1))),
   ),
-  ("logit_norm_loss", None, lambda k: losses.get_objective("logit_norm_loss")),
+  ("logit_norm_loss", 1.50, lambda k: losses.get_objective("logit_norm_loss")),
   (
     "logit_adjusted_loss",
     None,
     lambda k: losses.get_objective("logit_adjusted_loss", class_counts=np.arange(1, k + 1)),
   ),
-  ("squared_error mirror", None, lambda k: losses.get_objective("squared_error", mirror_bonus=True)),
-  ("absolute_error mirror", None, lambda k: losses.get_objective("absolute_error", mirror_bonus=True)),
-  ("dice_loss", None, lambda k: losses.get_objective("dice_loss")),
+  ("squared_error mirror", 1.50, lambda k: losses.get_objective("squared_error", mirror_bonus=True)),
+  ("absolute_error mirror", 1.50, lambda k: losses.get_objective("absolute_error", mirror_bonus=True)),
+  ("dice_loss", 1.50, lambda k: losses.get_objective("dice_loss")),
 ]
 
 

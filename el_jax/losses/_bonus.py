@@ -72,12 +72,15 @@ class Bonus(NamedTuple):
       return math.log(max(1.0 - bs, self.eps))
     return math.log1p(-self.log_end) - (bs - self.log_end) / (1.0 - self.log_end)
 
-  def of_logs(self, log_1m_p, p):
-    """`b(p)` from :math:`\\log(1 - p)` (exact near `p = 1`) and `p`, elementwise."""
-    b = self._shape(log_1m_p, p)
+  def _shifted(self, b, p):
+    """The shape's values `b` at `p` shifted by `bonus_start` (unchanged when it is 0)."""
     if self.start > 0.0:
       b = jnp.where(p >= self.start, b - self._anchor(), 0.0)
     return b
+
+  def of_logs(self, log_1m_p, p):
+    """`b(p)` from :math:`\\log(1 - p)` (exact near `p = 1`) and `p`, elementwise."""
+    return self._shifted(self._shape(log_1m_p, p), p)
 
   def slope_times_p(self, p):
     """:math:`p\\, b'(p)` from `p` alone, written out so that it fuses into one element-wise loop."""
@@ -100,7 +103,17 @@ class Bonus(NamedTuple):
     """`b(p)` from `p` alone, with :math:`\\log(1 - p)` clamped below at :math:`\\log\\max(\\epsilon, 2^{-126})`.
 
     :math:`\\log(1 - p)` is evaluated as `log1p(-p)`, whose only constant is the clamp, so that a sum of `of_p`
-    fuses into its reduction beside element-wise uses of `slope_times_p` (see `_fused`).
+    fuses into its reduction beside element-wise uses of `slope_times_p` (see `_fused`). For the same reason the
+    conservative log bonus is written without a select: with :math:`q = \\min(p, LE)`,
+    :math:`b(p) = \\log(1 - q) - (p - q) / (1 - LE)`, which is :math:`\\log(1 - p)` up to `LE` and the tangent
+    :math:`\\log(1 - LE) - (p - LE) / (1 - LE)` beyond, when the clamp acts only beyond `LE`
+    (:math:`\\epsilon < 1 - LE`, as for the paper's values).
     """
-    log_1m_p = jnp.maximum(jnp.log1p(-p), math.log(max(self.eps, _TINY)))
-    return self.of_logs(log_1m_p, p)
+    clamp = math.log(max(self.eps, _TINY))
+    if self.shape != "log" or self.log_end >= 1.0 or max(self.eps, _TINY) >= 1.0 - self.log_end:
+      return self.of_logs(jnp.maximum(jnp.log1p(-p), clamp), p)
+    # -q = max(-p, -LE) and the factor -1 / (1 - LE): constants that `slope_times_p` (LE, 1 / (1 - LE)) does not
+    # use, so that XLA:CPU does not share them between the two and write them out as [..., K] arrays.
+    neg_q = jnp.maximum(-p, -self.log_end)
+    tangent_slope = -1.0 / (1.0 - self.log_end)
+    return self._shifted(jnp.maximum(jnp.log1p(neg_q), clamp) + (p + neg_q) * tangent_slope, p)
