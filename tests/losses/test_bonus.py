@@ -1,5 +1,6 @@
 """el_jax/losses/_bonus.py: the bonus from p alone (`of_p`, the smoothing term's form) against the float64 reference."""
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
@@ -23,3 +24,36 @@ def test_conservative_bonus_of_p_matches_the_piecewise_definition(log_end, bonus
   np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
   if not bonus_start:  # (the aggressive bonus's shift reads a NaN p as below its start)
     assert np.isnan(bonus.of_p(jnp.asarray([np.nan]))).all()
+
+
+FUSED_SLOPES = [
+  {"shape": "log"},
+  {"shape": "log", "log_end": 0.75},
+  {"shape": "log", "eps": 0.0},
+  {"shape": "log", "log_end": 0.5, "start": 0.3},
+  {"shape": "log", "log_end": 0.99, "eps": 0.05},  # the clamp acts before LE
+  {"shape": "power", "gamma": 1.5, "start": 0.5},
+  {"shape": "cos"},
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("config", FUSED_SLOPES, ids=lambda c: "-".join(f"{k}={v}" for k, v in c.items()))
+def test_fused_slope_times_p_matches_the_derivative(config, dtype):
+  # p b'(p) on a grid through LE, bs and the clamp, against the derivative of the piecewise definition.
+  bonus = losses.Bonus(**config)
+  p = np.concatenate([np.linspace(0.0, 1.0, 101), [bonus.log_end, bonus.start, 1 - bonus.eps, 1 - 1e-6]])
+  p = p[p < 1.0] if bonus.eps == 0.0 else p  # (b' is unbounded at p = 1 without the clamp)
+  p = p.astype(dtype)
+  if config["shape"] == "log":
+    with np.errstate(divide="ignore"):  # (the reference's unused branch at p = 1)
+      want = p * reference.el_bonus_slope(p.astype(np.float64), bonus.log_end, bonus.start, bonus.eps)
+    if bonus.log_end < 1 and bonus.eps >= 1 - bonus.log_end:  # b is constant where the clamp acts, up to LE
+      want = np.where((1 - p <= bonus.eps) & (p <= bonus.log_end), 0.0, want)
+  else:
+    raw = -bonus.gamma * p**bonus.gamma if config["shape"] == "power" else -np.pi * p * np.sin(np.pi * p)
+    want = np.where(p >= bonus.start, raw, 0.0)
+  with jax.enable_x64(dtype == np.float64):
+    got = bonus.fused_slope_times_p(jnp.asarray(p)[None], jnp.zeros(1, dtype))[0]
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-6)
