@@ -8,6 +8,9 @@ import jax.numpy as jnp
 from el_jax.losses import _inputs
 from el_jax.losses._label_probs import set_at_label
 
+# The two vector products below are sums of probabilities: full float32 on every backend (TPUs default to bfloat16).
+_EXACT = jax.lax.Precision.HIGHEST
+
 
 def dice_loss(logits, labels, *, smooth: float = 1.0, where=None):
   r"""DICE loss over a batch: per class, one minus the soft overlap of targets and predictions; then the mean.
@@ -77,7 +80,7 @@ def _class_sums_fwd(masked, logits, labels, keep):
     e = jnp.where(keep[:, None] > 0.0, e, 0.0)
   s = jnp.sum(e, axis=-1)
   scale = jnp.where(keep > 0.0, keep / s, 0.0)  # k_n / s_n; 0 for a masked row, whose s may be 0 or NaN
-  predicted = scale @ e
+  predicted = jnp.dot(scale, e, precision=_EXACT)
   p_y = jnp.take_along_axis(e, labels[:, None], axis=-1)[:, 0] * scale
   overlap = jnp.zeros(logits.shape[-1], logits.dtype).at[labels].add(p_y)
   return (overlap, predicted), (e, labels, scale, p_y)
@@ -88,7 +91,7 @@ def _class_sums_bwd(masked, residuals, cotangents):
   e, labels, scale, p_y = residuals
   g_overlap, g_predicted = cotangents
   g_overlap_y, g_predicted_y = g_overlap[labels], g_predicted[labels]
-  w = (e @ g_predicted) * scale + p_y * g_overlap_y
+  w = jnp.dot(e, g_predicted, precision=_EXACT) * scale + p_y * g_overlap_y
   grad = e * scale[:, None] * (g_predicted[None, :] - w[:, None])
   at_label = p_y * (g_predicted_y + g_overlap_y - w)
   return set_at_label(grad, labels, at_label), None, None
