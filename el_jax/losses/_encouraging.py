@@ -100,9 +100,9 @@ def _smoothed_terms(bonus, logits, labels, rho):
   With :math:`e_k = e^{z_k - m}` off the label and 0 at it, :math:`s = \sum_k e_k` and
   :math:`p_k = e_k / (e^{z_y - m} + s)`, the gradient of `T` is
   :math:`(K - 1) p - (1 - e_y) + \rho (u - p \sum_k u_k)` with :math:`u_k = [k \ne y]\, b'(p_k)\, p_k`.
-  The forward pass writes `e`, sums it and the bonus, then overwrites it with `u` and sums that; the backward pass
-  recomputes `e` from the logits and overwrites `u` with the gradient. One `[..., K]` array is live throughout, as
-  for cross-entropy.
+  The forward pass writes `e` and sums it, the bonus and `u` (`Bonus.fused_slope_times_p`, which fuses into its
+  sum); the backward pass computes `u` again from `e` and overwrites `e` with the gradient. One `[..., K]` array is
+  live throughout, as for cross-entropy.
 
   The stabiliser `m` is the row's largest logit, label included, which needs no pass that knocks the label out.
   When the label's logit leads the others by more than float32's exponent range, `s` underflows and
@@ -129,24 +129,23 @@ def _smoothed_fwd(bonus, logits, labels, rho):
   log_z = m + jnp.logaddexp(z_y - m, log_s)
   inv_z = _fused.row_values(1.0 / (jnp.exp(z_y - m) + s))  # p_k = e_k / Z
   bonus_sum = jnp.sum(bonus.of_p(e * inv_z[..., None]), axis=-1)
-  # u_k = p_k b'(p_k) is written once the bonus has been summed, in the place of `e`; the backward pass reads it.
-  u = bonus.slope_times_p(e * _fused.row_values(inv_z, after=bonus_sum)[..., None])
-  u_sum = jnp.sum(u, axis=-1)
+  # sum(u), u_k = p_k b'(p_k), in a loop of its own once the bonus has been summed.
+  u_sum = jnp.sum(bonus.fused_slope_times_p(e * _fused.row_values(inv_z, after=bonus_sum)[..., None], bonus_sum), -1)
   neg_log_p_sum = (k - 1) * log_z - (jnp.sum(logits, axis=-1) - z_y)
   out = (-jax.nn.softplus(-d), -jax.nn.softplus(d), neg_log_p_sum + rho * bonus_sum)
-  return out, (logits, u, labels, rho, m, s, inv_z, d, bonus_sum, u_sum)
+  return out, (e, labels, rho, s, inv_z, d, bonus_sum, u_sum)
 
 
 def _smoothed_bwd(bonus, residuals, cotangents):
-  logits, u, labels, rho, m, s, inv_z, d, bonus_sum, u_sum = residuals
+  e, labels, rho, s, inv_z, d, bonus_sum, u_sum = residuals
   g_log_p, g_log_1m_p, g_others = cotangents
   p_y = jax.nn.sigmoid(d)
   c = g_log_p * jax.nn.sigmoid(-d) - g_log_1m_p * p_y
-  k = logits.shape[-1]
+  k = e.shape[-1]
+  a = jnp.where(c == 0.0, 0.0, -c / s) + g_others * inv_z * ((k - 1) - rho * u_sum)
   # Off the label, grad_k = e_k A + g (rho u_k - 1): the label terms' -c p_k / (1 - p_y) = -c e_k / s, and T's
   # g ((K - 1) p_k - rho p_k sum(u)). c is 0 wherever s underflows to 0 (the clamp holds log(1 - p_y) there).
-  a = jnp.where(c == 0.0, 0.0, -c / s) + g_others * inv_z * ((k - 1) - rho * u_sum)
-  e = jnp.exp(logits - _fused.row_values(m)[..., None])  # its label entry is overwritten with `at_label` below
+  u = bonus.fused_slope_times_p(e * _fused.row_values(inv_z, after=u_sum)[..., None], u_sum)
   grad = e * _fused.row_values(a)[..., None] + g_others[..., None] * (rho * u - 1.0)
   at_label = c + g_others * ((k - 1) * p_y - rho * p_y * u_sum)
   grad_rho = jnp.sum(g_others * bonus_sum).reshape(jnp.shape(rho)).astype(rho.dtype)

@@ -170,8 +170,12 @@ def hem_reduce(values):
 
 
 def logit_norm_loss(z, y, tau=0.04):
+  """CE on the normalised logits x, as log(1 + sum_{k != y} e^(x_k - x_y)): exact for p_y near 1 too."""
   z = np.asarray(z, np.float64)
-  return cross_entropy(z / (tau * (np.linalg.norm(z, axis=-1, keepdims=True) + 1e-7)), y)
+  x = z / (tau * (np.linalg.norm(z, axis=-1, keepdims=True) + 1e-7))
+  x_y = np.take_along_axis(x, np.asarray(y)[..., None], -1)
+  others = np.where(one_hot(y, x.shape[-1]) == 1, -np.inf, x)
+  return np.log1p(np.exp(others - x_y).sum(-1))
 
 
 def logit_norm_loss_without_masked(z, y, tau=0.04):

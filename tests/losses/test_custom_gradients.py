@@ -1,4 +1,5 @@
-"""The hand-written backward passes (smoothed EL, MM, HEM) against autodiff of float64 formulas, and their memory."""
+"""The hand-written backward passes (smoothed EL, MM, HEM) against autodiff of float64 formulas, and the memory of
+those and of the other losses with a hand-written gradient (LogitNorm, DICE, the errors read from p_y)."""
 
 import jax
 import jax.numpy as jnp
@@ -165,11 +166,26 @@ def _temp_arrays(fn, b, k):
   "fn",
   [
     lambda z, y: losses.encouraging_loss(z, y, label_smoothing=0.1),
+    lambda z, y: losses.encouraging_loss(z, y, label_smoothing=0.1, log_end=0.75),
     lambda z, y: losses.multiclass_margin_loss(z, y, margin=0.2),
     lambda z, y: losses.hem_loss(z, y, margin=0.2),
     lambda z, y: losses.hem_loss(z, y, margin=losses.hem_plus_margins(np.arange(1, 1025))),
+    lambda z, y: losses.logit_norm_loss(z, y),
+    lambda z, y: losses.squared_error(z, y, mirror_bonus=True),
+    lambda z, y: losses.absolute_error(z, y, mirror_bonus=True),
+    lambda z, y: losses.dice_loss(z, y),
   ],
-  ids=["el_smoothed", "mm", "hem", "hem_plus"],
+  ids=[
+    "el_smoothed",
+    "el_smoothed_le",
+    "mm",
+    "hem",
+    "hem_plus",
+    "logit_norm",
+    "squared_mirror",
+    "absolute_mirror",
+    "dice",
+  ],
 )
 def test_backward_pass_needs_no_extra_logits_sized_array(fn):
   if jax.default_backend() != "cpu":
