@@ -29,7 +29,7 @@ from el_jax.losses._expectation import expectation_of_logs, mixed_ce_expectation
 from el_jax.losses._focal import check_hparams as check_focal_hparams
 from el_jax.losses._focal import class_weight, focal_of_logs, halted_focal_of_logs
 from el_jax.losses._logit_adjusted import logit_adjustment
-from el_jax.losses._prediction_error import ACTIVATIONS
+from el_jax.losses._prediction_error import ACTIVATIONS, softmax_error_of_logs
 
 
 class LabelLoss(NamedTuple):
@@ -131,12 +131,9 @@ def _prediction_error(name: str):
         return jnp.exp(2.0 * log_1m_p) * (1.0 + rho) / k
 
       return LabelLoss(squared, others_collision=True)
-    scale = 4.0 if mirror_bonus else 2.0
-
-    def formula(log_p, log_1m_p, labels):
-      return (scale / k) * jnp.exp(log_1m_p) - (1.0 if mirror_bonus else 0.0)
-
-    return LabelLoss(formula)
+    return LabelLoss(
+      lambda log_p, log_1m_p, labels: softmax_error_of_logs(log_p, log_1m_p, num_classes=k, mirror_bonus=mirror_bonus)
+    )
 
   return build
 
