@@ -19,6 +19,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "A workdir written by train.py, 
 _COMPARE = flags.DEFINE_bool("compare", False, "Compare the runs whose folders follow the flags: DIR1 DIR2 ...")
 _OUT_DIR = flags.DEFINE_string("out_dir", None, "Output folder (default: the workdir; for --compare: ./comparison).")
 _STEP = flags.DEFINE_integer("step", None, "The checkpoint to evaluate (default: the latest).")
+_SPLIT = flags.DEFINE_string("split", None, "The split to evaluate on (default: the run's dataset.eval_split).")
 _TEST_SUBSET = flags.DEFINE_integer("test_subset", None, "Evaluate on the first N test examples only.")
 _OOD_COUNT = flags.DEFINE_integer("ood_count", None, "Use the first N images of each OOD set only.")
 _ATTACK_SUBSET = flags.DEFINE_integer("attack_subset", None, "Attack the first N test examples only.")
@@ -38,6 +39,7 @@ _ENSEMBLE = flags.DEFINE_string(
 )
 _ENSEMBLE_LINF = flags.DEFINE_list("ensemble_linf_eps", [], "Budgets (L_inf) of the attack ensemble; empty: skip.")
 _ENSEMBLE_L2 = flags.DEFINE_list("ensemble_l2_eps", [], "Budgets (L_2) of the attack ensemble; empty: skip.")
+_BLEU_BEAMS = flags.DEFINE_list("bleu_beams", ["1", "5"], "Beam sizes of the BLEU of a translation run; empty: skip.")
 _BATCH = flags.DEFINE_integer("batch_size", 1000, "Evaluation batch size.")
 _SEED = flags.DEFINE_integer("seed", 0, "Seed of the OOD sets, corruptions and attacks.")
 
@@ -47,6 +49,7 @@ def _options():
 
   return suite.Options(
     batch_size=_BATCH.value,
+    split=_SPLIT.value,
     test_subset=_TEST_SUBSET.value,
     ood_count=_OOD_COUNT.value,
     corruptions=_CORRUPTIONS.value,
@@ -61,6 +64,7 @@ def _options():
     ensemble_l2_eps=tuple(float(e) for e in _ENSEMBLE_L2.value),
     probe=_PROBE.value,
     probe_train_subset=_PROBE_TRAIN.value,
+    bleu_beams=tuple(int(b) for b in _BLEU_BEAMS.value),
     seed=_SEED.value,
   )
 

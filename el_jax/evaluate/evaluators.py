@@ -14,6 +14,7 @@ does not apply to the subject raises `Skip` saying why.
   corruptions      accuracy on the MNIST-C corruption families                              images
   adversarial      FGSM, PGD and AutoAttack robust accuracy and detection accuracy rate (DAR)  images
   probe            a linear probe on the frozen features of the model's `head`              one label per example
+  bleu             corpus BLEU of greedy and beam-search translations of the test sentences  translations
 
 Per-token labels (translation) count every unmasked token as one example (accuracy, calibration, margins).
 `el_jax.evaluate.suite` runs them after training, `el_jax.evaluate.during_training` after the epochs
@@ -29,6 +30,7 @@ import numpy as np
 
 from el_jax import losses
 from el_jax.evaluate import autoattack, inference, metrics, ood_sets
+from el_jax.evaluate import bleu as bleu_lib
 from el_jax.evaluate import gradient_weight as gradient_weight_lib
 from el_jax.evaluate import margins as margins_lib
 from el_jax.evaluate import ood as ood_lib
@@ -37,6 +39,7 @@ from el_jax.evaluate.calibration import expected_calibration_error, reliability_
 from el_jax.evaluate.corruptions import DEFAULT_SEVERITY, corrupt
 from el_jax.evaluate.corruptions import names as corruption_names
 from el_jax.evaluate.subject import Skip, Subject
+from el_jax.models import transformer
 from el_jax.train import setup
 
 # The [K, K] table of class energies is left out above this many classes (K^2 numbers in the report).
@@ -320,9 +323,34 @@ def probe(subject: Subject, *, probe_train_subset: int | None = None) -> tuple[d
   return {"probe": entry}, {}
 
 
+# ---- Translation -----------------------------------------------------------------------------------------------
+def bleu(subject: Subject, *, bleu_beams: tuple = (1, 5)) -> tuple[dict, dict]:
+  """Corpus BLEU of the model's translations of the test sentences (`bleu.translation_bleu`), for each beam size
+  of `bleu_beams` (1: greedy; the EL paper's is 5, length penalty 1): tokenised, the BPE removed, as fairseq
+  scores it (EL appendix B.1). Each `beam<k>` entry has the score, the n-gram precisions, the brevity penalty and
+  the hypothesis and reference lengths in tokens."""
+  source = subject.inputs.eval
+  if not (isinstance(subject.model, transformer.Transformer) and hasattr(source, "target_dictionary")):
+    raise Skip(f"needs a translation model and sentence pairs; {subject.inputs.name} is not a translation run")
+  if not bleu_beams:
+    raise Skip("no beam size given (bleu_beams is empty)")
+  entry = {}
+  for beam in bleu_beams:
+    score, _ = bleu_lib.translation_bleu(subject.model, source, beam_size=int(beam), count=subject.test_subset)
+    entry[f"beam{int(beam)}"] = {
+      "score": score.score,
+      "precisions": list(score.precisions),
+      "brevity_penalty": score.brevity_penalty,
+      "hypothesis_length": score.hypothesis_length,
+      "reference_length": score.reference_length,
+    }
+  return {"bleu": entry}, {}
+
+
 # ---- The registry ----------------------------------------------------------------------------------------------
 EVALUATORS = {
-  fn.__name__: fn for fn in (accuracy, calibration, margins, gradient_weight, ood, corruptions, adversarial, probe)
+  fn.__name__: fn
+  for fn in (accuracy, calibration, margins, gradient_weight, ood, corruptions, adversarial, probe, bleu)
 }  # in the order of the report's sections
 
 

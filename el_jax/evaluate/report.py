@@ -57,6 +57,8 @@ def summary_rows(report: dict) -> list[tuple[str, float]]:
       rows.append((f"{attack} eps={eps:g} DAR (msp)", curve["dar_msp"][i]))
   if "probe" in report:
     rows.append(("linear probe accuracy", report["probe"]["test_accuracy"]))
+  for beam, entry in report.get("bleu", {}).items():
+    rows.append((f"BLEU ({beam.replace('beam', 'beam ')})", entry["score"]))
   return rows
 
 
@@ -137,6 +139,16 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
       f"Test accuracy {_fmt(p['test_accuracy'])} (train "
       f"{_fmt(p['train_accuracy'])}) with {p['feature_dim']}-d features, {p['num_train']} training examples, "
       f"recipe {p['recipe']}.",
+    ]
+  if "bleu" in report:
+    rows = [
+      [beam.removeprefix("beam"), e["score"], " / ".join(_fmt(p) for p in e["precisions"]), e["brevity_penalty"]]
+      + [e["hypothesis_length"], e["reference_length"]]
+      for beam, e in report["bleu"].items()
+    ]
+    parts += [
+      "## BLEU (tokenised, BPE removed)",
+      _table(["beam", "BLEU", "n-gram precisions", "brevity penalty", "hypothesis tokens", "reference tokens"], rows),
     ]
   parts += ["## Timing (seconds)", _table(["section", "seconds"], list(report["timing_seconds"].items()))]
   return "\n\n".join(parts) + "\n"

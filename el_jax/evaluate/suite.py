@@ -34,6 +34,7 @@ class Options:
   """
 
   batch_size: int = _SUBJECT["batch_size"]
+  split: str | None = None  # the split evaluated (None: the run's `dataset.eval_split`), e.g. "test"
   test_subset: int | None = _SUBJECT["test_subset"]  # first N test examples for every section
   ood_count: int | None = _DEFAULT["ood_count"]  # first N images of each OOD set
   corruptions: bool = True
@@ -50,6 +51,7 @@ class Options:
   probe: bool = True
   gradient_weights: bool = True  # the loss's gradient-weight curves
   probe_train_subset: int | None = _DEFAULT["probe_train_subset"]  # first N training examples for the probe
+  bleu_beams: tuple = _DEFAULT["bleu_beams"]  # beam sizes of the translations scored by BLEU (1: greedy)
   num_bins: int = _DEFAULT["num_bins"]
   tpr: float = _DEFAULT["tpr"]  # FPR at this TPR; also DAR's acceptance rate of correctly classified clean samples
   seed: int = _SUBJECT["seed"]
@@ -66,7 +68,7 @@ class Options:
 
 def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
   """Evaluates `model` (in evaluation mode) trained as `config` (the workdir's config.json) says."""
-  dataset = config["dataset"]
+  dataset = dict(config["dataset"], **({} if options.split is None else {"eval_split": options.split}))
   inputs = setup.Inputs.from_config(dict(dataset, eval_subset=None))
   subject = Subject(
     model,

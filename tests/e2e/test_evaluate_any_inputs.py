@@ -14,24 +14,26 @@ from scipy import special
 from el_jax import data
 from el_jax.configs.encouraging_loss import graphs, iwslt
 from el_jax.configs.expectation_mixing import reviews
+from el_jax.data import translation
+from el_jax.evaluate import bleu
 from el_jax.train import loop
 from el_jax.train.workdir import Workdir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _train_and_evaluate(config, tmp_path, test_subset: int):
-  """Trains `config` in tmp_path/run, runs evaluate.py on it; returns (report, stdout, model, test records)."""
+def _train_and_evaluate(config, tmp_path, test_subset: int, split: str | None = None):
+  """Trains `config` in tmp_path/run, runs evaluate.py on it (on `split`, default the run's evaluation split);
+  returns (report, stdout, model, test records)."""
   workdir = tmp_path / "run"
   loop.train_and_evaluate(config, str(workdir))
   command = [sys.executable, "evaluate.py", f"--workdir={workdir}", f"--out_dir={tmp_path / 'eval'}"]
-  done = subprocess.run(
-    command + [f"--test_subset={test_subset}"], cwd=ROOT, capture_output=True, text=True, timeout=600
-  )
+  command += [f"--test_subset={test_subset}"] + ([f"--split={split}"] if split else [])
+  done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
   assert done.returncode == 0, done.stderr[-3000:]
   report = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
   dataset = config.dataset
-  test = data.load(dataset.name, dataset.eval_split, **dataset.options.to_dict()).take(test_subset)
+  test = data.load(dataset.name, split or dataset.eval_split, **dataset.options.to_dict()).take(test_subset)
   records = [test[i] for i in range(len(test))]
   model, _ = Workdir(str(workdir)).load_model()
   return report, done.stdout, model, records
@@ -87,7 +89,9 @@ def test_translation(tmp_path):
   config = iwslt.get_config("smoke")
   config.model.update(name="transformer_tiny", layers=1)
   config.dataset.options.max_source_length = config.dataset.options.max_target_length = 24
-  report, stdout, model, records = _train_and_evaluate(config, tmp_path, test_subset=3)
+  assert config.dataset.eval_split == "valid"
+  report, stdout, model, records = _train_and_evaluate(config, tmp_path, test_subset=3, split="test")
+  assert report["split"] == "test"
   batch = _stack(records, ["source", "target_in", "label", "label_mask"])
   logits = np.asarray(model(source=batch["source"], target_in=batch["target_in"]))
   mask = batch["label_mask"]
@@ -96,3 +100,13 @@ def test_translation(tmp_path):
   assert "shot" not in report["accuracy"] and "class_energy" not in report["energy"]
   _check_skipped(report, stdout, "source, target_in")
   assert report["skipped"]["probe"] == f"needs one label per example; {report['dataset']} has per-token labels"
+  # BLEU of the same model's greedy and beam-5 translations of the first 3 test sentences, scored here
+  source = data.load(config.dataset.name, "test", **config.dataset.options.to_dict())
+  for beam in (1, 5):
+    score, hypotheses = bleu.translation_bleu(model, source, beam_size=beam, count=3)
+    references = [
+      translation.remove_bpe(source.target_dictionary.string(r["label"], escape_unk=True), source.bpe) for r in records
+    ]
+    assert report["bleu"][f"beam{beam}"]["score"] == pytest.approx(bleu.corpus_bleu(hypotheses, references).score)
+    assert report["bleu"][f"beam{beam}"]["score"] == pytest.approx(score.score)
+  assert "BLEU (beam 5)" in (tmp_path / "eval" / "evaluation.md").read_text()

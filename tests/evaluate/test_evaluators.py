@@ -70,7 +70,9 @@ def test_the_registry_lists_the_evaluators_in_the_report_order_with_their_option
     "corruptions",
     "adversarial",
     "probe",
+    "bleu",
   ]
+  assert evaluators.options("bleu") == {"bleu_beams": (1, 5)}
   assert evaluators.options("ood") == {"ood_count": None, "tpr": 0.95}
   assert evaluators.options("accuracy") == {}
   assert set(evaluators.options("adversarial")) == {

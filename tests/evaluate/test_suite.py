@@ -20,7 +20,7 @@ def test_options_hold_every_evaluator_option_with_its_default():
 def test_options_switch_evaluators_off_and_pass_each_its_own_options():
   assert list(suite.Options().evaluators()) == evaluators.names()
   chosen = suite.Options(corruptions=False, probe=False, gradient_weights=False, ood_count=7, tpr=0.9).evaluators()
-  assert list(chosen) == ["accuracy", "calibration", "margins", "ood", "adversarial"]
+  assert list(chosen) == ["accuracy", "calibration", "margins", "ood", "adversarial", "bleu"]
   assert chosen["ood"] == {"ood_count": 7, "tpr": 0.9} and chosen["adversarial"]["tpr"] == 0.9
   assert chosen["accuracy"] == {}
 
@@ -60,7 +60,8 @@ def test_run_on_feature_vectors_reports_what_applies_and_skips_the_rest(model):
     "timing_seconds",
   ]
   reason = "needs image inputs; uci_digits has feature vectors of shape [64]"
-  assert report["skipped"] == {"ood": reason, "corruptions": reason, "adversarial": reason}
+  bleu = "needs a translation model and sentence pairs; uci_digits is not a translation run"
+  assert report["skipped"] == {"ood": reason, "corruptions": reason, "adversarial": reason, "bleu": bleu}
   assert set(arrays) == {"margins", "energy"} and len(arrays["margins"]) == 50
   assert set(report["timing_seconds"]) == {"clean", "accuracy", "calibration", "margins"}
 

@@ -29,8 +29,8 @@ How this maps onto el_jax's trainer:
     training size is the paper's rounded 233K, so the exact count depends on the prepared data);
   * the per-epoch evaluation is the token-level loss and accuracy on the valid split; a checkpoint is kept for each
     of the last 10 epochs, and `el-jax-average --workdir DIR --out_dir DIR_avg10 --last 10` writes their average
-    (the paper's model) as a new workdir; BLEU is computed after training with
-    `el_jax.evaluate.bleu.translation_bleu(model, test_source)` on the model of either workdir;
+    (the paper's model) as a new workdir; `evaluate.py --workdir DIR_avg10 --split test` gives the test set's
+    BLEU, greedy and with beam 5 (`--bleu_beams`; `el_jax.evaluate.bleu.translation_bleu` from Python);
   * bfloat16 compute stands in for fairseq's `--fp16`;
   * `--config.loss.fused_output=True` trains through the loss fused with the output projection
     (`el_jax.losses.linear_loss`), which never holds a batch's `[tokens, V]` logits (the training accuracy is then
