@@ -1,6 +1,8 @@
 """The on-the-fly corruptions against closed forms: intensity maps, integer translations, symmetric rotations,
 Poisson noise statistics, line intensities; reproducibility and input checks."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -91,3 +93,37 @@ def test_bad_input_is_named():
     corruptions.corrupt("fog", _images(), seed=0, severity=6)
   with pytest.raises(ValueError, match="uint8"):
     corruptions.corrupt("fog", _images() / 255.0, seed=0)
+
+
+# ---- MNIST-C's arithmetic, re-derived pixel by pixel from its description -------------------------------------
+
+
+def _small(n=3, h=7, w=9, seed=5):
+  """Small [0, 1] images with bright borders, so edge handling shows."""
+  x = np.random.default_rng(seed).random((n, h, w, 1))
+  x[:, 0] = 1.0
+  x[:, :, -1] = 0.9
+  return x
+
+
+@pytest.mark.parametrize("severity", [1, 5])
+def test_motion_blur_is_imagemagicks_one_sided_kernel_with_edge_pixels_repeated(severity):
+  # ImageMagick's MotionBlurImage(radius, sigma, angle): 2 radius + 1 taps, tap i weighs exp(-i^2 / 2 sigma^2)
+  # (normalised) and reads the pixel i steps ahead along the angle, rounded half down to whole pixels; reads past
+  # the border take the nearest edge pixel. One angle ~ U(-45, 45) degrees per image.
+  radius, sigma = [(10, 3), (15, 5), (15, 8), (15, 12), (20, 15)][severity - 1]
+  x = _small()
+  n, h, w, _ = x.shape
+  out = corruptions.motion_blur(x, np.random.default_rng(7), severity)
+  angles = np.random.default_rng(7).uniform(-45, 45, n)
+  for b in range(n):
+    a = math.radians(angles[b])
+    weights = [math.exp(-(i * i) / (2 * sigma * sigma)) for i in range(2 * radius + 1)]
+    for r in range(h):
+      for c in range(w):
+        total = 0.0
+        for i, weight in enumerate(weights):
+          rr = min(max(r + math.ceil(i * math.sin(a) - 0.5), 0), h - 1)
+          cc = min(max(c + math.ceil(i * math.cos(a) - 0.5), 0), w - 1)
+          total += weight * x[b, rr, cc, 0]
+        assert out[b, r, c, 0] == pytest.approx(total / sum(weights), abs=1e-12), (b, r, c)
