@@ -18,7 +18,7 @@ pure function of the images, the severity and the seed. Families:
   `stripe` (inverts the outer quarter columns on each side);
 - weather and occlusion: `fog` (a diamond-square plasma fractal added, MNIST-C's fog), `spatter` (mud blobs);
 - lines: `dotted_line` and `zigzag` (MNIST-C's anti-aliased lines of intensity `log(1 - d / 2.3) + 1` at
-  distance `d`).
+  vertical distance `d`).
 
 MNIST-C's `canny_edges` (needs scikit-image), `frost` (photographs) and `pessimal_noise` (a stored matrix) are
 left out.
@@ -271,59 +271,87 @@ def spatter(x, rng, severity):
 # ---- Lines -------------------------------------------------------------------------------------------------------
 
 
-def _segments_intensity(starts, ends, h, w):
-  """Max over segments of `log(1 - d / 2.3) + 1` (clipped to [0, 1]), `d` the pixel's distance to the segment.
+def line_from_points(c0, r0, c1, r1, h: int, w: int) -> np.ndarray:
+  """MNIST-C's anti-aliased line through `(c0, r0)` and `(c1, r1)` ((col, row); arrays `[S]`): `[S, H, W]`.
 
-  starts, ends: `[N, S, 2]` (col, row) end points of `S` segments per image. Returns `[N, H, W, 1]`.
+  Pixel `(r, c)` gets `clip(log(1 - d / 2.3) + 1, 0, 1)` with `d = |r - (r0 + m (c - c0))|`, `m = (r1 - r0) /
+  (c1 - c0)`: the *vertical* distance to the infinite line (1 / cos of the slope times the perpendicular one, so a
+  line of slope 1 is 1.4x thicker than a flat one), lit where `d < 2.3 (1 - 1/e) ~ 1.45`. Only columns
+  `floor(c0) <= c < ceil(c1)` are drawn (so a segment ending at the last column leaves it dark), and a vertical
+  segment (`c1 == c0`) draws nothing, as in MNIST-C.
   """
-  return np.array(_segments(jnp.asarray(starts, jnp.float32), jnp.asarray(ends, jnp.float32), h, w))
+  c0, r0, c1, r1 = (np.asarray(v, np.float64)[:, None, None] for v in (c0, r0, c1, r1))
+  rows, cols = np.arange(h, dtype=np.float64)[:, None], np.arange(w, dtype=np.float64)[None, :]
+  vertical = c1 == c0
+  slope = (r1 - r0) / np.where(vertical, 1.0, c1 - c0)
+  d = np.minimum(np.abs(rows - (slope * (cols - c0) + r0)), _LINE_WIDTH - 1e-10)
+  value = np.clip(np.log(1 - d / _LINE_WIDTH) + 1, 0, 1)
+  drawn = (cols >= np.maximum(np.floor(c0), 0)) & (cols < np.ceil(c1)) & ~vertical
+  return np.where(drawn, value, 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("h", "w"))
-def _segments(starts, ends, h, w):
-  rows, cols = jnp.meshgrid(jnp.arange(h), jnp.arange(w), indexing="ij")
-  pixels = jnp.stack([cols, rows], -1).reshape(1, h * w, 2).astype(jnp.float32)
-
-  def add_segment(value, segment):
-    a, b = segment[0][:, None, :], segment[1][:, None, :]  # [N, 1, 2]
-    ab = b - a
-    t = jnp.clip(jnp.sum((pixels - a) * ab, -1) / jnp.maximum(jnp.sum(ab * ab, -1), 1e-12), 0, 1)
-    d = jnp.linalg.norm(pixels - (a + t[..., None] * ab), axis=-1)
-    d = jnp.minimum(d, _LINE_WIDTH - 1e-6)
-    return jnp.maximum(value, jnp.clip(jnp.log(1 - d / _LINE_WIDTH) + 1, 0, 1)), None
-
-  segments = (jnp.moveaxis(starts, 1, 0), jnp.moveaxis(ends, 1, 0))  # [S, N, 2] each
-  value = jax.lax.scan(add_segment, jnp.zeros((starts.shape[0], h * w)), segments)[0]
-  return value.reshape(-1, h, w, 1)
+def _check_line_size(name, h, w, min_w):
+  if h < 2 or w < min_w:
+    raise ValueError(f"{name} needs images of at least 2 rows and {min_w} columns, got {h}x{w}.")
 
 
 def dotted_line(x, rng, severity):
+  """MNIST-C's dotted line: `line_from_points` from `(0, r0)` to `(w - 1, r1)`, dashed.
+
+  `r0, r1 ~ U{0..h-2}` (drawn per image, in that order). The dashes keep columns `c` with `c // 2` odd (2-3, 6-7,
+  ...); the last column stays dark (the line's columns stop before `ceil(w - 1)`). Adds the line: `x + line`.
+  One intensity for every severity, as in MNIST-C.
+  """
   del severity
   n, h, w, _ = x.shape
-  r0, r1 = rng.integers(0, h - 1, n), rng.integers(0, h - 1, n)
-  starts = np.stack([np.zeros(n), r0], -1)[:, None]
-  ends = np.stack([np.full(n, w - 1.0), r1], -1)[:, None]
-  line = _segments_intensity(starts, ends, h, w)
-  line[:, :, (np.arange(w) // 2) % 2 == 0] = 0  # dashes: columns 2-3, 6-7, ... stay on
-  return x + line
+  _check_line_size("dotted_line", h, w, 2)
+  ends = rng.integers(0, h - 1, (n, 2))
+  line = line_from_points(np.zeros(n), ends[:, 0], np.full(n, w - 1.0), ends[:, 1], h, w)
+  line[:, :, (np.arange(w) // 2) % 2 == 0] = 0.0
+  return x + line[..., None]
+
+
+def zigzag_points(r0: float, r1: float, c0: float, c1: float, a: float = 2.0, b: float = 2.0) -> np.ndarray:
+  """MNIST-C's zigzag corners `[P, 2]` ((col, row)) along the line `(c0, r0)` to `(c1, r1)`.
+
+  In the frame of that line (length `d`, angle `theta = arctan((r1 - r0) / (c1 - c0))`): the start `(0, 0)`, then
+  corners at `((2 i + 1) a, (-1)^i b)` for `i = 0 .. floor((d - a) / (2 a))` (teeth on both sides, one period per
+  `4 a`), then, unless `d` is a multiple of `2 a`, an end point `(d, r_last / (2 (d - m)))` with `r_last` the last
+  corner's offset and `m = 2 a floor(d / 2 a)` (MNIST-C's formula, kept as it is); rotated by `theta` and shifted
+  to `(c0, r0)`.
+  """
+  theta = np.arctan((r1 - r0) / (c1 - c0))
+  d = (c1 - c0) / np.cos(theta)
+  teeth = int((d - a) // (2 * a)) + 1
+  if teeth < 1:
+    raise ValueError(f"zigzag needs a line of length >= {a}, got {d}.")
+  i = np.arange(teeth)
+  points = [np.zeros((1, 2)), np.stack([(2 * i + 1) * a, np.where(i % 2 == 0, b, -b)], -1)]
+  last_full = 2 * a * (d // (2 * a))
+  if d != last_full:
+    points.append(np.array([[d, points[1][-1, 1] / (2 * (d - last_full))]]))
+  along, across = np.concatenate(points).T
+  cos, sin = np.cos(theta), np.sin(theta)
+  return np.stack([along * cos - across * sin + c0, along * sin + across * cos + r0], -1)
 
 
 def zigzag(x, rng, severity):
-  """A zigzag of teeth 2 pixels long and 2 high along a random line from column 2 to column w - 3."""
+  """MNIST-C's zigzag: `line_from_points` segments between `zigzag_points` of the line from `(2, r0)` to
+  `(w - 3, r1)`, `r0 ~ U{0..h-2}`, `r1 = r0 + U{-5..4}` (drawn per image, in that order).
+
+  The segments are added (`x + sum of segments`; where they meet, their glows add up), as in MNIST-C. One
+  intensity for every severity.
+  """
   del severity
   n, h, w, _ = x.shape
-  c0, c1 = 2.0, w - 3.0
-  r0 = rng.integers(0, h - 1, n).astype(np.float64)
-  theta = np.arctan((rng.integers(-5, 5, n)) / (c1 - c0))
-  length = (c1 - c0) / np.cos(theta)  # [N]
-  teeth = int(np.max(length) // 2) + 1
-  along = np.minimum(np.arange(teeth + 1)[None] * 2.0, length[:, None])  # [N, T+1]
-  across = np.where(np.arange(teeth + 1) % 2 == 1, 2.0, 0.0)[None] * np.where(
-    np.arange(teeth + 1)[None] * 2.0 <= length[:, None], 1.0, 0.0
-  )
-  cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
-  points = np.stack([c0 + along * cos - across * sin, r0[:, None] + along * sin + across * cos], -1)
-  return x + _segments_intensity(points[:, :-1], points[:, 1:], h, w)
+  _check_line_size("zigzag", h, w, 6)
+  draws = rng.integers([0, -5], [h - 1, 5], (n, 2))
+  out = np.empty_like(x)
+  for k, (r0, dr) in enumerate(draws):
+    points = zigzag_points(float(r0), float(r0 + dr), 2.0, w - 3.0)
+    segments = line_from_points(points[:-1, 0], points[:-1, 1], points[1:, 0], points[1:, 1], h, w)
+    out[k] = x[k] + segments.sum(0)[..., None]
+  return out
 
 
 CORRUPTIONS = {
