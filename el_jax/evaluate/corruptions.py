@@ -8,8 +8,8 @@ directions, line positions) are drawn per image from `numpy.random.default_rng(s
 pure function of the images, the severity and the seed. Families:
 
 - noise: `shot_noise` (Poisson, `Pois(x c) / c`), `impulse_noise` (salt and pepper on a fraction `c` of pixels);
-- blurs: `glass_blur` (Gaussian blur, local pixel shuffling, blur again; vectorised: each shuffled pixel takes the
-  value of a random neighbour within `max_delta`, instead of MNIST-C's sequential swaps), `motion_blur`
+- blurs: `glass_blur` (MNIST-C's: vertical Gaussian blur, as its scikit-image call does on
+  a 2-D image, 8-bit truncation, sequential random swaps of nearby pixels, the blur again), `motion_blur`
   (ImageMagick's motion blur as MNIST-C calls it: `2 radius + 1` whole-pixel taps of a one-sided Gaussian ahead of
   each pixel along a random direction in [-45, 45] degrees, edge pixels repeated past the border);
 - affine (about the image centre, bilinear, zero outside): `shear`, `rotate` (random sign), `scale` (shrinks by
@@ -79,19 +79,46 @@ def _blur(x, sigma):
   return ndimage.gaussian_filter(x, sigma=(0, sigma, sigma, 0), mode="nearest", truncate=4.0)
 
 
+def _blur_rows(x, sigma):
+  """Gaussian blur along the rows axis only (`[N, H, W, C]`, axis 1): MNIST-C's `gaussian(image, sigma,
+  multichannel=True)` on a 2-D `[H, W]` image.
+
+  scikit-image's `filters.gaussian` (`multichannel=True` up to 0.18; the same as `channel_axis=-1` in 0.19-0.20)
+  takes the last axis of a 2-D image for colour channels and blurs only the first, through
+  `scipy.ndimage.gaussian_filter(sigma=(sigma, 0), mode="nearest", truncate=4.0)`. MNIST-C's glass blur is thus a
+  vertical blur; this keeps it, for every channel count.
+  """
+  return ndimage.gaussian_filter1d(x, sigma, axis=1, mode="nearest", truncate=4.0)
+
+
 def glass_blur(x, rng, severity):
+  """MNIST-C's glass blur: a vertical Gaussian blur (`_blur_rows`), 8-bit truncation, local pixel swaps, the blur
+  again.
+
+  `y = floor(255 blur(x)) / 255`; then, `iterations` times, for rows `h = H - delta .. delta + 1` (descending) and
+  within each row columns `w = W - delta .. delta + 1` (descending), one after the other: with probability 1/2 the
+  pixel at `(h, w)` swaps with the one at `(h + dy, w + dx)`, `dx, dy ~ U{-delta..delta-1}`; out = `blur(y)`.
+  For each image the coins (`rng.random() < 0.5`) of all iterations and positions are drawn first, in that order,
+  then the offsets `(dx, dy)` for every iteration and position (used where the coin says swap).
+  """
   sigma, delta, iterations = _param(_GLASS, severity)
   n, h, w, _ = x.shape
-  x = np.floor(_blur(x, sigma) * 255) / 255
-  rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-  batch = np.arange(n)[:, None, None]
-  for _ in range(iterations):
-    move = rng.random((n, h, w)) < 0.5
-    dr, dc = (rng.integers(-delta, delta, (n, h, w)) for _ in range(2))
-    src_r = np.where(move, np.clip(rows + dr, 0, h - 1), rows)
-    src_c = np.where(move, np.clip(cols + dc, 0, w - 1), cols)
-    x = x[batch, src_r, src_c]
-  return _blur(x, sigma)
+  y = np.floor(_blur_rows(x, sigma) * 255) / 255
+  positions = [(r, c) for r in range(h - delta, delta, -1) for c in range(w - delta, delta, -1)]
+  swaps = np.empty((n, iterations, len(positions)), bool)
+  offsets = np.empty((n, iterations, len(positions), 2), np.int64)
+  for b in range(n):
+    swaps[b] = rng.random((iterations, len(positions))) < 0.5
+    offsets[b] = rng.integers(-delta, delta, (iterations, len(positions), 2))  # (dx, dy)
+  batch = np.arange(n)
+  for t in range(iterations):
+    for p, (r, c) in enumerate(positions):
+      swap = swaps[:, t, p, None]
+      r2, c2 = r + offsets[:, t, p, 1], c + offsets[:, t, p, 0]
+      here, there = y[batch, r, c], y[batch, r2, c2]
+      y[batch, r, c] = np.where(swap, there, here)
+      y[batch, r2, c2] = np.where(swap, here, there)
+  return _blur_rows(y, sigma)
 
 
 @functools.partial(jax.jit, static_argnames="order")

@@ -187,3 +187,39 @@ def test_zigzag_has_two_sided_teeth_of_period_four_a_and_mnist_cs_end_point():
       for c in range(w):
         total = sum(_line(*p, *q, r, c) for p, q in zip(corners[:-1], corners[1:], strict=True))
         assert out[b, r, c, 0] == pytest.approx(total, abs=1e-12), (b, r, c)
+
+
+def _vertical_gaussian(image, sigma):
+  """scipy's gaussian_filter1d along rows, written out: taps k = -R..R, R = int(4 sigma + 0.5), weights
+  exp(-k^2 / 2 sigma^2) normalised, rows past the border repeat the edge row. `image [H, W]`."""
+  h, w = image.shape
+  radius = int(4 * sigma + 0.5)
+  taps = {k: math.exp(-(k * k) / (2 * sigma * sigma)) for k in range(-radius, radius + 1)}
+  norm = sum(taps.values())
+  out = np.zeros_like(image)
+  for r in range(h):
+    for c in range(w):
+      out[r, c] = sum(weight * image[min(max(r + k, 0), h - 1), c] for k, weight in taps.items()) / norm
+  return out
+
+
+@pytest.mark.parametrize("severity", [1, 5])
+def test_glass_blur_blurs_vertically_truncates_and_swaps_in_mnist_cs_order(severity):
+  # MNIST-C calls scikit-image's gaussian(image, sigma, multichannel=True) on 2-D images: the last axis is taken for
+  # channels, so only the rows are blurred.
+  sigma, delta, iterations = [(0.7, 1, 2), (0.9, 2, 1), (1.0, 2, 3), (1.1, 3, 2), (1.5, 4, 2)][severity - 1]
+  x = _small(n=2, h=12, w=11)
+  n, h, w, _ = x.shape
+  out = corruptions.glass_blur(x, np.random.default_rng(9), severity)
+  rng = np.random.default_rng(9)
+  positions = [(r, c) for r in range(h - delta, delta, -1) for c in range(w - delta, delta, -1)]
+  for b in range(n):
+    coins = rng.random((iterations, len(positions))) < 0.5
+    offsets = rng.integers(-delta, delta, (iterations, len(positions), 2))
+    y = np.floor(_vertical_gaussian(x[b, ..., 0], sigma) * 255) / 255
+    for t in range(iterations):
+      for p, (r, c) in enumerate(positions):
+        if coins[t, p]:
+          dx, dy = offsets[t, p]
+          y[r, c], y[r + dy, c + dx] = y[r + dy, c + dx], y[r, c]
+    np.testing.assert_allclose(out[b, ..., 0], _vertical_gaussian(y, sigma), rtol=0, atol=1e-12)
