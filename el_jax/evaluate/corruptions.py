@@ -5,7 +5,9 @@ Every corruption maps uint8 images `[N, H, W, C]` and a seed to uint8 images of 
 [0, 1] scale and rounding back. Each family has MNIST-C's five severities; `DEFAULT_SEVERITY` is the one
 MNIST-C's published dataset uses (contrast, from MNIST-C's extended list, uses 4). Random choices (noise, angles,
 directions, line positions) are drawn per image from `numpy.random.default_rng(seed)`, so a corrupted set is a
-pure function of the images, the severity and the seed. Families:
+pure function of the images, the severity and the seed. Given the same random draws (each family's docstring says
+in which order it takes them), `glass_blur`, `motion_blur`, `fog`, `dotted_line` and `zigzag` compute what MNIST-C's
+code computes, quirks of the libraries it calls included. Families:
 
 - noise: `shot_noise` (Poisson, `Pois(x c) / c`), `impulse_noise` (salt and pepper on a fraction `c` of pixels);
 - blurs: `glass_blur` (MNIST-C's: vertical Gaussian blur, as its scikit-image call does on
@@ -16,7 +18,8 @@ pure function of the images, the severity and the seed. Families:
   a factor `1/c`), `translate` (`c` pixels along each axis, random signs);
 - intensity: `brightness` (`x + c`, the HSV value shift of a gray image), `contrast` (`(x - mean) c + mean`),
   `stripe` (inverts the outer quarter columns on each side);
-- weather and occlusion: `fog` (a diamond-square plasma fractal added, MNIST-C's fog), `spatter` (mud blobs);
+- weather and occlusion: `fog` (MNIST-C's: a crop of a 256 x 256 diamond-square plasma fractal added),
+  `spatter` (mud blobs);
 - lines: `dotted_line` and `zigzag` (MNIST-C's anti-aliased lines of intensity `log(1 - d / 2.3) + 1` at
   vertical distance `d`).
 
@@ -247,12 +250,29 @@ def stripe(x, rng, severity):
 
 
 def plasma_fractal(rng, count: int, size: int = 256, decay: float = 3.0) -> np.ndarray:
-  """`count` diamond-square height maps `[count, size, size]` in [0, 1] (periodic; `size` a power of two)."""
-  maps = np.zeros((count, size, size), np.float32)
-  step, wibble = size, 100.0
+  """`count` diamond-square height maps `[count, size, size]` in [0, 1], MNIST-C's (periodic; `size` a power of 2).
 
-  def wibbled(mean_of_four):
-    return mean_of_four / 4 + wibble * rng.uniform(-wibble, wibble, mean_of_four.shape).astype(np.float32)
+  From `map[0, 0] = 0`, with `wibble = 100` divided by `decay` after each level, for steps `s = size, size / 2,
+  .., 2` (`t = s / 2`, indices modulo `size`):
+  squares: `map[i + t, j + t] = (map[i, j] + map[i + s, j] + map[i, j + s] + map[i + s, j + s]) / 4 + wibble u`;
+  diamonds: `map[i, j + t] = (map[i + t, j + t] + map[i - t, j + t] + map[i, j] + map[i, j + s]) / 4 + wibble u`,
+  then `map[i + t, j] = (map[i + t, j + t] + map[i + t, j - t] + map[i, j] + map[i + s, j]) / 4 + wibble u`
+  (`i, j` multiples of `s`), `u ~ U(-wibble, wibble)`; finally `(map - min) / (max - min)`. Each image's
+  `size^2 - 1` uniforms are drawn in that order (levels, then the three grids, each row-major), one image after
+  the other, as `low + (high - low) * rng.random()`, numpy's formula for `uniform`.
+  """
+  if size < 2 or size & (size - 1):
+    raise ValueError(f"plasma_fractal's size must be a power of two >= 2, got {size}.")
+  draws = rng.random((count, size * size - 1))
+  maps = np.zeros((count, size, size))
+  step, wibble, used = size, 100.0, 0
+
+  def wibbled(total):
+    nonlocal used
+    cells = total.shape[1] * total.shape[2]
+    u = draws[:, used : used + cells].reshape(total.shape)
+    used += cells
+    return total / 4 + wibble * (-wibble + 2 * wibble * u)  # numpy: uniform(low, high) = low + (high - low) u
 
   while step >= 2:
     half = step // 2
@@ -260,13 +280,12 @@ def plasma_fractal(rng, count: int, size: int = 256, decay: float = 3.0) -> np.n
     square = corners + np.roll(corners, -1, axis=1)
     square = square + np.roll(square, -1, axis=2)
     maps[:, half::step, half::step] = wibbled(square)
-    centres = maps[:, half::step, half::step]
-    corners = maps[:, ::step, ::step]
+    centres, corners = maps[:, half::step, half::step], maps[:, ::step, ::step]
     maps[:, ::step, half::step] = wibbled(
-      centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=2)
+      (centres + np.roll(centres, 1, axis=1)) + (corners + np.roll(corners, -1, axis=2))
     )
     maps[:, half::step, ::step] = wibbled(
-      centres + np.roll(centres, 1, axis=2) + corners + np.roll(corners, -1, axis=1)
+      (centres + np.roll(centres, 1, axis=2)) + (corners + np.roll(corners, -1, axis=1))
     )
     step //= 2
     wibble /= decay
@@ -274,15 +293,22 @@ def plasma_fractal(rng, count: int, size: int = 256, decay: float = 3.0) -> np.n
   return maps / maps.max(axis=(1, 2), keepdims=True)
 
 
-FOG_MAP_SIZE = 64
+FOG_MAP_SIZE = 256  # MNIST-C's fractal size, cropped to the image
+_FOG_CHUNK = 32  # images per fractal batch (8 MiB of maps each at 256)
 
 
 def fog(x, rng, severity):
-  """MNIST-C's fog on a `FOG_MAP_SIZE` fractal per image (MNIST-C crops a 256 map; the smaller map saves memory)."""
+  """MNIST-C's fog: `(x + c m) max(x) / (max(x) + c)`, `m` the top-left `H x W` crop of a `plasma_fractal` of size
+  `FOG_MAP_SIZE` (256, or the next power of two above larger images) with the severity's wibble decay, one per
+  image; `max(x)` is the image's maximum. The crop of a 256 map keeps MNIST-C's scale of fog patches.
+  """
   strength, decay = _param(_FOG, severity)
   n, h, w, _ = x.shape
   size = max(FOG_MAP_SIZE, 1 << (max(h, w) - 1).bit_length())
-  layer = plasma_fractal(rng, n, size, decay)[:, :h, :w, None]
+  layer = np.empty((n, h, w, 1))
+  for start in range(0, n, _FOG_CHUNK):
+    count = min(_FOG_CHUNK, n - start)
+    layer[start : start + count, ..., 0] = plasma_fractal(rng, count, size, decay)[:, :h, :w]
   peak = x.max(axis=(1, 2, 3), keepdims=True)
   return (x + strength * layer) * peak / (peak + strength)
 

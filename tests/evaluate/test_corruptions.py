@@ -223,3 +223,42 @@ def test_glass_blur_blurs_vertically_truncates_and_swaps_in_mnist_cs_order(sever
           dx, dy = offsets[t, p]
           y[r, c], y[r + dy, c + dx] = y[r + dy, c + dx], y[r, c]
     np.testing.assert_allclose(out[b, ..., 0], _vertical_gaussian(y, sigma), rtol=0, atol=1e-12)
+
+
+def _diamond_square(rng, size, decay):
+  """MNIST-C's plasma fractal, one point at a time: squares' centres, then the diamonds' points on the rows of
+  the corners, then those on the columns, each from its four neighbours (wrapping around) / 4 + wibble u,
+  u ~ U(-wibble, wibble) drawn row by row; wibble 100, divided by `decay` per level; rescaled to [0, 1]."""
+  m = np.zeros((size, size))
+  step, wibble = size, 100.0
+
+  def noise():
+    return wibble * (-wibble + 2 * wibble * rng.random())
+
+  while step >= 2:
+    t, cells = step // 2, range(0, size, step)
+    for i in cells:
+      for j in cells:
+        m[i + t, j + t] = (
+          (m[i, j] + m[(i + step) % size, j]) + (m[i, (j + step) % size] + m[(i + step) % size, (j + step) % size])
+        ) / 4 + noise()
+    for i in cells:
+      for j in cells:
+        m[i, j + t] = ((m[i + t, j + t] + m[i - t, j + t]) + (m[i, j] + m[i, (j + step) % size])) / 4 + noise()
+    for i in cells:
+      for j in cells:
+        m[i + t, j] = ((m[i + t, j + t] + m[i + t, j - t]) + (m[i, j] + m[(i + step) % size, j])) / 4 + noise()
+    step, wibble = step // 2, wibble / decay
+  return (m - m.min()) / (m - m.min()).max()
+
+
+@pytest.mark.parametrize("severity", [1, 5])
+def test_fog_adds_a_crop_of_mnist_cs_256_plasma_fractal(severity):
+  strength, decay = [(1.5, 2.0), (2.0, 2.0), (2.5, 1.7), (2.5, 1.5), (3.0, 1.4)][severity - 1]
+  x = _small(n=2, h=6, w=5)
+  out = corruptions.fog(x, np.random.default_rng(2), severity)
+  rng = np.random.default_rng(2)
+  for b in range(len(x)):
+    fog = _diamond_square(rng, 256, decay)[:6, :5]
+    peak = x[b].max()
+    np.testing.assert_allclose(out[b, ..., 0], (x[b, ..., 0] + strength * fog) * peak / (peak + strength), atol=1e-12)
