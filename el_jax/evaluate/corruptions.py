@@ -371,18 +371,17 @@ def zigzag_points(r0: float, r1: float, c0: float, c1: float, a: float = 2.0, b:
   corners at `((2 i + 1) a, (-1)^i b)` for `i = 0 .. floor((d - a) / (2 a))` (teeth on both sides, one period per
   `4 a`), then, unless `d` is a multiple of `2 a`, an end point `(d, r_last / (2 (d - m)))` with `r_last` the last
   corner's offset and `m = 2 a floor(d / 2 a)` (MNIST-C's formula, kept as it is); rotated by `theta` and shifted
-  to `(c0, r0)`.
+  to `(c0, r0)`. A line shorter than `a` (images under 8 columns; MNIST-C's code fails there) has no corner and
+  ends at `(d, 0)`.
   """
   theta = np.arctan((r1 - r0) / (c1 - c0))
   d = (c1 - c0) / np.cos(theta)
-  teeth = int((d - a) // (2 * a)) + 1
-  if teeth < 1:
-    raise ValueError(f"zigzag needs a line of length >= {a}, got {d}.")
-  i = np.arange(teeth)
+  i = np.arange(max(int((d - a) // (2 * a)) + 1, 0))
   points = [np.zeros((1, 2)), np.stack([(2 * i + 1) * a, np.where(i % 2 == 0, b, -b)], -1)]
   last_full = 2 * a * (d // (2 * a))
   if d != last_full:
-    points.append(np.array([[d, points[1][-1, 1] / (2 * (d - last_full))]]))
+    last_offset = points[1][-1, 1] if len(i) else 0.0  # no corner (d < a): a straight line, where MNIST-C fails
+    points.append(np.array([[d, last_offset / (2 * (d - last_full))]]))
   along, across = np.concatenate(points).T
   cos, sin = np.cos(theta), np.sin(theta)
   return np.stack([along * cos - across * sin + c0, along * sin + across * cos + r0], -1)

@@ -183,6 +183,7 @@ def test_zigzag_has_two_sided_teeth_of_period_four_a_and_mnist_cs_end_point():
       (c0 + u * math.cos(theta) - v * math.sin(theta), r0 + u * math.sin(theta) + v * math.cos(theta)) for u, v in frame
     ]
     assert len(corners) == 8  # 6 corners for lengths 23 .. 23.6
+    np.testing.assert_allclose(corruptions.zigzag_points(r0, r1, c0, c1), corners, rtol=0, atol=1e-12)
     for r in range(h):
       for c in range(w):
         total = sum(_line(*p, *q, r, c) for p, q in zip(corners[:-1], corners[1:], strict=True))
@@ -262,3 +263,12 @@ def test_fog_adds_a_crop_of_mnist_cs_256_plasma_fractal(severity):
     fog = _diamond_square(rng, 256, decay)[:6, :5]
     peak = x[b].max()
     np.testing.assert_allclose(out[b, ..., 0], (x[b, ..., 0] + strength * fog) * peak / (peak + strength), atol=1e-12)
+
+
+def test_lines_on_tiny_images():
+  # A line shorter than a tooth (images under 8 columns) has no corner: a straight segment to the end point.
+  np.testing.assert_allclose(corruptions.zigzag_points(1.0, 1.0, 2.0, 3.0), [[2.0, 1.0], [3.0, 1.0]])
+  with pytest.raises(ValueError, match="at least 2 rows and 6 columns"):
+    corruptions.zigzag(np.zeros((1, 28, 5, 1)), np.random.default_rng(0), 1)
+  with pytest.raises(ValueError, match="power of two"):
+    corruptions.plasma_fractal(np.random.default_rng(0), 1, 100)
