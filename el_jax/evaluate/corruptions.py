@@ -5,19 +5,23 @@ Every corruption maps uint8 images `[N, H, W, C]` and a seed to uint8 images of 
 [0, 1] scale and rounding back. Each family has MNIST-C's five severities; `DEFAULT_SEVERITY` is the one
 MNIST-C's published dataset uses (contrast, from MNIST-C's extended list, uses 4). Random choices (noise, angles,
 directions, line positions) are drawn per image from `numpy.random.default_rng(seed)`, so a corrupted set is a
-pure function of the images, the severity and the seed. Families:
+pure function of the images, the severity and the seed. Given the same random draws (each family's docstring says
+in which order it takes them), `glass_blur`, `motion_blur`, `fog`, `dotted_line` and `zigzag` compute what MNIST-C's
+code computes, quirks of the libraries it calls included. Families:
 
 - noise: `shot_noise` (Poisson, `Pois(x c) / c`), `impulse_noise` (salt and pepper on a fraction `c` of pixels);
-- blurs: `glass_blur` (Gaussian blur, local pixel shuffling, blur again; vectorised: each shuffled pixel takes the
-  value of a random neighbour within `max_delta`, instead of MNIST-C's sequential swaps), `motion_blur` (a
-  one-sided Gaussian-weighted average along a random direction in [-45, 45] degrees, as ImageMagick's);
+- blurs: `glass_blur` (MNIST-C's: vertical Gaussian blur, as its scikit-image call does on
+  a 2-D image, 8-bit truncation, sequential random swaps of nearby pixels, the blur again), `motion_blur`
+  (ImageMagick's motion blur as MNIST-C calls it: `2 radius + 1` whole-pixel taps of a one-sided Gaussian ahead of
+  each pixel along a random direction in [-45, 45] degrees, edge pixels repeated past the border);
 - affine (about the image centre, bilinear, zero outside): `shear`, `rotate` (random sign), `scale` (shrinks by
   a factor `1/c`), `translate` (`c` pixels along each axis, random signs);
 - intensity: `brightness` (`x + c`, the HSV value shift of a gray image), `contrast` (`(x - mean) c + mean`),
   `stripe` (inverts the outer quarter columns on each side);
-- weather and occlusion: `fog` (a diamond-square plasma fractal added, MNIST-C's fog), `spatter` (mud blobs);
+- weather and occlusion: `fog` (MNIST-C's: a crop of a 256 x 256 diamond-square plasma fractal added),
+  `spatter` (mud blobs);
 - lines: `dotted_line` and `zigzag` (MNIST-C's anti-aliased lines of intensity `log(1 - d / 2.3) + 1` at
-  distance `d`).
+  vertical distance `d`).
 
 MNIST-C's `canny_edges` (needs scikit-image), `frost` (photographs) and `pessimal_noise` (a stored matrix) are
 left out.
@@ -78,19 +82,46 @@ def _blur(x, sigma):
   return ndimage.gaussian_filter(x, sigma=(0, sigma, sigma, 0), mode="nearest", truncate=4.0)
 
 
+def _blur_rows(x, sigma):
+  """Gaussian blur along the rows axis only (`[N, H, W, C]`, axis 1): MNIST-C's `gaussian(image, sigma,
+  multichannel=True)` on a 2-D `[H, W]` image.
+
+  scikit-image's `filters.gaussian` (`multichannel=True` up to 0.18; the same as `channel_axis=-1` in 0.19-0.20)
+  takes the last axis of a 2-D image for colour channels and blurs only the first, through
+  `scipy.ndimage.gaussian_filter(sigma=(sigma, 0), mode="nearest", truncate=4.0)`. MNIST-C's glass blur is thus a
+  vertical blur; this keeps it, for every channel count.
+  """
+  return ndimage.gaussian_filter1d(x, sigma, axis=1, mode="nearest", truncate=4.0)
+
+
 def glass_blur(x, rng, severity):
+  """MNIST-C's glass blur: a vertical Gaussian blur (`_blur_rows`), 8-bit truncation, local pixel swaps, the blur
+  again.
+
+  `y = floor(255 blur(x)) / 255`; then, `iterations` times, for rows `h = H - delta .. delta + 1` (descending) and
+  within each row columns `w = W - delta .. delta + 1` (descending), one after the other: with probability 1/2 the
+  pixel at `(h, w)` swaps with the one at `(h + dy, w + dx)`, `dx, dy ~ U{-delta..delta-1}`; out = `blur(y)`.
+  For each image the coins (`rng.random() < 0.5`) of all iterations and positions are drawn first, in that order,
+  then the offsets `(dx, dy)` for every iteration and position (used where the coin says swap).
+  """
   sigma, delta, iterations = _param(_GLASS, severity)
   n, h, w, _ = x.shape
-  x = np.floor(_blur(x, sigma) * 255) / 255
-  rows, cols = np.meshgrid(np.arange(h), np.arange(w), indexing="ij")
-  batch = np.arange(n)[:, None, None]
-  for _ in range(iterations):
-    move = rng.random((n, h, w)) < 0.5
-    dr, dc = (rng.integers(-delta, delta, (n, h, w)) for _ in range(2))
-    src_r = np.where(move, np.clip(rows + dr, 0, h - 1), rows)
-    src_c = np.where(move, np.clip(cols + dc, 0, w - 1), cols)
-    x = x[batch, src_r, src_c]
-  return _blur(x, sigma)
+  y = np.floor(_blur_rows(x, sigma) * 255) / 255
+  positions = [(r, c) for r in range(h - delta, delta, -1) for c in range(w - delta, delta, -1)]
+  swaps = np.empty((n, iterations, len(positions)), bool)
+  offsets = np.empty((n, iterations, len(positions), 2), np.int64)
+  for b in range(n):
+    swaps[b] = rng.random((iterations, len(positions))) < 0.5
+    offsets[b] = rng.integers(-delta, delta, (iterations, len(positions), 2))  # (dx, dy)
+  batch = np.arange(n)
+  for t in range(iterations):
+    for p, (r, c) in enumerate(positions):
+      swap = swaps[:, t, p, None]
+      r2, c2 = r + offsets[:, t, p, 1], c + offsets[:, t, p, 0]
+      here, there = y[batch, r, c], y[batch, r2, c2]
+      y[batch, r, c] = np.where(swap, there, here)
+      y[batch, r2, c2] = np.where(swap, here, there)
+  return _blur_rows(y, sigma)
 
 
 @functools.partial(jax.jit, static_argnames="order")
@@ -107,23 +138,46 @@ def _sample(images, coords, order=1):
   return jax.vmap(one)(images, coords)
 
 
+def motion_blur_kernel(radius: int, sigma: float, angle_deg: float) -> tuple[np.ndarray, np.ndarray]:
+  """ImageMagick's motion-blur taps (`MotionBlurImage`, ImageMagick 6.9 and 7): weights and (row, col) offsets.
+
+  The kernel has `2 ceil(radius) + 1` taps (ImageMagick's `GetOptimalKernelWidth1D`), tap `i` weighing
+  `exp(-i^2 / (2 sigma^2))` normalised to sum 1, i.e. the positive half of a Gaussian with its centre tap first.
+  Tap `i` reads the pixel at the whole-pixel offset `(ceil(i sin(a) - 0.5), ceil(i cos(a) - 0.5))` (row, col)
+  from the output pixel, `a` the angle: each pixel averages the pixels *ahead* of it along the direction `a`.
+  Returns `weights [T]` and `offsets [T, 2]` (int).
+  """
+  if radius < 0 or sigma <= 0:
+    raise ValueError(f"motion blur needs radius >= 0 and sigma > 0, got radius={radius}, sigma={sigma}.")
+  taps = 2 * int(np.ceil(radius)) + 1
+  i = np.arange(taps, dtype=np.float64)
+  weights = np.exp(-(i**2) / (2.0 * sigma**2))
+  a = np.deg2rad(angle_deg)
+  point_col, point_row = taps * np.cos(a), taps * np.sin(a)  # ImageMagick's point.y, point.x
+  norm = np.hypot(point_row, point_col)
+  offsets = np.stack([np.ceil(i * point_row / norm - 0.5), np.ceil(i * point_col / norm - 0.5)], -1)
+  return weights / weights.sum(), offsets.astype(np.int64)
+
+
 def motion_blur(x, rng, severity):
+  """MNIST-C's motion blur: ImageMagick's `MotionBlurImage(radius, sigma, angle)`, angle ~ U(-45, 45) degrees.
+
+  `out[r, c] = sum_i w_i x[clip(r + dr_i), clip(c + dc_i)]` with `motion_blur_kernel`'s weights and offsets; reads
+  outside the image repeat the nearest edge pixel (ImageMagick's default `edge` virtual-pixel method). MNIST-C passes
+  the image through an 8-bit PNG and ImageMagick's 16-bit quantum; `corrupt`'s single rounding to 8 bits can differ
+  from that double rounding by one level where the blurred value lies within 1/257 of a level's midpoint.
+  One angle is drawn per image, in image order.
+  """
   radius, sigma = _param(_MOTION, severity)
-  angle = np.deg2rad(rng.uniform(-45, 45, len(x)))
-  return np.asarray(_motion_blur(jnp.asarray(x, jnp.float32), jnp.asarray(angle, jnp.float32), radius, sigma))
-
-
-@functools.partial(jax.jit, static_argnames=("radius", "sigma"))
-def _motion_blur(x, angle, radius, sigma):
-  _, h, w, _ = x.shape
-  rows, cols = jnp.meshgrid(jnp.arange(h, dtype=jnp.float32), jnp.arange(w, dtype=jnp.float32), indexing="ij")
-  weights = np.exp(-(np.arange(radius + 1) ** 2) / (2 * sigma**2))
-  out = jnp.zeros_like(x)
-  for k, weight in enumerate(weights / weights.sum()):
-    coords = jnp.stack(
-      [rows[None] - k * jnp.sin(angle)[:, None, None], cols[None] - k * jnp.cos(angle)[:, None, None]], axis=1
-    )
-    out = out + weight * _sample(x, coords)
+  n, h, w, _ = x.shape
+  angles = rng.uniform(-45, 45, n)
+  rows, cols = np.arange(h)[:, None], np.arange(w)[None, :]
+  out = np.empty_like(x)
+  for b, angle in enumerate(angles):
+    weights, offsets = motion_blur_kernel(radius, sigma, angle)
+    src_r = np.clip(rows[None] + offsets[:, 0, None, None], 0, h - 1)  # [T, H, 1]
+    src_c = np.clip(cols[None] + offsets[:, 1, None, None], 0, w - 1)  # [T, 1, W]
+    out[b] = np.einsum("t,thwc->hwc", weights, x[b][src_r, src_c])
   return out
 
 
@@ -196,12 +250,29 @@ def stripe(x, rng, severity):
 
 
 def plasma_fractal(rng, count: int, size: int = 256, decay: float = 3.0) -> np.ndarray:
-  """`count` diamond-square height maps `[count, size, size]` in [0, 1] (periodic; `size` a power of two)."""
-  maps = np.zeros((count, size, size), np.float32)
-  step, wibble = size, 100.0
+  """`count` diamond-square height maps `[count, size, size]` in [0, 1], MNIST-C's (periodic; `size` a power of 2).
 
-  def wibbled(mean_of_four):
-    return mean_of_four / 4 + wibble * rng.uniform(-wibble, wibble, mean_of_four.shape).astype(np.float32)
+  From `map[0, 0] = 0`, with `wibble = 100` divided by `decay` after each level, for steps `s = size, size / 2,
+  .., 2` (`t = s / 2`, indices modulo `size`):
+  squares: `map[i + t, j + t] = (map[i, j] + map[i + s, j] + map[i, j + s] + map[i + s, j + s]) / 4 + wibble u`;
+  diamonds: `map[i, j + t] = (map[i + t, j + t] + map[i - t, j + t] + map[i, j] + map[i, j + s]) / 4 + wibble u`,
+  then `map[i + t, j] = (map[i + t, j + t] + map[i + t, j - t] + map[i, j] + map[i + s, j]) / 4 + wibble u`
+  (`i, j` multiples of `s`), `u ~ U(-wibble, wibble)`; finally `(map - min) / (max - min)`. Each image's
+  `size^2 - 1` uniforms are drawn in that order (levels, then the three grids, each row-major), one image after
+  the other, as `low + (high - low) * rng.random()`, numpy's formula for `uniform`.
+  """
+  if size < 2 or size & (size - 1):
+    raise ValueError(f"plasma_fractal's size must be a power of two >= 2, got {size}.")
+  draws = rng.random((count, size * size - 1))
+  maps = np.zeros((count, size, size))
+  step, wibble, used = size, 100.0, 0
+
+  def wibbled(total):
+    nonlocal used
+    cells = total.shape[1] * total.shape[2]
+    u = draws[:, used : used + cells].reshape(total.shape)
+    used += cells
+    return total / 4 + wibble * (-wibble + 2 * wibble * u)  # numpy: uniform(low, high) = low + (high - low) u
 
   while step >= 2:
     half = step // 2
@@ -209,13 +280,12 @@ def plasma_fractal(rng, count: int, size: int = 256, decay: float = 3.0) -> np.n
     square = corners + np.roll(corners, -1, axis=1)
     square = square + np.roll(square, -1, axis=2)
     maps[:, half::step, half::step] = wibbled(square)
-    centres = maps[:, half::step, half::step]
-    corners = maps[:, ::step, ::step]
+    centres, corners = maps[:, half::step, half::step], maps[:, ::step, ::step]
     maps[:, ::step, half::step] = wibbled(
-      centres + np.roll(centres, 1, axis=1) + corners + np.roll(corners, -1, axis=2)
+      (centres + np.roll(centres, 1, axis=1)) + (corners + np.roll(corners, -1, axis=2))
     )
     maps[:, half::step, ::step] = wibbled(
-      centres + np.roll(centres, 1, axis=2) + corners + np.roll(corners, -1, axis=1)
+      (centres + np.roll(centres, 1, axis=2)) + (corners + np.roll(corners, -1, axis=1))
     )
     step //= 2
     wibble /= decay
@@ -223,15 +293,22 @@ def plasma_fractal(rng, count: int, size: int = 256, decay: float = 3.0) -> np.n
   return maps / maps.max(axis=(1, 2), keepdims=True)
 
 
-FOG_MAP_SIZE = 64
+FOG_MAP_SIZE = 256  # MNIST-C's fractal size, cropped to the image
+_FOG_CHUNK = 32  # images per fractal batch (8 MiB of maps each at 256)
 
 
 def fog(x, rng, severity):
-  """MNIST-C's fog on a `FOG_MAP_SIZE` fractal per image (MNIST-C crops a 256 map; the smaller map saves memory)."""
+  """MNIST-C's fog: `(x + c m) max(x) / (max(x) + c)`, `m` the top-left `H x W` crop of a `plasma_fractal` of size
+  `FOG_MAP_SIZE` (256, or the next power of two above larger images) with the severity's wibble decay, one per
+  image; `max(x)` is the image's maximum. The crop of a 256 map keeps MNIST-C's scale of fog patches.
+  """
   strength, decay = _param(_FOG, severity)
   n, h, w, _ = x.shape
   size = max(FOG_MAP_SIZE, 1 << (max(h, w) - 1).bit_length())
-  layer = plasma_fractal(rng, n, size, decay)[:, :h, :w, None]
+  layer = np.empty((n, h, w, 1))
+  for start in range(0, n, _FOG_CHUNK):
+    count = min(_FOG_CHUNK, n - start)
+    layer[start : start + count, ..., 0] = plasma_fractal(rng, count, size, decay)[:, :h, :w]
   peak = x.max(axis=(1, 2, 3), keepdims=True)
   return (x + strength * layer) * peak / (peak + strength)
 
@@ -247,59 +324,86 @@ def spatter(x, rng, severity):
 # ---- Lines -------------------------------------------------------------------------------------------------------
 
 
-def _segments_intensity(starts, ends, h, w):
-  """Max over segments of `log(1 - d / 2.3) + 1` (clipped to [0, 1]), `d` the pixel's distance to the segment.
+def line_from_points(c0, r0, c1, r1, h: int, w: int) -> np.ndarray:
+  """MNIST-C's anti-aliased line through `(c0, r0)` and `(c1, r1)` ((col, row); arrays `[S]`): `[S, H, W]`.
 
-  starts, ends: `[N, S, 2]` (col, row) end points of `S` segments per image. Returns `[N, H, W, 1]`.
+  Pixel `(r, c)` gets `clip(log(1 - d / 2.3) + 1, 0, 1)` with `d = |r - (r0 + m (c - c0))|`, `m = (r1 - r0) /
+  (c1 - c0)`: the *vertical* distance to the infinite line (1 / cos of the slope times the perpendicular one, so a
+  line of slope 1 is 1.4x thicker than a flat one), lit where `d < 2.3 (1 - 1/e) ~ 1.45`. Only columns
+  `floor(c0) <= c < ceil(c1)` are drawn (so a segment ending at the last column leaves it dark), and a vertical
+  segment (`c1 == c0`) draws nothing, as in MNIST-C.
   """
-  return np.array(_segments(jnp.asarray(starts, jnp.float32), jnp.asarray(ends, jnp.float32), h, w))
+  c0, r0, c1, r1 = (np.asarray(v, np.float64)[:, None, None] for v in (c0, r0, c1, r1))
+  rows, cols = np.arange(h, dtype=np.float64)[:, None], np.arange(w, dtype=np.float64)[None, :]
+  vertical = c1 == c0
+  slope = (r1 - r0) / np.where(vertical, 1.0, c1 - c0)
+  d = np.minimum(np.abs(rows - (slope * (cols - c0) + r0)), _LINE_WIDTH - 1e-10)
+  value = np.clip(np.log(1 - d / _LINE_WIDTH) + 1, 0, 1)
+  drawn = (cols >= np.maximum(np.floor(c0), 0)) & (cols < np.ceil(c1)) & ~vertical
+  return np.where(drawn, value, 0.0)
 
 
-@functools.partial(jax.jit, static_argnames=("h", "w"))
-def _segments(starts, ends, h, w):
-  rows, cols = jnp.meshgrid(jnp.arange(h), jnp.arange(w), indexing="ij")
-  pixels = jnp.stack([cols, rows], -1).reshape(1, h * w, 2).astype(jnp.float32)
-
-  def add_segment(value, segment):
-    a, b = segment[0][:, None, :], segment[1][:, None, :]  # [N, 1, 2]
-    ab = b - a
-    t = jnp.clip(jnp.sum((pixels - a) * ab, -1) / jnp.maximum(jnp.sum(ab * ab, -1), 1e-12), 0, 1)
-    d = jnp.linalg.norm(pixels - (a + t[..., None] * ab), axis=-1)
-    d = jnp.minimum(d, _LINE_WIDTH - 1e-6)
-    return jnp.maximum(value, jnp.clip(jnp.log(1 - d / _LINE_WIDTH) + 1, 0, 1)), None
-
-  segments = (jnp.moveaxis(starts, 1, 0), jnp.moveaxis(ends, 1, 0))  # [S, N, 2] each
-  value = jax.lax.scan(add_segment, jnp.zeros((starts.shape[0], h * w)), segments)[0]
-  return value.reshape(-1, h, w, 1)
+def _check_line_size(name, h, w, min_w):
+  if h < 2 or w < min_w:
+    raise ValueError(f"{name} needs images of at least 2 rows and {min_w} columns, got {h}x{w}.")
 
 
 def dotted_line(x, rng, severity):
+  """MNIST-C's dotted line: `line_from_points` from `(0, r0)` to `(w - 1, r1)`, dashed.
+
+  `r0, r1 ~ U{0..h-2}` (drawn per image, in that order). The dashes keep columns `c` with `c // 2` odd (2-3, 6-7,
+  ...); the last column stays dark (the line's columns stop before `ceil(w - 1)`). Adds the line: `x + line`.
+  One intensity for every severity, as in MNIST-C.
+  """
   del severity
   n, h, w, _ = x.shape
-  r0, r1 = rng.integers(0, h - 1, n), rng.integers(0, h - 1, n)
-  starts = np.stack([np.zeros(n), r0], -1)[:, None]
-  ends = np.stack([np.full(n, w - 1.0), r1], -1)[:, None]
-  line = _segments_intensity(starts, ends, h, w)
-  line[:, :, (np.arange(w) // 2) % 2 == 0] = 0  # dashes: columns 2-3, 6-7, ... stay on
-  return x + line
+  _check_line_size("dotted_line", h, w, 2)
+  ends = rng.integers(0, h - 1, (n, 2))
+  line = line_from_points(np.zeros(n), ends[:, 0], np.full(n, w - 1.0), ends[:, 1], h, w)
+  line[:, :, (np.arange(w) // 2) % 2 == 0] = 0.0
+  return x + line[..., None]
+
+
+def zigzag_points(r0: float, r1: float, c0: float, c1: float, a: float = 2.0, b: float = 2.0) -> np.ndarray:
+  """MNIST-C's zigzag corners `[P, 2]` ((col, row)) along the line `(c0, r0)` to `(c1, r1)`.
+
+  In the frame of that line (length `d`, angle `theta = arctan((r1 - r0) / (c1 - c0))`): the start `(0, 0)`, then
+  corners at `((2 i + 1) a, (-1)^i b)` for `i = 0 .. floor((d - a) / (2 a))` (teeth on both sides, one period per
+  `4 a`), then, unless `d` is a multiple of `2 a`, an end point `(d, r_last / (2 (d - m)))` with `r_last` the last
+  corner's offset and `m = 2 a floor(d / 2 a)` (MNIST-C's formula, kept as it is); rotated by `theta` and shifted
+  to `(c0, r0)`. A line shorter than `a` (images under 8 columns; MNIST-C's code fails there) has no corner and
+  ends at `(d, 0)`.
+  """
+  theta = np.arctan((r1 - r0) / (c1 - c0))
+  d = (c1 - c0) / np.cos(theta)
+  i = np.arange(max(int((d - a) // (2 * a)) + 1, 0))
+  points = [np.zeros((1, 2)), np.stack([(2 * i + 1) * a, np.where(i % 2 == 0, b, -b)], -1)]
+  last_full = 2 * a * (d // (2 * a))
+  if d != last_full:
+    last_offset = points[1][-1, 1] if len(i) else 0.0  # no corner (d < a): a straight line, where MNIST-C fails
+    points.append(np.array([[d, last_offset / (2 * (d - last_full))]]))
+  along, across = np.concatenate(points).T
+  cos, sin = np.cos(theta), np.sin(theta)
+  return np.stack([along * cos - across * sin + c0, along * sin + across * cos + r0], -1)
 
 
 def zigzag(x, rng, severity):
-  """A zigzag of teeth 2 pixels long and 2 high along a random line from column 2 to column w - 3."""
+  """MNIST-C's zigzag: `line_from_points` segments between `zigzag_points` of the line from `(2, r0)` to
+  `(w - 3, r1)`, `r0 ~ U{0..h-2}`, `r1 = r0 + U{-5..4}` (drawn per image, in that order).
+
+  The segments are added (`x + sum of segments`; where they meet, their glows add up), as in MNIST-C. One
+  intensity for every severity.
+  """
   del severity
   n, h, w, _ = x.shape
-  c0, c1 = 2.0, w - 3.0
-  r0 = rng.integers(0, h - 1, n).astype(np.float64)
-  theta = np.arctan((rng.integers(-5, 5, n)) / (c1 - c0))
-  length = (c1 - c0) / np.cos(theta)  # [N]
-  teeth = int(np.max(length) // 2) + 1
-  along = np.minimum(np.arange(teeth + 1)[None] * 2.0, length[:, None])  # [N, T+1]
-  across = np.where(np.arange(teeth + 1) % 2 == 1, 2.0, 0.0)[None] * np.where(
-    np.arange(teeth + 1)[None] * 2.0 <= length[:, None], 1.0, 0.0
-  )
-  cos, sin = np.cos(theta)[:, None], np.sin(theta)[:, None]
-  points = np.stack([c0 + along * cos - across * sin, r0[:, None] + along * sin + across * cos], -1)
-  return x + _segments_intensity(points[:, :-1], points[:, 1:], h, w)
+  _check_line_size("zigzag", h, w, 6)
+  draws = rng.integers([0, -5], [h - 1, 5], (n, 2))
+  out = np.empty_like(x)
+  for k, (r0, dr) in enumerate(draws):
+    points = zigzag_points(float(r0), float(r0 + dr), 2.0, w - 3.0)
+    segments = line_from_points(points[:-1, 0], points[:-1, 1], points[1:, 0], points[1:, 1], h, w)
+    out[k] = x[k] + segments.sum(0)[..., None]
+  return out
 
 
 CORRUPTIONS = {
