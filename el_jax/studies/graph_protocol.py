@@ -23,7 +23,7 @@ import os
 
 import numpy as np
 
-from el_jax.evaluate import inference
+from el_jax.evaluate import inference, metrics
 from el_jax.train import checkpoint, loop, setup
 from el_jax.train.workdir import Workdir
 
@@ -62,12 +62,11 @@ def best_epoch_accuracy(workdir: str, *, split: str = "test", batch_size: int = 
   inputs = setup.Inputs.from_config(dict(config["dataset"], eval_split=split, eval_subset=None))
   classifier = inference.Classifier.from_model(model, inputs.normalization)
   predictions = inference.predict(classifier, inputs.eval, batch_size=batch_size, transforms=inputs.eval_transforms)
-  correct = np.argmax(predictions.logits, axis=-1) == predictions.labels
   return {
     "step": best,
     "validation_accuracy": float(state["best"]),
-    f"{split}_accuracy": float(np.mean(correct)),
-    f"num_{split}": int(correct.size),
+    f"{split}_accuracy": metrics.accuracy(predictions.logits, predictions.labels),
+    f"num_{split}": int(predictions.labels.size),
   }
 
 
