@@ -13,7 +13,8 @@ the absolute error. The mirror bonus subtracts the error from the opposite targe
 `linear_sigmoid_error_sum` makes one pass over the blocks of logits for the sum; the backward pass recomputes each
 block once and forms its gradient :math:`f_0'(z_k)` off the label and :math:`f_1'(z_y)` on it (`_linear_blocks`).
 With the vocabulary sharded over a mesh axis (`vocab_axis`), each shard sums its own columns and one `psum` of the
-`[2, N]` sums and label hits combines them; the backward pass's `psum` of `d hidden` is the other collective.
+stacked `[3, N]` sums, label hits and (zero) label logits combines them (`label_logits`); the backward pass's
+`psum` of `d hidden` is the other collective.
 """
 
 import functools
