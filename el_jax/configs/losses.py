@@ -31,6 +31,11 @@ def cross_entropy(*, label_smoothing: float = 0.0) -> dict:
   return {"name": "cross_entropy", "label_smoothing": label_smoothing} if label_smoothing else {"name": "cross_entropy"}
 
 
+def squared_error(*, activation: str, mirror_bonus: bool) -> dict:
+  """The squared error on the softmax's or sigmoid's outputs, with or without the mirror bonus (EL Table 5)."""
+  return {"name": "squared_error", "activation": activation, "mirror_bonus": mirror_bonus}
+
+
 def encouraging_loss_menu(log_end: float, *, label_smoothing: float = 0.0) -> dict:
   """EL papers: cross-entropy against EL with the experiment's LE (both with its label smoothing, if any)."""
   return {

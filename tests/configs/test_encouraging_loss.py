@@ -143,6 +143,16 @@ def test_efficientnet_imagenet_decays_by_0_97_every_2_4_epochs_after_warm_up():
   [
     ("encouraging_loss.mnist", "loss=el", {"name": "encouraging_loss", "log_end": 1.0}),
     ("encouraging_loss.mnist", "loss=ce", {"name": "cross_entropy"}),
+    (
+      "encouraging_loss.mnist",
+      "loss=mse_softmax",
+      {"name": "squared_error", "activation": "softmax", "mirror_bonus": False},
+    ),
+    (
+      "encouraging_loss.mnist",
+      "loss=mse_sigmoid_mirror",
+      {"name": "squared_error", "activation": "sigmoid", "mirror_bonus": True},
+    ),
     ("encouraging_loss.cifar", "loss=el", {"name": "encouraging_loss", "log_end": 0.75}),
     ("encouraging_loss.cifar", "loss=el_normal", {"name": "encouraging_loss", "log_end": 1.0}),
     ("encouraging_loss.imagenet", "loss=el", {"name": "encouraging_loss", "log_end": 0.75}),
