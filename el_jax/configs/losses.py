@@ -36,6 +36,11 @@ def squared_error(*, activation: str, mirror_bonus: bool) -> dict:
   return {"name": "squared_error", "activation": activation, "mirror_bonus": mirror_bonus}
 
 
+def deferred_reweighting(loss: dict, *, start: float) -> dict:
+  """`loss` with deferred class-balanced re-weighting (DRW, Cao et al. 2019) from the fraction `start` of training."""
+  return {**loss, "class_weights": "effective_number", "reweight_from": start}
+
+
 def encouraging_loss_menu(log_end: float, *, label_smoothing: float = 0.0) -> dict:
   """EL papers: cross-entropy against EL with the experiment's LE (both with its label smoothing, if any)."""
   return {

@@ -3,16 +3,20 @@
 margin="hem"            HEM's margin sqrt(M / N) for N training examples (HEM paper §4.2; `hem_margin`)
 margin="hem_plus"       HEM+'s per-class margins sqrt(M / (K s_i)) (HEM paper §4.3; `hem_plus_margins`)
 class_counts="train"    the training set's examples per class (`logit_adjusted_loss`)
+class_weights=          the class-balanced weights of deferred re-weighting, (1 - beta) / (1 - beta^n_k) normalised
+  "effective_number"    to sum K (`get_objective`'s `class_weights`; `_reweighting.effective_number_weights`)
 
-`M` (default 2000), the constant of the two margin markers, is a hyper-parameter of the config only: it is used
-here and not passed to the loss. `M` and `margin_of` left None (a config's unset fields) take their defaults.
+`M` (default 2000), the constant of the two margin markers, and `reweight_beta` (default 0.9999), the beta of the
+effective numbers, are hyper-parameters of the config only: they are used here and not passed to the loss. `M`,
+`reweight_beta` and `margin_of` left None (a config's unset fields) take their defaults.
 """
 
 import numpy as np
 
 from el_jax.losses._margin import hem_margin, hem_plus_margins
+from el_jax.losses._reweighting import DEFAULT_BETA, effective_number_weights
 
-MARKERS = {"margin": ("hem", "hem_plus"), "class_counts": ("train",)}
+MARKERS = {"margin": ("hem", "hem_plus"), "class_counts": ("train",), "class_weights": ("effective_number",)}
 DEFAULT_M = 2000.0
 
 
@@ -20,14 +24,23 @@ def resolve_data_hparams(hparams: dict, class_counts) -> dict:
   """`hparams` with every marker replaced by its value for the training set.
 
   Args:
-    hparams: a loss's hyper-parameters; `M` (default 2000), the HEM margin constant, is consumed here.
+    hparams: a loss's hyper-parameters; `M` (default 2000), the HEM margin constant, and `reweight_beta` (default
+      0.9999) are consumed here.
     class_counts: `[K]` training examples per class, or a function returning them (called only if a marker needs
       them, since reading a large set's labels can be slow).
 
   Raises a ValueError naming an unknown marker, an `M` that is not a number > 0, or an `M` other than the default
-  that no marker uses (a numeric margin), which would otherwise be ignored.
+  that no marker uses (a numeric margin), which would otherwise be ignored; the same for `reweight_beta` without
+  `class_weights="effective_number"`.
   """
   hparams = dict(hparams)
+  beta = hparams.pop("reweight_beta", None)
+  beta = DEFAULT_BETA if beta is None else beta
+  if beta != DEFAULT_BETA and hparams.get("class_weights") != "effective_number":
+    raise ValueError(
+      f"reweight_beta={beta} sets the beta of class_weights='effective_number', but class_weights is "
+      f"{hparams.get('class_weights')!r}: set class_weights='effective_number', or leave reweight_beta unset."
+    )
   if hparams.get("margin_of", "") is None:
     del hparams["margin_of"]  # the loss's default
   m = hparams.pop("M", None)
@@ -53,6 +66,8 @@ def resolve_data_hparams(hparams: dict, class_counts) -> dict:
       hparams[key] = hem_margin(int(counts.sum()), m)
     elif value == "hem_plus":
       hparams[key] = hem_plus_margins(counts, m).tolist()
+    elif value == "effective_number":
+      hparams[key] = effective_number_weights(counts, beta).tolist()
     else:
       hparams[key] = counts.tolist()
   return hparams

@@ -7,7 +7,7 @@ see `training_progress`) and may be a traced scalar: schedules are evaluated wit
 
 import jax.numpy as jnp
 
-from el_jax.losses import _registry, _schedules
+from el_jax.losses import _registry, _reweighting, _schedules
 from el_jax.losses._linear import LinearOutputs, linear_loss
 from el_jax.losses._margin import hem_reduce
 
@@ -19,9 +19,14 @@ _SCHEDULE_HPARAMS = {
 }
 
 
+# Deferred class re-weighting of the mean of per-example losses (`_reweighting`); off by default.
+_REWEIGHT_HPARAMS = {"class_weights": None, "reweight_from": 0.0}
+
+
 def objective_hparams(name: str) -> dict:
-  """The hyper-parameters `get_objective(name, ...)` accepts: the loss's own and its schedule's, with defaults."""
-  return {**_registry.hparams(name), **_SCHEDULE_HPARAMS.get(name, {})}
+  """The hyper-parameters `get_objective(name, ...)` accepts: the loss's own, its schedule's and the class
+  re-weighting's, with defaults."""
+  return {**_registry.hparams(name), **_SCHEDULE_HPARAMS.get(name, {}), **_REWEIGHT_HPARAMS}
 
 
 def _masked_mean(values, where):
@@ -52,6 +57,10 @@ def get_objective(name: str, *, linear_blocks: tuple[int, int] | None = None, **
     then rises linearly from 0); see `bonus_weight`. Both default to 0: the bonus is on from the start.
   - `mixed_ce_expectation`: `focus_schedule`, one of `"F=0"`, `"F=0,0.5"`, `"F=0-0.5"` (mixing paper), which sets
     `alpha` and `beta` from the focus `F` at each step (`focus`, `focus_weights`); it excludes `alpha`/`beta`.
+  - every loss reduced by the mean: `class_weights` (`[K]` numbers; default None, no re-weighting) and
+    `reweight_from` (default 0): from that fraction of training on, the mean becomes the class-weighted mean
+    :math:`\sum_i w_{y_i} \ell_i / \sum_i w_{y_i}` (deferred re-weighting, DRW; see `_reweighting`). Configs
+    name the class-balanced weights by the marker `class_weights="effective_number"` (`resolve_data_hparams`).
 
   Raises:
     ValueError: for an unknown loss, or a hyper-parameter that is unknown, missing or out of range, listing the
@@ -63,6 +72,8 @@ def get_objective(name: str, *, linear_blocks: tuple[int, int] | None = None, **
     {} if linear_blocks is None else dict(zip(("token_block", "vocab_block"), _blocks(linear_blocks), strict=True))
   )
   schedule = {k: kwargs.pop(k) for k in list(kwargs) if k in _SCHEDULE_HPARAMS.get(name, {})}
+  class_weights, reweight_from = (kwargs.pop(k, default) for k, default in _REWEIGHT_HPARAMS.items())
+  _reweighting.check_class_weights(class_weights, reweight_from)
   loss_fn = _registry.get(name, **kwargs)
 
   def loss_of(outputs, labels, **call_kwargs):
@@ -79,9 +90,17 @@ def get_objective(name: str, *, linear_blocks: tuple[int, int] | None = None, **
     reduce = hem_reduce
   else:
     reduce = _masked_mean
+  if class_weights is not None and reduce is not _masked_mean:
+    raise ValueError(
+      f"class_weights re-weights the mean of per-example losses, but {name!r} is reduced over the batch in its own "
+      "way (DICE, or HEM's mean of the above-zero losses). Leave class_weights unset for this loss."
+    )
 
   def objective(logits, labels, *, where=None, progress=0.0):
-    return reduce(per_example(logits, labels, where, progress), where)
+    values = per_example(logits, labels, where, progress)
+    if class_weights is None:
+      return reduce(values, where)
+    return _reweighting.reweighted_mean(values, labels, where, class_weights, jnp.asarray(progress) >= reweight_from)
 
   return objective
 

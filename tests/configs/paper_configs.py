@@ -35,7 +35,10 @@ MIXING_CIFAR_MODELS = (
 
 # Every config file and the values of each of its variant arguments (the other arguments keep their defaults).
 VARIANTS = {
-  "encouraging_loss.mnist": {"loss": EL_LOSSES, "data": ("mnist", "mnist_digits")},
+  "encouraging_loss.mnist": {
+    "loss": (*EL_LOSSES, "mse_softmax", "mse_softmax_mirror", "mse_sigmoid", "mse_sigmoid_mirror"),
+    "data": ("mnist", "mnist_digits"),
+  },
   "encouraging_loss.mnist_ood": {"loss": EL_LOSSES, "data": ("mnist", "mnist_digits")},
   "encouraging_loss.cifar": {
     "dataset": ("cifar10", "cifar100"),
@@ -45,7 +48,7 @@ VARIANTS = {
   },
   "encouraging_loss.imagenet": {"model": ("resnet50", "efficientnet_b0"), "loss": EL_LOSSES},
   "encouraging_loss.inaturalist": {
-    "loss": (*EL_LOSSES, "el_normal", "el_aggressive", "focal", "halted_focal"),
+    "loss": (*EL_LOSSES, "el_normal", "el_aggressive", "focal", "halted_focal", "ce_drw", "el_normal_drw"),
   },
   "expectation_mixing.cifar100": {"model": MIXING_CIFAR_MODELS, "loss": MIXING_LOSSES},
   "expectation_mixing.cinic10": {"model": MIXING_CIFAR_MODELS, "loss": MIXING_LOSSES},

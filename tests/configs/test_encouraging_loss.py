@@ -163,6 +163,11 @@ def test_efficientnet_imagenet_decays_by_0_97_every_2_4_epochs_after_warm_up():
     ),
     ("encouraging_loss.imagenet", "model=efficientnet_b0,loss=ce", {"name": "cross_entropy", "label_smoothing": 0.1}),
     ("encouraging_loss.inaturalist", "loss=el", {"name": "encouraging_loss", "log_end": 0.5}),
+    (
+      "encouraging_loss.inaturalist",
+      "loss=el_normal_drw",
+      {"name": "encouraging_loss", "log_end": 1.0, "class_weights": "effective_number", "reweight_from": 0.9},
+    ),
     ("encouraging_loss.inaturalist", "loss=el_normal", {"name": "encouraging_loss", "log_end": 1.0}),
     (
       "encouraging_loss.inaturalist",
