@@ -38,63 +38,19 @@ from el_jax.data.synthetic import GeneratedRecords
 
 DATASETS = ("camvid", "cityscapes", "sbd")
 CLASS_NAMES = {
-  "camvid": (
-    "sky",
-    "building",
-    "pole",
-    "road",
-    "pavement",
-    "tree",
-    "sign_symbol",
-    "fence",
-    "car",
-    "pedestrian",
-    "bicyclist",
-  ),  # fmt: skip
-  "cityscapes": (
-    "road",
-    "sidewalk",
-    "building",
-    "wall",
-    "fence",
-    "pole",
-    "traffic light",
-    "traffic sign",
-    "vegetation",
-    "terrain",
-    "sky",
-    "person",
-    "rider",
-    "car",
-    "truck",
-    "bus",
-    "train",
-    "motorcycle",
-    "bicycle",
-  ),  # fmt: skip
-  "sbd": (
-    "background",
-    "aeroplane",
-    "bicycle",
-    "bird",
-    "boat",
-    "bottle",
-    "bus",
-    "car",
-    "cat",
-    "chair",
-    "cow",
-    "diningtable",
-    "dog",
-    "horse",
-    "motorbike",
-    "person",
-    "pottedplant",
-    "sheep",
-    "sofa",
-    "train",
-    "tvmonitor",
-  ),  # fmt: skip
+  "camvid": tuple("sky,building,pole,road,pavement,tree,sign_symbol,fence,car,pedestrian,bicyclist".split(",")),
+  "cityscapes": tuple(
+    (
+      "road,sidewalk,building,wall,fence,pole,traffic light,traffic sign,vegetation,terrain,sky,person,rider,car,"
+      "truck,bus,train,motorcycle,bicycle"
+    ).split(",")
+  ),
+  "sbd": tuple(
+    (
+      "background,aeroplane,bicycle,bird,boat,bottle,bus,car,cat,chair,cow,diningtable,dog,horse,motorbike,person,"
+      "pottedplant,sheep,sofa,train,tvmonitor"
+    ).split(",")
+  ),
 }
 NUM_CLASSES = {name: len(classes) for name, classes in CLASS_NAMES.items()}
 SPLIT_SIZES = {
@@ -422,7 +378,7 @@ class SyntheticSegmentation(GeneratedRecords):
 
   Record `i` is drawn from `(seed, split_id, i)`: its label map is a grid of rectangular cells, `GRID_CELLS` along
   the shorter side, each of a class drawn from `frequencies` (void with probability `void_fraction`); each pixel of
-  a class-`c` cell is `palette[c]` (a fixed colour per class) plus uniform noise in [-24, 24], and void pixels are
+  a class-`c` cell is `palette[c]` (a distinct colour per class) plus uniform noise in [-24, 24], and void pixels are
   uniform noise, so a pixel's colour reveals its class and a small convolutional model can learn the task. With
   `input_shape` `(None, None, 3)` (SBD) the size varies: record 0 is `max_size` square, the others have one side
   `max_size` and the other uniform in `[max_size / 2, max_size]`.
@@ -441,8 +397,11 @@ class SyntheticSegmentation(GeneratedRecords):
 
   @property
   def palette(self) -> np.ndarray:
-    """`[K, 3]` the base colour of each class (fixed per number of classes, the same in every split)."""
-    return np.random.default_rng((2011, self.num_classes)).integers(30, 226, (self.num_classes, 3))
+    """`[K, 3]` the base colour of each class: distinct points of the lattice {40, 132, 224}^3 (92 apart, more than
+    twice the noise), in a fixed shuffled order, the same in every split."""
+    levels = np.array([40, 132, 224])
+    lattice = np.stack(np.meshgrid(levels, levels, levels, indexing="ij"), axis=-1).reshape(-1, 3)
+    return lattice[np.random.default_rng(2011).permutation(len(lattice))[: self.num_classes]]
 
   def _cells(self, index: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray, np.ndarray]:
     """`(rng, classes [r, c] (num_classes: void), cell heights [r], cell widths [c])` of record `index`."""
@@ -471,7 +430,7 @@ class SyntheticSegmentation(GeneratedRecords):
     full = np.repeat(np.repeat(classes, heights, axis=0), widths, axis=1)
     mask = full < self.num_classes
     label = np.where(mask, full, 0).astype(np.int32)
-    image = self.palette.astype(np.uint8)[label]  # in [30, 225]: adding noise in [-24, 24] cannot wrap around
+    image = self.palette.astype(np.uint8)[label]  # in [40, 224]: adding noise in [-24, 24] cannot wrap around
     image += rng.integers(0, 49, image.shape, dtype=np.uint8)
     image -= np.uint8(24)
     void = ~mask
