@@ -63,6 +63,10 @@ def test_camvid_missing_folder_names_the_layout_and_download(camvid):
     data.load("segmentation:camvid", "train")
   with pytest.raises(ValueError, match="no split 'validation'"):
     data.load("segmentation:camvid", "validation", data_dir=str(root))
+  with pytest.raises(ValueError, match="reads no files"):
+    data.load("synthetic:segmentation:camvid", "train", data_dir=str(root))
+  with pytest.raises(ValueError, match="Unknown segmentation dataset 'voc'"):
+    data.load("segmentation:voc", "train", data_dir=str(root))
 
 
 def test_camvid_missing_label_and_bad_values_are_errors(tmp_path):
