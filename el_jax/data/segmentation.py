@@ -346,7 +346,8 @@ CITYSCAPES_TRAIN_PIXELS = (
   221979646, 67326424, 7463162, 386328286, 14772328, 12990290, 12863955, 5449152, 22861233,
 )  # fmt: skip
 # SegNet's median-frequency class weights for CamVid (SegNet-Tutorial's segnet_train.prototxt), w_c = median / f_c:
-# the class frequencies are proportional to 1 / w_c.
+# the class frequencies are taken proportional to 1 / w_c (approximately so: SegNet's f_c counts a class's pixels over
+# the images where it appears).
 CAMVID_CLASS_WEIGHTS = (0.2595, 0.1826, 4.5640, 0.1417, 0.9051, 0.3826, 9.6446, 1.8418, 0.6823, 6.2478, 7.3614)
 
 
@@ -366,7 +367,7 @@ CLASS_FREQUENCIES = {
 VOID_FRACTIONS = {
   "camvid": 0.01,  # SegNet's void ("unlabelled") is rare; not published, a stand-in choice
   "cityscapes": 715_747_311 / (2975 * 1024 * 2048),
-  "sbd": 0.0,  # SBD's class maps have no boundary label
+  "sbd": 0.0,  # GTcls.Segmentation labels every pixel (SBD keeps boundaries in a separate field)
 }
 # The stand-ins' label maps are grids of this many cells along the shorter side.
 GRID_CELLS = 12
@@ -418,18 +419,19 @@ class SyntheticSegmentation(GeneratedRecords):
     widths = np.diff(np.linspace(0, width, cols + 1).astype(np.int64))
     return rng, classes, heights, widths
 
-  def label_map(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """`(label, label_mask)` of record `index`, without making its image."""
-    _, classes, heights, widths = self._cells(index)
-    full = np.repeat(np.repeat(classes, heights, axis=0), widths, axis=1)
-    mask = full < self.num_classes
-    return np.where(mask, full, 0).astype(np.int32), mask
-
-  def __getitem__(self, index: int) -> dict:
+  def _label(self, index: int) -> tuple[np.random.Generator, np.ndarray, np.ndarray]:
+    """`(rng, label, label_mask)` of record `index`, `rng` ready to draw its image's noise."""
     rng, classes, heights, widths = self._cells(index)
     full = np.repeat(np.repeat(classes, heights, axis=0), widths, axis=1)
     mask = full < self.num_classes
-    label = np.where(mask, full, 0).astype(np.int32)
+    return rng, np.where(mask, full, 0).astype(np.int32), mask
+
+  def label_map(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """`(label, label_mask)` of record `index`, without making its image."""
+    return self._label(index)[1:]
+
+  def __getitem__(self, index: int) -> dict:
+    rng, label, mask = self._label(index)
     image = self.palette.astype(np.uint8)[label]  # in [40, 224]: adding noise in [-24, 24] cannot wrap around
     image += rng.integers(0, 49, image.shape, dtype=np.uint8)
     image -= np.uint8(24)

@@ -307,6 +307,10 @@ def test_stand_in_class_frequencies_and_learnable_colours():
   labels = [source[i] for i in range(len(source))]
   expected = sum(np.bincount(r["label"][r["label_mask"]], minlength=11) for r in labels)
   np.testing.assert_array_equal(counts, expected)
+  view = data.Subset(source, [3, 1])  # a source without `label_map`: counted from its records
+  np.testing.assert_array_equal(
+    data.class_counts(view), sum(np.bincount(labels[i]["label"][labels[i]["label_mask"]], minlength=11) for i in (3, 1))
+  )
   # CamVid's frequencies are proportional to 1 / SegNet's median-frequency weights
   weights = np.array([0.2595, 0.1826, 4.5640, 0.1417, 0.9051, 0.3826, 9.6446, 1.8418, 0.6823, 6.2478, 7.3614])
   np.testing.assert_allclose(counts / counts.sum(), (1 / weights) / np.sum(1 / weights), atol=0.02)
