@@ -16,8 +16,12 @@ Names:
   tfds:<name>                         any TFDS dataset prepared as array_record (same options)
   text:<name>, translation:<name>,    sources of token and graph records (`el_jax.data.text`, `.translation`,
   graphs:<name>                       `.graphs`), whose inputs are dicts of arrays; see `el_jax.data.source`
+  segmentation:camvid,                semantic-segmentation sets read from their release folders (option
+  segmentation:cityscapes,            `data_dir`): images [H, W, 3] with per-pixel `label` and `label_mask`
+  segmentation:sbd                    [H, W] (`el_jax.data.segmentation`; transforms `.segmentation_transforms`)
   synthetic:<any name above>          a stand-in with the shapes, sizes and classes of that dataset (option `seed`),
-                                      e.g. synthetic:cifar10, synthetic:text:reviews, synthetic:graphs:proteins
+                                      e.g. synthetic:cifar10, synthetic:text:reviews, synthetic:graphs:proteins,
+                                      synthetic:segmentation:camvid
   markov_tokens                       a token stream for language models, windows of a sparse random Markov chain
                                       of known entropy rate (`el_jax.data.markov_tokens`; options `vocab_size`,
                                       `seq_length`, `successor_probs`, `seed`); generated, so it has no stand-in
@@ -31,7 +35,16 @@ import importlib  # noqa: E402
 
 import numpy as np  # noqa: E402
 
-from el_jax.data import fashion_mnist, markov_tokens, mnist_digits, subset, synthetic, tfds_source, uci  # noqa: E402
+from el_jax.data import (  # noqa: E402
+  fashion_mnist,
+  markov_tokens,
+  mnist_digits,
+  segmentation,
+  subset,
+  synthetic,
+  tfds_source,
+  uci,
+)
 from el_jax.data.arrays import ArrayDataset  # noqa: E402
 from el_jax.data.continual import class_split, permuted  # noqa: E402
 from el_jax.data.idx import IdxFormatError, read_idx  # noqa: E402
@@ -57,7 +70,7 @@ UCI_NAMES = {f"uci_{name}": name for name in uci.NAMES}
 # Generated sources: modules providing `load(split, **options)`.
 _GENERATED = {"markov_tokens": markov_tokens}
 # Families of non-image sources: `<family>:<name>` is `el_jax.data.<family>.load(name, split, **options)`.
-FAMILIES = ("text", "translation", "graphs")
+FAMILIES = ("text", "translation", "graphs", "segmentation")
 
 
 def _family(name: str) -> str | None:
@@ -106,7 +119,13 @@ def load(name: str, split: str, **options) -> Source:
 
 
 def class_counts(source: Source) -> np.ndarray:
-  """`[K]` examples per class of `source` (reads every label of a source without a `labels` array)."""
+  """`[K]` examples per class of `source` (reads every label of a source without a `labels` array); for a
+  segmentation source (records with a `label` map `[H, W]`), unmasked pixels per class
+  (`segmentation.pixel_class_counts`)."""
+  if isinstance(source, segmentation.SegmentationFiles | segmentation.SyntheticSegmentation) or (
+    not hasattr(source, "labels") and len(source) and np.ndim(source[0]["label"]) == 2
+  ):
+    return segmentation.pixel_class_counts(source)
   return np.bincount(subset.labels_of(source), minlength=source.num_classes)
 
 

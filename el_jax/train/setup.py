@@ -16,7 +16,7 @@ import numpy as np
 from flax import nnx
 
 from el_jax import _extras, data, losses, models
-from el_jax.data import long_tail, transforms
+from el_jax.data import long_tail, segmentation, segmentation_transforms, transforms
 from el_jax.data.source import Source
 from el_jax.train import metrics_log
 
@@ -64,10 +64,23 @@ class Inputs:
     `train_subset` and `eval_subset` (first N examples; None: all), `train_per_class` (None: all; else the first N
     training examples of each class, after `train_subset`), `long_tail_ratio` (None: balanced; else the
     training set is cut to a long tail whose largest-to-smallest class ratio is this, after the subsets),
-    `normalize`, `augmentation` ("none") and `image_size` (None: the source's own)."""
+    `normalize`, `augmentation` ("none") and `image_size` (None: the source's own). Segmentation sets
+    (`segmentation:<name>`) take `augmentation="segmentation"` with `crop_size` and `eval_size` ([h, w]; None: the
+    set's default, `segmentation.CROP_SIZES` / `EVAL_SIZES`) instead of `image_size`; their input shape is the
+    training crop's."""
     dataset = _as_dict(dataset)
     name = dataset["name"]
     options = {k: v for k, v in (dataset.get("options") or {}).items() if v is not None}  # None: not set
+    augmentation, image_size = dataset.get("augmentation", "none"), dataset.get("image_size")
+    segmentation_dataset = segmentation.dataset_of(name)
+    if segmentation_dataset and (
+      image_size or augmentation != "segmentation" or dataset.get("train_per_class") or dataset.get("long_tail_ratio")
+    ):
+      raise ValueError(
+        f"{name} is a segmentation set: set dataset.augmentation='segmentation' (its crop and padded sizes are "
+        "dataset.crop_size and dataset.eval_size), dataset.image_size=None, and leave dataset.train_per_class and "
+        "dataset.long_tail_ratio unset."
+      )
     train = data.load(name, dataset.get("train_split", "train"), **options).take(dataset.get("train_subset"))
     if per_class := dataset.get("train_per_class"):
       train = long_tail.first_per_class(train, per_class)
@@ -75,7 +88,6 @@ class Inputs:
       train = long_tail.long_tailed(train, long_tail.factor_for_ratio(ratio, train.num_classes))
     evaluation = data.load(name, dataset.get("eval_split", "test"), **options).take(dataset.get("eval_subset"))
     normalization = data.normalization(name) if dataset.get("normalize", False) else None
-    augmentation, image_size = dataset.get("augmentation", "none"), dataset.get("image_size")
     if isinstance(train.input_shape, dict):  # named inputs (tokens, graphs) take no image options
       if image_size or augmentation != "none":
         raise ValueError(
@@ -84,7 +96,14 @@ class Inputs:
         )
       input_shape = {k: list(v) for k, v in train.input_shape.items()}
       train_transforms = eval_transforms = ()
+    elif segmentation_dataset:
+      train_transforms, eval_transforms, crop = segmentation_transforms.augmentation(
+        segmentation_dataset, dataset.get("crop_size"), dataset.get("eval_size")
+      )
+      input_shape = [*crop, train.input_shape[2]]
     else:
+      if augmentation == "segmentation":
+        raise ValueError(f"dataset.augmentation='segmentation' is for segmentation sets, not {name}.")
       input_shape = list(train.input_shape)
       if image_size:  # images cropped or resized to a fixed size (e.g. ImageNet's 224)
         input_shape[:2] = [image_size] * 2
