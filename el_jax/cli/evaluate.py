@@ -27,6 +27,8 @@ _PROBE_TRAIN = flags.DEFINE_integer("probe_train_subset", None, "Train the probe
 _CORRUPTIONS = flags.DEFINE_bool("corruptions", True, "Evaluate on the corrupted test set.")
 _SEVERITY = flags.DEFINE_integer("corruption_severity", None, "1..5 for every family (default: MNIST-C's).")
 _PROBE = flags.DEFINE_bool("probe", True, "Train the linear probe on frozen features.")
+_CRT = flags.DEFINE_bool("crt", False, "Re-train the classifier on frozen features with class-balanced sampling (CRT).")
+_CRT_TRAIN = flags.DEFINE_integer("crt_train_subset", None, "Train CRT's classifier on the first N training examples.")
 _FGSM = flags.DEFINE_list("fgsm_eps", ["0.01", "0.02", "0.05", "0.1", "0.2"], "FGSM budgets (L_inf); empty: skip.")
 _PGD_LINF = flags.DEFINE_list("pgd_linf_eps", ["0.1"], "PGD L_inf budgets; empty: skip.")
 _PGD_L2 = flags.DEFINE_list("pgd_l2_eps", ["1.0"], "PGD L_2 budgets; empty: skip.")
@@ -64,6 +66,8 @@ def _options():
     ensemble_l2_eps=tuple(float(e) for e in _ENSEMBLE_L2.value),
     probe=_PROBE.value,
     probe_train_subset=_PROBE_TRAIN.value,
+    crt=_CRT.value,
+    crt_train_subset=_CRT_TRAIN.value,
     bleu_beams=tuple(int(b) for b in _BLEU_BEAMS.value),
     seed=_SEED.value,
   )

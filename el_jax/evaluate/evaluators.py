@@ -14,6 +14,7 @@ does not apply to the subject raises `Skip` saying why.
   corruptions      accuracy on the MNIST-C corruption families                              images
   adversarial      FGSM, PGD and AutoAttack robust accuracy and detection accuracy rate (DAR)  images
   probe            a linear probe on the frozen features of the model's `head`              one label per example
+  crt              classifier re-training with class-balanced sampling (CRT), with shot accuracy  one label per example
   bleu             corpus BLEU of greedy and beam-search translations of the test sentences  translations
 
 Per-token labels (translation) count every unmasked token as one example (accuracy, calibration, margins).
@@ -22,13 +23,14 @@ Per-token labels (translation) count every unmasked token as one example (accura
 """
 
 import collections
+import dataclasses
 import hashlib
 import inspect
 import time
 
 import numpy as np
 
-from el_jax import losses
+from el_jax import data, losses
 from el_jax.evaluate import autoattack, inference, metrics, ood_sets
 from el_jax.evaluate import bleu as bleu_lib
 from el_jax.evaluate import gradient_weight as gradient_weight_lib
@@ -323,6 +325,36 @@ def probe(subject: Subject, *, probe_train_subset: int | None = None) -> tuple[d
   return {"probe": entry}, {}
 
 
+def crt(subject: Subject, *, crt_train_subset: int | None = None) -> tuple[dict, dict]:
+  """Classifier re-training (CRT; Kang et al., 2020; EL Table 3): the model's `head` re-initialised and re-trained
+  on the frozen features of the first `crt_train_subset` training examples with class-balanced sampling
+  (`probe.CRT_RECIPE`); the test accuracy of the re-trained classifier, overall and many/medium/few-shot."""
+  subject.require_example_labels()
+  if not probe_lib.has_linear_head(subject.model):
+    raise Skip(f"needs the model's last linear layer as `head`; {type(subject.model).__name__} has none")
+  train, recipe = subject.inputs.train.take(crt_train_subset), probe_lib.CRT_RECIPE
+  if len(train) < recipe.batch_size:
+    raise Skip(f"needs at least {recipe.batch_size} training examples (one batch); the run has {len(train)}")
+  params, _, test_out = probe_lib.retrained_classifier(
+    subject.model,
+    subject.inputs.normalization,
+    train,
+    subject.test,
+    recipe=recipe,
+    batch_size=subject.batch_size,
+    transforms=subject.inputs.eval_transforms,
+  )
+  logits = np.asarray(test_out.logits @ params["w"] + params["b"])
+  counts = data.class_counts(train)
+  entry = {
+    "top1": metrics.accuracy(logits, test_out.labels),
+    "shot": metrics.shot_accuracy(logits, test_out.labels, counts),
+    "num_train": len(train),
+    "recipe": dataclasses.asdict(recipe),
+  }
+  return {"crt": entry}, {}
+
+
 # ---- Translation -----------------------------------------------------------------------------------------------
 def bleu(subject: Subject, *, bleu_beams: tuple = (1, 5)) -> tuple[dict, dict]:
   """Corpus BLEU of the model's translations of the test sentences (`bleu.translation_bleu`), for each beam size
@@ -350,7 +382,7 @@ def bleu(subject: Subject, *, bleu_beams: tuple = (1, 5)) -> tuple[dict, dict]:
 # ---- The registry ----------------------------------------------------------------------------------------------
 EVALUATORS = {
   fn.__name__: fn
-  for fn in (accuracy, calibration, margins, gradient_weight, ood, corruptions, adversarial, probe, bleu)
+  for fn in (accuracy, calibration, margins, gradient_weight, ood, corruptions, adversarial, probe, crt, bleu)
 }  # in the order of the report's sections
 
 

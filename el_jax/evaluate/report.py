@@ -57,6 +57,9 @@ def summary_rows(report: dict) -> list[tuple[str, float]]:
       rows.append((f"{attack} eps={eps:g} DAR (msp)", curve["dar_msp"][i]))
   if "probe" in report:
     rows.append(("linear probe accuracy", report["probe"]["test_accuracy"]))
+  if "crt" in report:
+    rows.append(("CRT accuracy (class-balanced re-trained classifier)", report["crt"]["top1"]))
+    rows += [(f"CRT {group}-shot accuracy", value) for group, value in report["crt"]["shot"].items()]
   for beam, entry in report.get("bleu", {}).items():
     rows.append((f"BLEU ({beam.replace('beam', 'beam ')})", entry["score"]))
   return rows

@@ -49,6 +49,8 @@ class Options:
   ensemble_linf_eps: tuple = _DEFAULT["ensemble_linf_eps"]  # empty: no ensemble attack
   ensemble_l2_eps: tuple = _DEFAULT["ensemble_l2_eps"]
   probe: bool = True
+  crt: bool = False  # classifier re-training with class-balanced sampling (long-tailed runs: EL Table 3)
+  crt_train_subset: int | None = _DEFAULT["crt_train_subset"]  # first N training examples for CRT
   gradient_weights: bool = True  # the loss's gradient-weight curves
   probe_train_subset: int | None = _DEFAULT["probe_train_subset"]  # first N training examples for the probe
   bleu_beams: tuple = _DEFAULT["bleu_beams"]  # beam sizes of the translations scored by BLEU (1: greedy)
@@ -58,7 +60,12 @@ class Options:
 
   def evaluators(self) -> dict:
     """`{evaluator name: its options}` of the evaluators to run, in the report's order."""
-    switched_on = {"gradient_weight": self.gradient_weights, "corruptions": self.corruptions, "probe": self.probe}
+    switched_on = {
+      "gradient_weight": self.gradient_weights,
+      "corruptions": self.corruptions,
+      "probe": self.probe,
+      "crt": self.crt,
+    }
     return {
       name: {option: getattr(self, option) for option in evaluators.options(name)}
       for name in evaluators.names()

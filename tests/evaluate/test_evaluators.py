@@ -13,7 +13,7 @@ from sklearn import metrics as sk_metrics
 
 from el_jax import models
 from el_jax.data.arrays import ArrayDataset
-from el_jax.evaluate import autoattack, corruptions, evaluators, inference, ood, ood_sets
+from el_jax.evaluate import autoattack, corruptions, evaluators, inference, ood, ood_sets, probe
 from el_jax.evaluate.subject import Skip, Subject
 from el_jax.train import setup
 
@@ -70,6 +70,7 @@ def test_the_registry_lists_the_evaluators_in_the_report_order_with_their_option
     "corruptions",
     "adversarial",
     "probe",
+    "crt",
     "bleu",
   ]
   assert evaluators.options("bleu") == {"bleu_beams": (1, 5)}
@@ -254,6 +255,25 @@ def test_probe_section_and_its_skips(problem):
   section = evaluators.run("probe", Subject(model, inputs, {}), {"probe_train_subset": 280})[0]["probe"]
   assert (section["num_train"], section["feature_dim"]) == (280, 16)
   assert 0.0 <= section["test_accuracy"] <= 1.0
+
+
+def test_crt_section_and_its_skips(problem):
+  """CRT's section: the re-trained classifier's accuracy, overall and per shot group, against the accuracy of the
+  classifier `probe.train_linear` gives with the CRT recipe on features computed here. The training labels are the
+  model's own predictions, a linear function of its features, so that the re-trained classifier is well defined."""
+  with pytest.raises(Skip, match="needs at least 512 training examples \\(one batch\\); the run has 210"):
+    evaluators.run("crt", _subject(problem))
+  model, images, labels, _, _ = problem
+  train_images = np.random.default_rng(5).integers(0, 256, (600, *images.shape[1:]), dtype=np.uint8)  # as `_inputs`
+  train_labels = _pixels_logits(model, train_images).argmax(1).astype(np.int32)
+  inputs = _inputs(images, labels, train_labels)
+  section = evaluators.run("crt", Subject(model, inputs, {}))[0]["crt"]
+  extractor = probe.feature_classifier(model, None)
+  features = np.asarray(extractor.logits_fn(extractor.params, (train_images / 255.0 - MEAN[0]) / STD[0]))
+  params = probe.train_linear(features, train_labels, K, probe.CRT_RECIPE)
+  test_features = np.asarray(extractor.logits_fn(extractor.params, (images / 255.0 - MEAN[0]) / STD[0]))
+  assert section["top1"] == pytest.approx(probe.accuracy(params, test_features, labels), abs=1 / 40)
+  assert set(section["shot"]) == {"many", "medium", "few"} and section["num_train"] == 600
 
 
 # ---- Inputs other than images ----------------------------------------------------------------------------------

@@ -1,6 +1,10 @@
 """The linear probe: features are the input of the model's head, the trained classifier matches scikit-learn's
 logistic regression, and any source with one label per example can be probed."""
 
+import dataclasses
+
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
@@ -68,3 +72,42 @@ def test_linear_probe_reads_any_source_and_reports_its_sizes():
   features = np.asarray(extractor.logits_fn(extractor.params, inputs))
   reference = LogisticRegression(max_iter=2000).fit(features[:512], labels[:512]).score(features[512:], labels[512:])
   assert out["test_accuracy"] == pytest.approx(reference, abs=0.03)
+
+
+# ---- Classifier re-training with class-balanced sampling (CRT) -------------------------------------------------------
+def test_class_balanced_indices_draw_each_present_class_equally_often_and_its_examples_uniformly():
+  labels = np.repeat(np.array([0, 2, 3], np.int32), [900, 90, 10])  # class 1 absent
+  indices = np.asarray(probe.class_balanced_indices(jax.random.key(0), jnp.asarray(labels), 30_000))
+  drawn = np.bincount(labels[indices], minlength=4)
+  assert drawn[1] == 0
+  np.testing.assert_allclose(drawn[[0, 2, 3]], 10_000, atol=4 * np.sqrt(30_000 * 2 / 9))  # 4 binomial sds
+  rare = np.bincount(indices[labels[indices] == 3] - 990, minlength=10)  # the 10 examples of class 3
+  np.testing.assert_allclose(rare, 1_000, atol=4 * np.sqrt(1_000))
+
+
+def _blobs(centres, counts, rng):
+  labels = np.repeat(np.arange(len(counts)), counts)
+  return centres[labels] + rng.normal(size=(labels.size, centres.shape[1])), labels
+
+
+def test_crt_matches_class_balanced_logistic_regression_and_beats_the_plain_probe_on_rare_classes():
+  """Class-balanced sampling weights each class's examples by N / (K n_k) in expectation: scikit-learn's
+  `class_weight="balanced"`. On overlapping, imbalanced classes it raises the balanced accuracy."""
+  centres = np.random.default_rng(0).normal(scale=1.2, size=(3, 4))
+  features, labels = _blobs(centres, [2000, 300, 60], np.random.default_rng(1))
+  test_features, test_labels = _blobs(centres, [400, 400, 400], np.random.default_rng(2))
+  recipe = probe.Recipe(epochs=30, learning_rate=0.1, batch_size=128, schedule="cosine", sampling="class_balanced")
+  balanced = probe.train_linear(features, labels, 3, recipe)
+  plain = probe.train_linear(features, labels, 3, dataclasses.replace(recipe, sampling="uniform"))
+  reference = LogisticRegression(class_weight="balanced", C=1e4, max_iter=5000).fit(features, labels)
+  ours = probe.accuracy(balanced, test_features, test_labels)
+  assert ours == pytest.approx(reference.score(test_features, test_labels), abs=0.03)
+  assert ours > probe.accuracy(plain, test_features, test_labels) + 0.03
+
+
+def test_recipes_name_a_bad_schedule_or_sampling():
+  with pytest.raises(ValueError, match="Recipe.sampling must be one of uniform, class_balanced"):
+    probe.Recipe(sampling="balanced")
+  with pytest.raises(ValueError, match="Recipe.schedule must be one of step, cosine"):
+    probe.Recipe(schedule="linear")
+  assert (probe.CRT_RECIPE.epochs, probe.CRT_RECIPE.sampling) == (30, "class_balanced")

@@ -15,6 +15,11 @@ becomes the mean weighted by the class-balanced weights (1 - beta) / (1 - beta^n
 (`class_weights="effective_number"`, `reweight_from=0.9`): CE + DRW (`loss=ce_drw`) 68.1 / 71.0 / 68.3 / 67.1; EL
 normal bonus + DRW (`loss=el_normal_drw`) 70.3 / 69.0 / 70.1 / 70.9.
 
+Table 3's classifier re-training (CRT, Kang et al. 2020): train the representation with `loss=ce` (or `loss=el_normal`:
+"+ Normal Bonus", the bonus in the representation stage only), then re-train the classifier on the frozen features
+with class-balanced sampling for 30 epochs: `python evaluate.py --workdir DIR --crt` (the `crt` evaluator,
+`el_jax.evaluate.probe.CRT_RECIPE`). Paper: CRT 64.9 / 71.4 / 65.9 / 61.9; + normal bonus 66.8 / 71.7 / 67.6 / 64.6.
+
 Arguments: loss=el|el_normal|el_aggressive|ce|focal|halted_focal|ce_drw|el_normal_drw (default el); smoke.
 Needs TFDS `i_naturalist2018`.
 
