@@ -107,13 +107,20 @@ def save(mngr: ocp.CheckpointManager, step: int, state: dict, meta: dict) -> Non
   mngr.save(step, args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(meta)))
 
 
+def _unreadable(step: int, error: Exception) -> CorruptCheckpoint:
+  """The error for checkpoint `step` that raised `error` on reading: one line, since TensorStore's messages span many
+  and the caller's warning names the folder the checkpoint was moved to after it."""
+  detail = " ".join(str(error).split())[:300]
+  return CorruptCheckpoint(f"checkpoint {step} cannot be read: {type(error).__name__}: {detail}")
+
+
 def restore(mngr: ocp.CheckpointManager, step: int, abstract_state: dict, meta: dict):
   """Checkpoint `step`'s state, laid out as `abstract_state` says (`jax.ShapeDtypeStruct`s with shardings), verified
   against the checksums of its `meta` (`read_meta`). Raises `CorruptCheckpoint` if it cannot be read or differs."""
   try:
     state = mngr.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state)))["state"]
   except Exception as e:  # Orbax and TensorStore raise many types for damaged files
-    raise CorruptCheckpoint(f"checkpoint {step} cannot be read: {type(e).__name__}: {str(e)[:300]}") from e
+    raise _unreadable(step, e) from e
   _verify(step, state, meta.get("checksums"))
   return state
 
@@ -181,6 +188,6 @@ def restore_model(mngr: ocp.CheckpointManager, step: int, model: nnx.Module) -> 
   try:
     restored = mngr.restore(step, args=ocp.args.Composite(state=state_args))["state"]
   except Exception as e:
-    raise CorruptCheckpoint(f"checkpoint {step} cannot be read: {type(e).__name__}: {str(e)[:300]}") from e
+    raise _unreadable(step, e) from e
   _verify(step, restored, meta.get("checksums"))
   nnx.update(model, restored["params"], restored["model_state"])
