@@ -1147,13 +1147,15 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _EL,
       "The bonus added to classifier re-training (CRT) and to deferred re-weighting on iNaturalist 2018.",
       "§4.4, Table 3",
-      "iNaturalist 2018 (a download, GPU-scale training); deferred re-weighting is not implemented.",
+      "iNaturalist 2018 (a download, GPU-scale training). The runs exist: `configs/encouraging_loss/inaturalist.py` "
+      "(`loss=ce_drw|el_normal_drw` for DRW) and `evaluate.py --crt` (CRT on a trained run).",
     ),
     Untestable(
       _EL,
       "The bonus added to MSE (softmax and sigmoid outputs) on MNIST.",
       "§4.5, Table 5",
-      "MSE runs with and without the bonus, which no study trains.",
+      "MSE runs with and without the bonus, which no study trains (`configs/encouraging_loss/mnist.py` has them: "
+      "`loss=mse_softmax|mse_softmax_mirror|mse_sigmoid|mse_sigmoid_mirror`).",
     ),
     Untestable(
       _EL,
@@ -1183,7 +1185,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _EL,
       "Robustness under AutoAttack and L2 PGD.",
       "App. C.2, Table 11",
-      "AutoAttack, which is not implemented, and L2 PGD, which the studies do not run (they run FGSM and L_inf PGD).",
+      "CIFAR/ImageNet-scale models (downloads, GPU-scale training); AutoAttack and L2 PGD are implemented "
+      "(`evaluate.py --ensemble_linf_eps/--ensemble_l2_eps`, `--pgd_l2_eps`), but the studies run FGSM and L_inf PGD.",
     ),
     Untestable(
       _EL,
@@ -1273,7 +1276,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _HEM,
       "Adversarial detection (DAR) under AutoAttack, L_inf and L2.",
       "§5.1.2; App. A.1.2",
-      "AutoAttack, which is not implemented; the studies' DAR uses L_inf PGD.",
+      "CIFAR/ImageNet-scale models (downloads, GPU-scale training); AutoAttack is implemented (`evaluate.py "
+      "--ensemble_linf_eps/--ensemble_l2_eps` report its DAR), but the studies' DAR uses L_inf PGD for its cost.",
     ),
     Untestable(
       _HEM,
