@@ -218,9 +218,10 @@ def ood(
     for score in ood_lib.SCORES
   }
   real = [s for s in per_set if s not in synthetic_sets.SYNTHETIC]
+  other_domain = synthetic_sets.real_set_name(dataset_defaults.dataset_key(name))  # EL §4.4's (Fashion-)MNIST
   entry = {
     "sets": per_set,
-    "real_set": real[0] if real else None,
+    "real_set": other_domain if other_domain in per_set else (real[0] if real else None),
     "real_sets": real,
     "num_images": {s: len(x) for s, x in sets.items()},
     "mean": mean,
