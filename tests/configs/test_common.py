@@ -14,6 +14,7 @@ TESTED_ELSEWHERE = {
   "expectation_mixing.reviews": "tests/e2e/test_text_classification.py",
   "expectation_mixing.glue": "tests/e2e/test_text_classification.py",
   "hem.continual": "tests/continual",
+  "hem.ood_sets": "tests/configs/test_hem_ood_sets.py",  # a table of evaluation options, not a training config
 }
 
 
