@@ -1270,7 +1270,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _HEM,
       "Unknown-class rejection on the real OOD sets: Omniglot, KMNIST, Textures, SVHN, iNaturalist, ImageNet-O.",
       "§5.1.2; App. A.1.2",
-      "those data sets (downloads).",
+      "those data sets (downloads) and CIFAR/ImageNet-scale models; `evaluate.py` reads them (release folders or TFDS "
+      "names, `configs/hem/ood_sets.py`) for a run of their in-distribution set.",
     ),
     Untestable(
       _HEM,
