@@ -1,0 +1,57 @@
+"""configs/expectation_mixing/: the rows beyond Table 1-4's losses: Table 6's regularisation variants of CINIC-10,
+Table 5's COT comparison, the gradient-norm-matched CE control and the UCI-121 reader's config; each builds with the
+paper's setting and its smoke version trains on a stand-in."""
+
+import numpy as np
+import pytest
+
+from el_jax.data import pipeline
+from el_jax.train import setup
+from tests.configs.paper_configs import abstract_model, check_smoke_version_trains_end_to_end, get_config
+
+# ---- Table 6: regularisation on CINIC-10 ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+  "regularization, augmentation, dropout",
+  [
+    ("none", "cifar", None),
+    ("random_erasing", "cifar_random_erasing", None),
+    ("color_jitter", "cifar_color_jitter", None),
+    ("dropout", "cifar", 0.2),
+  ],
+)
+def test_table6_regularizations_build_on_resnet34(regularization, augmentation, dropout):
+  config = get_config("expectation_mixing.cinic10", f"model=resnet34,loss=ce,regularization={regularization}")
+  assert config.dataset.augmentation == augmentation
+  assert config.model.get("dropout") == dropout
+  assert (config.num_epochs, tuple(config.optimizer.boundaries)) == (90, (30, 60))
+  model = abstract_model(config)
+  assert (model.dropout is None) if dropout is None else model.dropout.rate == dropout
+
+
+def test_dropout_needs_a_network_with_a_dropout_layer_and_unknown_values_are_listed():
+  with pytest.raises(ValueError, match="model='resnet32' has none.*model=resnet18 or model=resnet34"):
+    get_config("expectation_mixing.cinic10", "regularization=dropout")
+  with pytest.raises(ValueError, match="Unknown regularization='cutout'.*random_erasing, color_jitter, dropout"):
+    get_config("expectation_mixing.cinic10", "regularization=cutout")
+
+
+@pytest.mark.parametrize("regularization", ["random_erasing", "color_jitter"])
+def test_regularized_stand_in_batches_are_augmented_images(regularization):
+  config = get_config("expectation_mixing.cinic10", f"regularization={regularization},smoke")
+  inputs = setup.Inputs.from_config(config.dataset)
+  batch = pipeline.train_dataset(
+    inputs.train, batch_size=8, seed=0, num_epochs=1, augment=inputs.train_transforms, normalization=None
+  )[0]
+  plain = pipeline.train_dataset(inputs.train, batch_size=8, seed=0, num_epochs=1)[0]
+  assert batch["image"].shape == plain["image"].shape == (8, 32, 32, 3)
+  assert 0 <= batch["image"].min() and batch["image"].max() <= 1 and not np.array_equal(batch["image"], plain["image"])
+
+
+@pytest.mark.slow
+def test_regularized_smoke_run_trains_on_the_stand_in(tmp_path):
+  # ResNet-20 (the smallest network of the config) carries the augmentation through the training loop
+  check_smoke_version_trains_end_to_end(
+    "expectation_mixing.cinic10", "model=resnet20,regularization=random_erasing", tmp_path
+  )
