@@ -55,3 +55,25 @@ def test_regularized_smoke_run_trains_on_the_stand_in(tmp_path):
   check_smoke_version_trains_end_to_end(
     "expectation_mixing.cinic10", "model=resnet20,regularization=random_erasing", tmp_path
   )
+
+
+# ---- UCI-121 (Table 4's sets) -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+  "arg, splits",
+  [("split=validation", ("train", "validation")), ("split=test,fold=3", ("fold3_train", "fold3_test"))],
+)
+def test_uci121_config_reads_the_release_splits_with_an_input_wide_hidden_layer(arg, splits):
+  config = get_config("expectation_mixing.uci", f"data=uci121:abalone,{arg}")
+  assert config.dataset.name == "uci121:abalone" and config.dataset.options.data_dir is None
+  assert (config.dataset.train_split, config.dataset.eval_split) == splits
+  assert (config.model.name, config.model.depth, config.model.width) == ("mlp", 1, None)
+  assert (config.batch_size, config.num_epochs, config.optimizer.name) == (8, 50, "sgd")
+  config.dataset.options.data_dir = "/data/uci121"  # settable from the command line
+  with pytest.raises(ValueError, match="Unknown fold='4'.*0, 1, 2, 3"):
+    get_config("expectation_mixing.uci", "data=uci121:abalone,split=test,fold=4")
+
+
+def test_uci121_smoke_run_trains_on_the_stand_in(tmp_path):
+  check_smoke_version_trains_end_to_end("expectation_mixing.uci", "data=uci121:abalone,loss=f0_to_05", tmp_path)
