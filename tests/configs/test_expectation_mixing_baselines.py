@@ -2,12 +2,23 @@
 Table 5's COT comparison, the gradient-norm-matched CE control and the UCI-121 reader's config; each builds with the
 paper's setting and its smoke version trains on a stand-in."""
 
+import math
+import shutil
+
+import ml_collections
 import numpy as np
 import pytest
 
+from el_jax import losses
+from el_jax.configs import losses as menus
 from el_jax.data import pipeline
-from el_jax.train import setup
-from tests.configs.paper_configs import abstract_model, check_smoke_version_trains_end_to_end, get_config
+from el_jax.train import loop, setup
+from tests.configs.paper_configs import (
+  abstract_model,
+  check_smoke_version_trains_end_to_end,
+  check_variant_builds_with_a_valid_objective,
+  get_config,
+)
 
 # ---- Table 6: regularisation on CINIC-10 ----------------------------------------------------------------------------
 
@@ -77,3 +88,71 @@ def test_uci121_config_reads_the_release_splits_with_an_input_wide_hidden_layer(
 
 def test_uci121_smoke_run_trains_on_the_stand_in(tmp_path):
   check_smoke_version_trains_end_to_end("expectation_mixing.uci", "data=uci121:abalone,loss=f0_to_05", tmp_path)
+
+
+# ---- Table 5: COT -------------------------------------------------------------------------------------------------
+
+COT_CASES = [
+  f"dataset={d},model={m},loss={loss}"
+  for d, ms in {
+    "cifar100": ("resnet110", "preact_resnet18", "resnext29"),
+    "tiny_imagenet": ("resnet50", "resnet101"),
+    "imagenet": ("resnet50",),
+  }.items()
+  for m in ms
+  for loss in ("ce", "f0_to_05", "cot")
+]
+
+
+@pytest.mark.parametrize("arg", COT_CASES)
+def test_cot_rows_build_with_chen_et_als_protocol(arg):
+  check_variant_builds_with_a_valid_objective("expectation_mixing.cot", arg)
+  config = get_config("expectation_mixing.cot", arg)
+  assert (config.num_epochs, tuple(config.optimizer.boundaries), config.optimizer.decay_factor) == (
+    200,
+    (100, 150),
+    0.1,
+  )
+  assert (config.optimizer.learning_rate, config.optimizer.momentum, config.optimizer.weight_decay) == (0.1, 0.9, 1e-4)
+
+
+def test_cot_loss_is_the_sum_and_bad_rows_are_named():
+  assert get_config("expectation_mixing.cot", "").loss.to_dict() == {"name": "cot_sum_loss"}
+  with pytest.raises(ValueError, match="Unknown model='resnext29'.*Valid: resnet50"):
+    get_config("expectation_mixing.cot", "dataset=imagenet,model=resnext29")
+  with pytest.raises(ValueError, match="Unknown loss='f0'.*ce, f0_to_05, cot"):
+    get_config("expectation_mixing.cot", "loss=f0")
+  assert abstract_model(get_config("expectation_mixing.cot", "model=resnet110")) is not None
+
+
+def _train_smoke_with_a_small_network(config, tmp_path):
+  """The smoke config trained with a 1-hidden-layer MLP in place of its network: the loss, schedule and data path
+  run through the training loop at a fraction of a ResNet's cost on a CPU."""
+  config.model = ml_collections.ConfigDict({"name": "mlp", "depth": 1, "width": 16})
+  try:
+    metrics = loop.train_and_evaluate(config, str(tmp_path / "run"))
+  finally:
+    shutil.rmtree(tmp_path / "run", ignore_errors=True)
+  assert all(math.isfinite(v) for v in metrics.values()) and "eval/accuracy" in metrics
+
+
+def test_cot_smoke_config_trains_on_the_stand_in(tmp_path):
+  _train_smoke_with_a_small_network(get_config("expectation_mixing.cot", "smoke"), tmp_path)
+
+
+# ---- The gradient-norm-matched CE control -------------------------------------------------------------------------
+
+
+def test_ce_matched_is_the_area_matched_control_at_strategy_3s_schedule():
+  config = get_config("expectation_mixing.cinic10", "loss=ce_matched")
+  assert config.loss.to_dict() == menus.MIXING["ce_matched"]
+  objective = losses.get_objective("gradient_matched_cross_entropy", focus_schedule="F=0-0.5")
+  z, y = np.array([[2.0, 0.0, -1.0]], np.float32), np.array([0])
+  ce = -np.log(np.exp(2) / (np.exp(2) + 1 + np.exp(-1)))
+  # M = alpha + beta / 3 with (alpha, beta) = (1, 1) at F = 0 and (0, 1) at F = 0.5 (the last sixth of training)
+  np.testing.assert_allclose(objective(z, y, progress=0.0), 4 / 3 * ce, rtol=1e-6)
+  np.testing.assert_allclose(objective(z, y, progress=0.9), 1 / 3 * ce, rtol=1e-6)
+
+
+def test_ce_matched_smoke_run_trains_on_the_uci_stand_in(tmp_path):
+  check_smoke_version_trains_end_to_end("expectation_mixing.uci", "data=uci121:abalone,loss=ce_matched", tmp_path)

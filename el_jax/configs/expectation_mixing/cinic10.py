@@ -22,7 +22,8 @@ the paper's "w/o rotation" row), `color_jitter` (brightness, contrast and satura
 does not state; before the crop), `dropout` (p = 0.2 before the classifier; the ResNets `resnet18` and `resnet34`
 only, the other networks have no dropout layer).
 
-Arguments: model (as cifar100.py, default resnet32); loss=ce|f0|f0_05|f0_to_05 (default f0_to_05);
+Arguments: model (as cifar100.py, default resnet32); loss=ce|f0|f0_05|f0_to_05|ce_matched (default f0_to_05; see
+cifar100.py for the gradient-norm control ce_matched);
 regularization=none|random_erasing|color_jitter|dropout (default none); smoke.
 Needs CINIC-10 as a TFDS dataset named `cinic10` (not in the TFDS catalogue: build it with a custom builder, splits
 train / validation / test, features image and label).
