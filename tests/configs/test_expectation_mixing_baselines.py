@@ -60,14 +60,6 @@ def test_regularized_stand_in_batches_are_augmented_images(regularization):
   assert 0 <= batch["image"].min() and batch["image"].max() <= 1 and not np.array_equal(batch["image"], plain["image"])
 
 
-@pytest.mark.slow
-def test_regularized_smoke_run_trains_on_the_stand_in(tmp_path):
-  # ResNet-20 (the smallest network of the config) carries the augmentation through the training loop
-  check_smoke_version_trains_end_to_end(
-    "expectation_mixing.cinic10", "model=resnet20,regularization=random_erasing", tmp_path
-  )
-
-
 # ---- UCI-121 (Table 4's sets) -----------------------------------------------------------------------------------
 
 
