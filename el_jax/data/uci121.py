@@ -63,7 +63,7 @@ def _read_examples(path: str) -> tuple[np.ndarray, np.ndarray]:
   return table[:, 1:-1].astype(np.float32), labels.astype(np.int32)
 
 
-def _split_rows(directory: str, name: str, split: str) -> np.ndarray:
+def _split_rows(directory: str, split: str) -> np.ndarray:
   if split in ("train", "validation"):
     path = os.path.join(directory, "conxuntos.dat")
     return _read_indices(path, 2)[split == "validation"]
@@ -102,7 +102,7 @@ def load(name: str, split: str, *, data_dir: str | None = None, seed: int = 0) -
     raise FileNotFoundError(f"UCI-121 set {name!r}: {', '.join(missing)} missing from {directory} (expected {LAYOUT}).")
   path = os.path.join(directory, f"{name}_R.dat")
   features, labels = _read_examples(path)
-  rows = _split_rows(directory, name, split)
+  rows = _split_rows(directory, split)
   bad = rows[(rows < 0) | (rows >= len(labels))]
   if bad.size:
     raise ValueError(

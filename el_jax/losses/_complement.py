@@ -36,7 +36,7 @@ def _normalizer(normalization: str, num_classes: int) -> float:
 
 
 def complement_entropy_loss(logits, labels, *, normalization: str = "complement_classes", where=None):
-  r"""The negative normalised complement entropy (COT, Chen et al. 2019, Eq. 3-4; mixing paper Eq. 6).
+  r"""The negative normalised complement entropy (COT's complement objective, Chen et al. 2019; mixing paper Eq. 6).
 
   .. math::  L = -\frac{1}{K - 1} H(\hat p) = \frac{1}{K - 1} \sum_{j \ne y} \hat p_j \log \hat p_j,
      \quad \hat p_j = \frac{p_j}{1 - p_y}
@@ -45,9 +45,10 @@ def complement_entropy_loss(logits, labels, *, normalization: str = "complement_
   lies in :math:`[-\log(K - 1) / (K - 1), 0]`: 0 when one wrong class takes all of :math:`1 - p_y` (always so at
   K = 2), its minimum when the wrong classes share it equally.
 
-  Normalisation: Chen et al. divide the complement entropy by the number of complement classes, K - 1
-  (`normalization="complement_classes"`, the default, the paper's); their released code divides by K
-  (`normalization="classes"`).
+  Normalisation: the mixing paper's Eq. 6 states the sum without a factor; Chen et al. normalise the complement
+  entropy by the number of complement classes, K - 1 (`normalization="complement_classes"`, the default), and their
+  released code divides by K instead (`normalization="classes"`). The factor only rescales the complement term's
+  gradient against cross-entropy's.
 
   Args:
     logits: `[..., K]` unnormalised scores.
