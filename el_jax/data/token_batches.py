@@ -159,6 +159,10 @@ class TokenBatches:
     epoch, index = divmod(int(step), self.num_batches)
     return self.epoch(epoch)[index]
 
+  def sentences(self, step: int) -> int:
+    """The sentence pairs (non-empty rows) of step `step`'s batch."""
+    return int(np.count_nonzero(self.batch(step)[1] != PAD_ROW))
+
 
 def _empty_record(length: int) -> dict:
   record = translation.padded_record(np.zeros(0, np.int32), np.zeros(0, np.int32), length, length)
