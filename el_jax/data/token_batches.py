@@ -18,12 +18,13 @@ Layout:
     `multiple` (the devices the batch is split over, so every device holds `rows(L) / multiple` pairs of `L`
     tokens). A batch shape is `(rows(L), L)`, one per used bucket: XLA compiles at most that many train steps;
   * an epoch (seeded by `(seed, epoch)`): the pairs of each bucket are shuffled, from the shortest bucket up; full
-    batches of `rows(L)` are cut, and the pairs left over (fewer than `rows(L)`) move up to the next used bucket,
-    padded to its length (they fit within its budget). The last bucket's leftover pairs make one batch padded with
-    empty rows (`label_mask` False everywhere: no loss, no accuracy). Then the order of the batches is shuffled.
-    How many pairs move up depends only on the bucket sizes, so every epoch has the same `num_batches`, every pair
-    is used exactly once per epoch, and batch `s` of a run is a pure function of `(seed, s)`: a run resumed at step
-    `s` trains on exactly the batches an uninterrupted one would.
+    batches of `rows(L)` are cut, and the `k < rows(L)` pairs left over either move up to the next used bucket
+    `L'`, padded to its length, when that costs fewer tokens (`k L' < rows(L) L`), or else make one batch of `L`
+    whose last rows are empty (`label_mask` False everywhere: no loss, no accuracy); the last bucket's leftovers
+    always make such a batch. Then the order of the batches is shuffled. Which leftovers move depends only on the
+    bucket sizes, so every epoch has the same `num_batches`, every pair is used exactly once per epoch, and batch
+    `s` of a run is a pure function of `(seed, s)`: a run resumed at step `s` trains on exactly the batches an
+    uninterrupted one would.
 
 A pair longer than the budget allows (`multiple` pairs of its bucket length exceed `max_tokens`) raises a
 ValueError naming it and the setting to change.
@@ -107,14 +108,18 @@ class TokenBatches:
     object.__setattr__(self, "_bucket", np.searchsorted(used, bucket))  # each pair's index among the used buckets
     object.__setattr__(self, "padded_lengths", tuple(int(x) for x in buckets[used]))
     object.__setattr__(self, "rows", tuple(int(r) for r in rows))
-    # Batches per bucket: pairs carried up from the buckets below join each bucket's own (counts only).
-    counts, carried, per_bucket = np.bincount(self._bucket, minlength=len(used)), 0, []
-    for count, r in zip(counts, self.rows, strict=True):
+    # Batches per bucket, from the counts only: the pairs left over in a bucket move up to the next when padding
+    # them to its length costs fewer tokens than a batch of this bucket with empty rows, else they make that batch.
+    counts, carried, num_batches, carry = np.bincount(self._bucket, minlength=len(used)), 0, 0, []
+    for b, (count, r) in enumerate(zip(counts, self.rows, strict=True)):
       pool = carried + int(count)
-      per_bucket.append(pool // r)
+      num_batches += pool // r
       carried = pool % r
-    per_bucket[-1] += carried > 0
-    object.__setattr__(self, "num_batches", int(sum(per_bucket)))
+      carry.append(b + 1 < len(used) and carried * int(buckets[used[b + 1]]) < r * int(buckets[used[b]]))
+      if carried and not carry[-1]:
+        num_batches, carried = num_batches + 1, 0
+    object.__setattr__(self, "_carry", tuple(carry))
+    object.__setattr__(self, "num_batches", int(num_batches))
     object.__setattr__(self, "_lock", threading.Lock())
 
   @classmethod
@@ -148,10 +153,9 @@ class TokenBatches:
       full = len(pool) // r * r
       batches += [(length, chunk) for chunk in pool[:full].reshape(-1, r)]
       carried = pool[full:]
-    if len(carried):
-      last = np.full(self.rows[-1], PAD_ROW, np.int64)
-      last[: len(carried)] = carried
-      batches.append((self.padded_lengths[-1], last))
+      if len(carried) and not self._carry[b]:  # one batch of this bucket, its last rows empty
+        batches.append((length, np.concatenate([carried, np.full(r - len(carried), PAD_ROW, np.int64)])))
+        carried = carried[:0]
     return [batches[i] for i in rng.permutation(len(batches))]
 
   def batch(self, step: int) -> tuple[int, np.ndarray]:

@@ -26,9 +26,9 @@ How this maps onto el_jax's trainer:
     most 16 up to 256 tokens, so XLA compiles at most that many train steps) and pairs x that length stays within
     the budget (`el_jax.data.token_batches`). `batch_size` is then unused for training. An epoch is as many updates
     as its batches, which depends on the data's lengths: on the stand-ins of the two datasets' sizes and mean
-    lengths, 280 (De-En, 16K) and 1,794 (Fr-En, 4K) on one device (`TOKEN_BATCHES_PER_EPOCH`; a mesh of D devices
+    lengths, 280 (De-En, 16K) and 1,793 (Fr-En, 4K) on one device (`TOKEN_BATCHES_PER_EPOCH`; a mesh of D devices
     rounds each batch's rows down to a multiple of D). `num_epochs` is `ceil(updates / that)`: De-En 72 epochs
-    (~20,160 updates), Fr-En 56 (~100,464). For the prepared data, `TokenBatches.for_source(train,
+    (~20,160 updates), Fr-En 56 (~100,408). For the prepared data, `TokenBatches.for_source(train,
     max_tokens=...).num_batches` gives the exact count; set `--config.num_epochs` from it to match the paper's
     updates exactly;
   * `batching=sentences` (el_jax's earlier batching, about 10x the compute): batches hold a fixed number of
@@ -99,7 +99,7 @@ MAX_LENGTH = 256  # tokens per sentence, EOS included
 BATCHINGS = ("tokens", "sentences")
 # Token batches per epoch of the stand-ins (synthetic:<dataset>, the real sizes and mean lengths) at the pair's
 # max_tokens on one device: TokenBatches.for_source(source, max_tokens=...).num_batches.
-TOKEN_BATCHES_PER_EPOCH = {"de_en": 280, "fr_en": 1794}
+TOKEN_BATCHES_PER_EPOCH = {"de_en": 280, "fr_en": 1793}
 
 
 def get_config(arg=None):
