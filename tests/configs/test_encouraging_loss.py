@@ -12,6 +12,7 @@ from flax import nnx
 
 from el_jax import data, losses, models
 from el_jax.configs.encouraging_loss import graphs as graphs_config
+from el_jax.data import token_batches
 from el_jax.train import optimizer, setup
 from tests.configs.paper_configs import (
   ALL_VARIANTS,
@@ -312,6 +313,16 @@ def test_sentence_batches_keep_the_padded_batches_of_a_fixed_size(pair):
   assert updates <= config.num_epochs * steps_per_epoch < updates + steps_per_epoch
   with pytest.raises(ValueError, match="Unknown batching 'words'. Valid: tokens, sentences"):
     iwslt.get_config("batching=words")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["de_en", "fr_en"])
+def test_the_token_batches_per_epoch_are_the_stand_ins(pair):
+  """TOKEN_BATCHES_PER_EPOCH, from which num_epochs follows, is the plan's count on the stand-in of the dataset."""
+  config = iwslt.get_config(f"pair={pair}")
+  source = data.load("synthetic:" + config.dataset.name, "train")
+  plan = token_batches.TokenBatches.for_source(source, max_tokens=config.max_tokens)
+  assert plan.num_batches == iwslt.TOKEN_BATCHES_PER_EPOCH[pair]
 
 
 def test_table_8_trains_without_label_smoothing_and_other_amounts_are_refused():
