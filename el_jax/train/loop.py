@@ -1,6 +1,8 @@
 """The training loop: run setup -> jitted steps over a device mesh -> eval every epoch -> checkpoints.
 
-`train_and_evaluate(config, workdir)` resumes from the workdir's latest checkpoint when there is one. The train
+`train_and_evaluate(config, workdir)` resumes from the workdir's latest checkpoint when there is one. With
+`config.max_tokens` set, the training batches are token-count batches of parallel text (`el_jax.data.token_batches`)
+and an epoch is as many steps as they make; otherwise `batch_size` examples per step. The train
 state is created directly in its sharded layout (`jax.eval_shape` + `jax.jit(out_shardings=...)`), the input
 pipeline hands the loop global batches already split over the mesh (`el_jax.data.global_batches`), and the train
 step donates its input state. The evaluators of `config.evals` (`el_jax.evaluate`) run after the epochs they name.
