@@ -49,8 +49,8 @@ How this maps onto el_jax's trainer:
 
 Arguments: pair=de_en|fr_en (default de_en); loss=ce|el (default el); smoothing=0.1|0 (default 0.1, the label
 smoothing of both losses); batching=tokens|sentences (default tokens, see above); smoke (one step of two synthetic
-pairs of the real vocabulary sizes and lengths, evaluated on two). Data: fairseq's prepared files, see
-`el_jax.data.translation.DATASETS`.
+pairs of the real vocabulary sizes and lengths, at most 512 padded tokens, evaluated on two). Data: fairseq's
+prepared files, see `el_jax.data.translation.DATASETS`.
 
 python train.py --config configs/encouraging_loss/iwslt.py:pair=de_en,loss=el --workdir DIR \\
   --config.dataset.options.data_dir=examples/translation/iwslt14.tokenized.de-en
@@ -172,4 +172,6 @@ def get_config(arg=None):
     common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
     config.dataset.name = f"synthetic:translation:{pair['dataset']}"
     config.compute_dtype = "float32"
+    if config.max_tokens:  # the two pairs in one batch of at most the padded tokens of the sentence smoke's
+      config.max_tokens = 2 * MAX_LENGTH
   return config
