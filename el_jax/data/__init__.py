@@ -3,7 +3,8 @@
 `load(name, split, **options)` returns a `Source` (`el_jax.data.source`): an in-memory `ArrayDataset` for the offline
 sets, a random-access `TfdsSource` for TFDS names, a `SyntheticSource` for `synthetic:<name>`. The input pipeline
 has two stages: `pipeline` turns any source into host batches (training batch `s` a pure function of `(seed, s)`;
-evaluation padded and masked), and `global_batches` reads each process's rows of them and hands the loop global,
+evaluation padded and masked; `token_batches`: batches of parallel text within a token budget, by length bucket),
+and `global_batches` reads each process's rows of them and hands the loop global,
 sharded, prefetched device batches. `transforms` holds the augmentations. A run builds its sources from its config's
 `dataset` section with `el_jax.train.setup.Inputs`.
 
