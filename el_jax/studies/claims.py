@@ -1213,7 +1213,7 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "The gain over CE kept under extra regularisation (random erasing, colour jitter, dropout) on CINIC-10.",
       "Table 6",
-      _DOWNLOAD_AND_GPU + ".",
+      _DOWNLOAD_AND_GPU + " (`configs/expectation_mixing/cinic10.py:regularization=...` has the rows).",
     ),
     Untestable(
       _MIX,
@@ -1231,13 +1231,15 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "The comparison with COT on CIFAR-100, Tiny-ImageNet and ImageNet.",
       "Table 5",
-      _DOWNLOAD_AND_GPU + ", and COT, which is not implemented.",
+      _DOWNLOAD_AND_GPU + " (`configs/expectation_mixing/cot.py` has the rows, COT as one update on CE + complement "
+      "entropy rather than the paper's two).",
     ),
     Untestable(
       _MIX,
       "CE with its learning rate scaled to match the mixed loss's gradient is not competitive.",
       "§Experiments (Eqs. 20-22); supplementary",
-      "runs of that control, which no study trains; its results are only in the supplementary.",
+      "runs of that control (`loss=ce_matched` in the mixing configs), which no study trains; its results are only in "
+      "the supplementary.",
     ),
     Untestable(
       _MIX,
