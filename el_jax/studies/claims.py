@@ -1258,7 +1258,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "Table 4's win counts over 121 UCI sets, and the Friedman and Conover post-hoc tests.",
       "Table 4, Fig. 3",
-      "the 121 UCI sets (a download); four scikit-learn sets can show the direction of the results only.",
+      "the 121 UCI sets (a download, read by `configs/expectation_mixing/uci.py:data=uci121:<name>`); four "
+      "scikit-learn sets can show the direction of the results only.",
     ),
   ),
   _HEM: (
