@@ -7,13 +7,15 @@ from tests.configs.paper_configs import ROOT, VARIANTS, get_config
 
 # The config files not in VARIANTS: those of other modalities (graphs, text, translation), whose variants have tests
 # of their own in this folder's test_<paper>.py and whose smoke runs are in the tests/e2e file named here, and that of
-# continual learning, tested in tests/continual.
+# continual learning, tested in tests/continual, and semantic segmentation, whose stand-ins and models take shapes
+# of their own.
 TESTED_ELSEWHERE = {
   "encouraging_loss.graphs": "tests/e2e/test_graph_classification.py",
   "encouraging_loss.iwslt": "tests/e2e/test_translation.py",
   "expectation_mixing.reviews": "tests/e2e/test_text_classification.py",
   "expectation_mixing.glue": "tests/e2e/test_text_classification.py",
   "hem.continual": "tests/continual",
+  "hem.segmentation": "tests/configs/test_hem_segmentation.py",  # per-pixel labels; its FPN models land separately
 }
 
 
