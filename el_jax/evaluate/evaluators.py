@@ -389,16 +389,17 @@ def segmentation(subject: Subject) -> tuple[dict, dict]:
   """Semantic segmentation (HEM §5.4, A.4.2): the confusion matrix of the model's per-pixel argmax against the label
   maps over the valid pixels of the test images (padding and ignored pixels left out), and from it the mean IoU over
   the classes whose union is non-empty, the IoU of each class (NaN: neither labelled nor predicted) and the pixel
-  accuracy (`el_jax.evaluate.segmentation`)."""
+  accuracy (`el_jax.evaluate.segmentation`). The batches hold at most `segmentation.MAX_BATCH_PIXELS` pixels (and
+  at most the subject's batch size of images): whole padded images are much larger than a classifier's inputs."""
   if not subject.per_pixel:
     raise Skip(f"needs per-pixel label maps; {subject.inputs.name} has one label per example or per token")
-  num_classes = subject.inputs.num_classes
+  num_classes, test, transforms = subject.inputs.num_classes, subject.test, subject.inputs.eval_transforms
   confusion, num_images = segmentation_lib.confusion_of_source(
     subject.classifier,
-    subject.test,
+    test,
     num_classes,
-    batch_size=subject.batch_size,
-    transforms=subject.inputs.eval_transforms,
+    batch_size=segmentation_lib.batch_size_for(test, transforms, subject.batch_size),
+    transforms=transforms,
   )
   entry = segmentation_lib.scores(confusion) | {"num_images": num_images}
   dataset = segmentation_data.dataset_of(subject.inputs.name)

@@ -6,6 +6,9 @@ import numpy as np
 import pytest
 from sklearn import metrics as sk
 
+from el_jax import data
+from el_jax.data import segmentation as data_segmentation
+from el_jax.data import segmentation_transforms
 from el_jax.evaluate import segmentation
 
 K = 5
@@ -95,3 +98,12 @@ def test_bad_inputs_are_named():
     segmentation.confusion_matrix(np.zeros_like(labels), labels, 4, np.ones((1, 2), int))
   with pytest.raises(ValueError, match="square"):
     segmentation.per_class_iou(np.zeros((2, 3)))
+
+
+@pytest.mark.parametrize("dataset, expected", [("camvid", 22), ("cityscapes", 2)])
+def test_evaluation_batches_hold_at_most_four_million_pixels(dataset, expected):
+  source = data.load(f"synthetic:segmentation:{dataset}", "val").take(30)
+  pad = (segmentation_transforms.PadTo(data_segmentation.EVAL_SIZES[dataset]),)
+  assert segmentation.batch_size_for(source, pad, 1000) == expected  # 2^22 // (384 * 480), 2^22 // (1024 * 2048)
+  assert segmentation.batch_size_for(source, pad, 1) == 1
+  assert segmentation.batch_size_for(source.take(1), pad, 1000) == 1

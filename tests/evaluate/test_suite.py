@@ -106,13 +106,17 @@ def _segmentation_config():
   config.optimizer.name, config.optimizer.learning_rate = "sgd", 0.1
   config.batch_size, config.eval_batch_size, config.num_epochs, config.log_every_steps = 2, 2, 1, 1
   config.writers = ("jsonl",)
+  config.evals = {"segmentation": {"every_epochs": 1}}  # also during training, as a flat metric
   return config
 
 
 def test_a_segmentation_workdir_reports_mean_iou_and_skips_the_per_example_evaluators(tmp_path, monkeypatch):
   segmentation_models.register(monkeypatch)
   workdir = str(tmp_path / "run")
-  loop.train_and_evaluate(_segmentation_config(), workdir)
+  metrics = loop.train_and_evaluate(_segmentation_config(), workdir)
+  assert 0.0 <= metrics["eval/segmentation/mean_iou"] <= 1.0
+  # the training loop's own per-pixel accuracy of the same evaluation images, computed by its eval step
+  assert metrics["eval/segmentation/pixel_accuracy"] == pytest.approx(metrics["eval/accuracy"], abs=1e-6)
   options = suite.Options(test_subset=3, batch_size=2, gradient_weights=False)
   report = suite.evaluate_workdir(workdir, options, out_dir=str(tmp_path / "eval"))
 
