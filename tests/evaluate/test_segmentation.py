@@ -2,6 +2,7 @@
 against scikit-learn's `confusion_matrix` and `jaccard_score` and against hand-worked cases."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 from sklearn import metrics as sk
@@ -9,7 +10,7 @@ from sklearn import metrics as sk
 from el_jax import data
 from el_jax.data import segmentation as data_segmentation
 from el_jax.data import segmentation_transforms
-from el_jax.evaluate import segmentation
+from el_jax.evaluate import inference, segmentation
 
 K = 5
 
@@ -107,3 +108,34 @@ def test_evaluation_batches_hold_at_most_four_million_pixels(dataset, expected):
   assert segmentation.batch_size_for(source, pad, 1000) == expected  # 2^22 // (384 * 480), 2^22 // (1024 * 2048)
   assert segmentation.batch_size_for(source, pad, 1) == 1
   assert segmentation.batch_size_for(source.take(1), pad, 1000) == 1
+
+
+@pytest.fixture(scope="module")
+def camvid_test():
+  """Two CamVid stand-in test images and the evaluation padding to 384 x 480."""
+  source = data.load("synthetic:segmentation:camvid", "test").take(2)
+  return source, (segmentation_transforms.PadTo(data_segmentation.EVAL_SIZES["camvid"]),)
+
+
+def test_a_source_is_scored_on_its_valid_pixels_only(camvid_test):
+  """An oracle reading each pixel's class from the stand-in's palette (noise +-24 around colours 92 apart) is right
+  on every valid pixel: its confusion matrix is the diagonal of the labelled pixels' class counts, the padding and
+  void pixels (which it gets wrong) left out."""
+  source, pad = camvid_test
+  palette = jnp.asarray(source.palette, jnp.float32)
+
+  def oracle(params, images):  # images in [0, 1]
+    return -jnp.sum((images[..., None, :] * 255.0 - palette) ** 2, axis=-1)
+
+  classifier = inference.Classifier(oracle, ())
+  confusion, images = segmentation.confusion_of_source(classifier, source, 11, batch_size=2, transforms=pad)
+  counts = sum(np.bincount(label[mask], minlength=11) for label, mask in map(source.label_map, range(2)))
+  np.testing.assert_array_equal(confusion, np.diag(counts))
+  assert images == 2 and segmentation.mean_iou(confusion) == 1.0
+
+
+def test_a_model_without_per_pixel_logits_is_named(camvid_test):
+  source, pad = camvid_test
+  classifier = inference.Classifier(lambda params, images: jnp.zeros((images.shape[0], 11)), ())
+  with pytest.raises(ValueError, match=r"logits \(2, 11\) do not match the label maps \(2, 384, 480\)"):
+    segmentation.confusion_of_source(classifier, source, 11, batch_size=2, transforms=pad)
