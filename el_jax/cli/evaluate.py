@@ -1,8 +1,9 @@
 """`el-jax-evaluate` (also `python -m el_jax.evaluate` and the repository's `evaluate.py`): evaluates trained
 workdirs: accuracy, calibration, OOD rejection, corruptions, adversarial robustness, margins,
-energies, gradient weights and the linear probe (the evaluators of `el_jax.evaluate.evaluators`), written as JSON,
-Markdown and PNG plots. A run on text, graphs or translations gets the evaluators that apply to its inputs; the others
-are listed as skipped, with the reason.
+energies, gradient weights and the linear probe, or for a segmentation run mean IoU, per-class IoU and pixel accuracy
+(the evaluators of `el_jax.evaluate.evaluators`), written as JSON, Markdown and PNG plots. A run on text, graphs,
+translations or label maps gets the evaluators that apply to its inputs; the others are listed as skipped, with the
+reason.
 
   python evaluate.py --workdir runs/quickstart                  # writes evaluation.{json,md} and plots there
   python evaluate.py --workdir runs/quickstart --out_dir /tmp/e --test_subset=1000 --noprobe
@@ -147,9 +148,12 @@ def main(argv):
     print(f"{section}: skipped ({reason}).")
   for section, reason in report.skipped_sets(result).items():
     print(f"{section}: skipped ({reason}).")
+  if "accuracy" in result:
+    headline = f"accuracy {result['accuracy']['top1']:.4f}"
+  else:  # a segmentation run: no per-example accuracy
+    headline = f"mean IoU {result['segmentation']['mean_iou']:.4f}"
   print(
-    f"{_WORKDIR.value} (step {result['step']}): accuracy {result['accuracy']['top1']:.4f}; report in "
-    f"{os.path.join(out_dir, report.MARKDOWN_NAME)}"
+    f"{_WORKDIR.value} (step {result['step']}): {headline}; report in {os.path.join(out_dir, report.MARKDOWN_NAME)}"
   )
 
 

@@ -16,12 +16,15 @@ does not apply to the subject raises `Skip` saying why.
   probe            a linear probe on the frozen features of the model's `head`              one label per example
   crt              classifier re-training with class-balanced sampling (CRT), with shot accuracy  one label per example
   bleu             corpus BLEU of greedy and beam-search translations of the test sentences  translations
+  segmentation     mean IoU, per-class IoU and pixel accuracy over the valid pixels         per-pixel label maps
 
 The OOD sets, the corruption set and the attack budgets default to those of the run's data set
 (`el_jax.evaluate.dataset_defaults`, the HEM paper's protocol); a real set whose files are missing is skipped, and the
 section lists it under `skipped_sets` (OOD) or `skipped_families` (corruptions) with the download and the option.
 
 Per-token labels (translation) count every unmasked token as one example (accuracy, calibration, margins).
+Per-pixel labels (semantic segmentation) are scored by `segmentation` alone (and `gradient_weight`, which reads the
+loss only): the evaluators of one label per example or per token skip them (`Subject.per_pixel`).
 `el_jax.evaluate.suite` runs them after training, `el_jax.evaluate.during_training` after the epochs
 `config.evals` names.
 """
@@ -36,6 +39,7 @@ import numpy as np
 
 from el_jax import data, losses
 from el_jax.data import conform, corrupted, ood_sources
+from el_jax.data import segmentation as segmentation_data
 from el_jax.evaluate import autoattack, dataset_defaults, inference, metrics
 from el_jax.evaluate import bleu as bleu_lib
 from el_jax.evaluate import gradient_weight as gradient_weight_lib
@@ -43,6 +47,7 @@ from el_jax.evaluate import margins as margins_lib
 from el_jax.evaluate import ood as ood_lib
 from el_jax.evaluate import ood_sets as synthetic_sets
 from el_jax.evaluate import probe as probe_lib
+from el_jax.evaluate import segmentation as segmentation_lib
 from el_jax.evaluate.calibration import expected_calibration_error, reliability_bins
 from el_jax.evaluate.corruptions import DEFAULT_SEVERITY, corrupt
 from el_jax.evaluate.corruptions import names as corruption_names
@@ -517,10 +522,46 @@ def bleu(subject: Subject, *, bleu_beams: tuple = (1, 5)) -> tuple[dict, dict]:
   return {"bleu": entry}, {}
 
 
+# ---- Semantic segmentation -------------------------------------------------------------------------------------
+def segmentation(subject: Subject) -> tuple[dict, dict]:
+  """Semantic segmentation (HEM §5.4, A.4.2): the confusion matrix of the model's per-pixel argmax against the label
+  maps over the valid pixels of the test images (padding and ignored pixels left out), and from it the mean IoU over
+  the classes whose union is non-empty, the IoU of each class (NaN: neither labelled nor predicted) and the pixel
+  accuracy (`el_jax.evaluate.segmentation`). The batches hold at most `segmentation.MAX_BATCH_PIXELS` pixels (and
+  at most the subject's batch size of images): whole padded images are much larger than a classifier's inputs."""
+  if not subject.per_pixel:
+    raise Skip(f"needs per-pixel label maps; {subject.inputs.name} has one label per example or per token")
+  num_classes, test, transforms = subject.inputs.num_classes, subject.test, subject.inputs.eval_transforms
+  confusion, num_images = segmentation_lib.confusion_of_source(
+    subject.classifier,
+    test,
+    num_classes,
+    batch_size=segmentation_lib.batch_size_for(test, transforms, subject.batch_size),
+    transforms=transforms,
+  )
+  entry = segmentation_lib.scores(confusion) | {"num_images": num_images}
+  dataset = segmentation_data.dataset_of(subject.inputs.name)
+  if dataset in segmentation_data.CLASS_NAMES:
+    entry["class_names"] = list(segmentation_data.CLASS_NAMES[dataset])
+  return {"segmentation": entry}, {"segmentation/confusion": confusion}
+
+
 # ---- The registry ----------------------------------------------------------------------------------------------
 EVALUATORS = {
   fn.__name__: fn
-  for fn in (accuracy, calibration, margins, gradient_weight, ood, corruptions, adversarial, probe, crt, bleu)
+  for fn in (
+    accuracy,
+    calibration,
+    margins,
+    gradient_weight,
+    ood,
+    corruptions,
+    adversarial,
+    probe,
+    crt,
+    bleu,
+    segmentation,
+  )
 }  # in the order of the report's sections
 
 

@@ -71,6 +71,12 @@ def _logits(logits_fn, params, inputs):
   return logits_fn(params, inputs)
 
 
+def run_logits(classifier: Classifier, inputs):
+  """The classifier's logits on one batch of `inputs` (images in [0, 1], or a dict of named inputs), as a device
+  array (jitted once per input shape)."""
+  return _logits(classifier.logits_fn, classifier.params, inputs)
+
+
 def _inputs(batch: dict):
   """The model inputs of a batch: its images, or the dict of its named inputs."""
   inputs = step.model_inputs(batch)

@@ -1,7 +1,8 @@
 """Evaluation outputs: `evaluation.json`, `evaluation.md`, `evaluation_arrays.npz` and PNG plots in a folder, and
 the side-by-side comparison of several evaluated runs (`comparison.md` and plots).
 
-A report holds the sections of the evaluators that ran; those that did not apply to the run's inputs are listed
+A report holds the sections of the evaluators that ran (a segmentation run: mean IoU, per-class IoU and pixel
+accuracy, without the per-example sections); those that did not apply to the run's inputs are listed
 under `skipped` with the reason (e.g. no OOD section for a model of tokens), and the tables and plots leave them out.
 matplotlib is imported only when plots are written.
 """
@@ -44,15 +45,23 @@ def skipped_sets(report: dict) -> dict:
 
 def summary_rows(report: dict) -> list[tuple[str, float]]:
   """The headline figures of a report as `(name, value)` rows (the comparison table's rows)."""
-  rows = [
-    ("test accuracy", report["accuracy"]["top1"]),
-    ("test NLL", report["accuracy"]["nll"]),
-    (f"ECE ({report['calibration']['num_bins']} bins)", report["calibration"]["ece"]),
-    ("margin mean", report["margins"]["mean"]),
-    ("margin median", report["margins"]["q50"]),
-    ("energy on data E(y*|x)", report["energy"]["on_data"]),
-    ("lowest energy off data", report["energy"]["lowest_off_data"]),
-  ]
+  rows = []
+  if "segmentation" in report:
+    rows += [
+      ("mean IoU", report["segmentation"]["mean_iou"]),
+      ("pixel accuracy", report["segmentation"]["pixel_accuracy"]),
+    ]
+  if "accuracy" in report:
+    rows += [("test accuracy", report["accuracy"]["top1"]), ("test NLL", report["accuracy"]["nll"])]
+  if "calibration" in report:
+    rows.append((f"ECE ({report['calibration']['num_bins']} bins)", report["calibration"]["ece"]))
+  if "margins" in report:
+    rows += [
+      ("margin mean", report["margins"]["mean"]),
+      ("margin median", report["margins"]["q50"]),
+      ("energy on data E(y*|x)", report["energy"]["on_data"]),
+      ("lowest energy off data", report["energy"]["lowest_off_data"]),
+    ]
   for score, entry in report.get("ood", {}).get("mean", {}).items():
     rows.append((f"OOD mean AUROC ({score})", entry["auroc"]))
     rows.append((f"OOD mean {_fpr_key(entry).replace('_', ' ')} ({score})", entry[_fpr_key(entry)]))
@@ -74,6 +83,21 @@ def summary_rows(report: dict) -> list[tuple[str, float]]:
   return rows
 
 
+def _segmentation_section(entry: dict) -> list[str]:
+  """The segmentation evaluator's figures: mean IoU and pixel accuracy, then the IoU of each class ("n/a": a class
+  neither labelled nor predicted on any valid pixel, left out of the mean)."""
+  names = entry.get("class_names") or [str(c) for c in range(len(entry["per_class_iou"]))]
+  return [
+    "## Semantic segmentation (valid pixels only)",
+    f"Mean IoU {_fmt(entry['mean_iou'])} over the {entry['num_classes_scored']} classes labelled or predicted; pixel "
+    f"accuracy {_fmt(entry['pixel_accuracy'])}; {entry['num_pixels']} valid pixels of {entry['num_images']} images.",
+    _table(
+      ["class", "name", "IoU"],
+      [[c, name, iou] for c, (name, iou) in enumerate(zip(names, entry["per_class_iou"], strict=True))],
+    ),
+  ]
+
+
 def to_markdown(report: dict, title: str = "Evaluation") -> str:
   """One run's report as Markdown tables."""
   parts = [
@@ -85,6 +109,8 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
   ]
   if "num_test_tokens" in report:
     parts.append(f"Per-token labels: the figures count each of the {report['num_test_tokens']} target tokens.")
+  if "segmentation" in report:
+    parts += _segmentation_section(report["segmentation"])
   if report.get("skipped"):
     parts += [
       "## Not evaluated",
@@ -132,22 +158,23 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
       "## Adversarial robustness (DAR: threshold accepting 95% of correct clean samples)",
       _table(["attack", "eps", "robust accuracy", "DAR (msp)", "DAR (max logit)"], rows),
     ]
-  per_class = report["accuracy"]["per_class"]
-  if len(per_class) <= PER_CLASS_TABLE_MAX_CLASSES:
+  per_class = report.get("accuracy", {}).get("per_class", [])
+  if "accuracy" in report and len(per_class) <= PER_CLASS_TABLE_MAX_CLASSES:
     parts += ["## Per-class accuracy", _table(["class", "accuracy"], [[i, v] for i, v in enumerate(per_class)])]
-  else:
+  elif "accuracy" in report:
     parts.append(f"Per-class accuracy: {len(per_class)} classes, in {JSON_NAME} (`accuracy.per_class`).")
-  if "shot" in report["accuracy"]:
+  if "shot" in report.get("accuracy", {}):
     shot = report["accuracy"]["shot"]
     parts.append(f"Many/medium/few-shot accuracy: {_fmt(shot['many'])} / {_fmt(shot['medium'])} / {_fmt(shot['few'])}.")
-  m = report["margins"]
-  parts += [
-    "## Margins and energy",
-    _table(
-      ["statistic", "value"],
-      list(m.items()) + [(f"energy {k}", v) for k, v in report["energy"].items() if k != "class_energy"],
-    ),
-  ]
+  if "margins" in report:
+    m = report["margins"]
+    parts += [
+      "## Margins and energy",
+      _table(
+        ["statistic", "value"],
+        list(m.items()) + [(f"energy {k}", v) for k, v in report["energy"].items() if k != "class_energy"],
+      ),
+    ]
   if "gradient_weight" in report:
     curves = report["gradient_weight"]["curves"]
     grid = np.asarray(curves["p_y"])
@@ -209,8 +236,14 @@ def _plot(runs: dict, out_dir: str) -> list[str]:
   from el_jax.evaluate import plots  # matplotlib, only where plots are written
 
   paths = {name: os.path.join(out_dir, f"{name}.png") for name in ("margins", "reliability", "robustness")}
-  plots.margin_histogram({k: a["margins"] for k, (_, a) in runs.items()}, paths["margins"])
-  plots.reliability_diagram({k: r["calibration"]["reliability"] for k, (r, _) in runs.items()}, paths["reliability"])
+  if all("margins" in a for _, a in runs.values()):  # none for a segmentation run
+    plots.margin_histogram({k: a["margins"] for k, (_, a) in runs.items()}, paths["margins"])
+  else:
+    del paths["margins"]
+  if all("calibration" in r for r, _ in runs.values()):
+    plots.reliability_diagram({k: r["calibration"]["reliability"] for k, (r, _) in runs.items()}, paths["reliability"])
+  else:
+    del paths["reliability"]
   if all(r.get("adversarial") for r, _ in runs.values()):
     plots.robustness_curves({k: r["adversarial"] for k, (r, _) in runs.items()}, paths["robustness"])
   else:
@@ -228,7 +261,7 @@ def _plot(runs: dict, out_dir: str) -> list[str]:
     if "gradient_weight" in report:
       paths["gradient_weight"] = os.path.join(out_dir, "gradient_weight.png")
       plots.gradient_weight_curves(report["gradient_weight"]["curves"], paths["gradient_weight"])
-    if "class_energy" in report["energy"]:
+    if "class_energy" in report.get("energy", {}):
       paths["class_energy"] = os.path.join(out_dir, "class_energy.png")
       plots.class_energy_heatmap(report["energy"]["class_energy"], paths["class_energy"])
   return list(paths.values())

@@ -3,6 +3,10 @@
 A `Subject` computes what several evaluators share once, on first use: the model as a pure function (`classifier`),
 its predictions on the test examples (`predictions`) and, for image data, the test images as uint8 pixels
 (`images`). An evaluator that does not apply to a subject raises `Skip` with the reason, which the report records.
+
+Per-pixel labels (semantic segmentation, `per_pixel`): `predictions` and `images` raise `Skip`, so that every
+evaluator built on one label per example (or per token) skips such a run instead of holding `[N, H, W, K]` logits;
+the `segmentation` evaluator scores it from a confusion matrix instead.
 """
 
 import dataclasses
@@ -11,6 +15,7 @@ import functools
 import numpy as np
 from flax import nnx
 
+from el_jax.data import segmentation as segmentation_data
 from el_jax.data.arrays import ArrayDataset
 from el_jax.evaluate import inference
 from el_jax.train import setup
@@ -50,8 +55,26 @@ class Subject:
     return inference.Classifier.from_model(self.model, self.inputs.normalization)
 
   @functools.cached_property
+  def per_pixel(self) -> bool:
+    """Whether the labels are label maps `[H, W]`, one class per pixel (a `segmentation:<name>` set, or images whose
+    first test record has a label of two or more axes)."""
+    if segmentation_data.dataset_of(self.inputs.name) is not None:
+      return True
+    return bool(self.inputs.has_images and len(self.test) and np.ndim(self.test[0]["label"]) >= 2)
+
+  def require_example_labels_or_tokens(self) -> None:
+    """Raises `Skip` when the labels are per pixel (label maps): one label per example or per token needed."""
+    if self.per_pixel:
+      raise Skip(
+        f"needs one label per example; {self.inputs.name} has per-pixel label maps (semantic segmentation), scored "
+        "by the segmentation evaluator"
+      )
+
+  @functools.cached_property
   def predictions(self) -> inference.Predictions:
-    """The model's logits and labels on the test examples (per unmasked token for per-token labels)."""
+    """The model's logits and labels on the test examples (per unmasked token for per-token labels); `Skip` for
+    per-pixel labels."""
+    self.require_example_labels_or_tokens()
     return self.predict(self.test)
 
   def predict(self, source) -> inference.Predictions:
@@ -73,14 +96,17 @@ class Subject:
     raise Skip(f"needs image inputs; {self.inputs.name} has {has}")
 
   def require_example_labels(self) -> None:
-    """Raises `Skip` when the labels are per token (one label per example needed)."""
+    """Raises `Skip` when the labels are per pixel or per token (one label per example needed)."""
+    self.require_example_labels_or_tokens()
     if self.predictions.per_token:
       raise Skip(f"needs one label per example; {self.inputs.name} has per-token labels")
 
   @functools.cached_property
   def images(self) -> np.ndarray:
-    """The test images as uint8 pixels `[N, H, W, C]`, after the run's evaluation transforms (`Skip` without images)."""
+    """The test images as uint8 pixels `[N, H, W, C]`, after the run's evaluation transforms (`Skip` without images,
+    and for per-pixel labels, which the image evaluators' attacks, OOD sets and corruptions do not handle)."""
     self.require_images()
+    self.require_example_labels_or_tokens()
     if isinstance(self.test, ArrayDataset) and not self.inputs.eval_transforms:
       return self.test.images
     images = np.stack([self._pixels(self.test[i]) for i in range(len(self.test))])  # the batches hold floats

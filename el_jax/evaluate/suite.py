@@ -6,6 +6,9 @@ dataset, loss and model, each evaluator's sections, `skipped` with the reason of
 to the run's inputs, and the seconds each took), `arrays` the per-example values the plots need (margins, OOD
 scores). `evaluate_workdir` loads a workdir's checkpoint and writes both, a Markdown table and the plots (`report`).
 
+A segmentation run (per-pixel label maps) is scored by the `segmentation` evaluator; the evaluators of one label per
+example skip it, saying so.
+
 The test set is the run's evaluation split (`dataset.eval_split`, read with `dataset.options`) in full — the
 config's `eval_subset` only shortens the per-epoch check — or its first `Options.test_subset` examples.
 """
@@ -99,11 +102,13 @@ def run(model, config: dict, options: Options = Options()) -> tuple[dict, dict]:
     "model": config.get("model", {}),
     "options": dataclasses.asdict(options),
   }
-  start = time.perf_counter()
-  predictions = subject.predictions
-  timings = {"clean": round(time.perf_counter() - start, 2)}
-  if predictions.per_token:
-    report["num_test_tokens"] = len(predictions.labels)
+  timings = {}
+  if not subject.per_pixel:  # label maps are scored batch by batch (`segmentation`), never held as [N, H, W, K] logits
+    start = time.perf_counter()
+    predictions = subject.predictions
+    timings["clean"] = round(time.perf_counter() - start, 2)
+    if predictions.per_token:
+      report["num_test_tokens"] = len(predictions.labels)
   arrays, skipped = {}, {}
   for name, opts in options.evaluators().items():
     try:

@@ -49,7 +49,11 @@ def get_objective(name: str, *, linear_blocks: tuple[int, int] | None = None, **
   Reductions: the mean over unmasked examples for per-example losses; for `hem_loss`, and for
   `multiclass_margin_loss` with `above_zero_mean=True` (HEM paper Table 3's "MM+maz"), the mean of the above-zero
   per-example losses (`hem_reduce`); `dice_loss` is batch-level already. Every objective is 0, with a zero
-  gradient, for an empty or fully masked batch, and NaN when an unmasked example has a NaN logit.
+  gradient, for an empty or fully masked batch, and NaN when an unmasked example has a NaN logit. Logits
+  `[..., K]` with labels and `where` of shape `[...]` count every unmasked position as one example: per-token
+  labels, and the per-pixel label maps of semantic segmentation (`[B, H, W, K]` logits, `[B, H, W]` labels, `where`
+  the label mask), for which DICE's per-class sums run over the batch's valid pixels (HEM Eq. 5) and HEM's mean of
+  the above-zero losses over its valid pixels.
 
   Schedules (besides every hyper-parameter of the loss itself, see `hparams`):
 

@@ -72,6 +72,7 @@ def test_the_registry_lists_the_evaluators_in_the_report_order_with_their_option
     "probe",
     "crt",
     "bleu",
+    "segmentation",
   ]
   assert evaluators.options("bleu") == {"bleu_beams": (1, 5)}
   assert evaluators.options("ood") == {"ood_sets": None, "ood_data_dir": None, "ood_count": None, "tpr": 0.95}

@@ -89,3 +89,39 @@ def test_write_plots_only_the_sections_the_report_has(tmp_path):
   assert loaded["skipped"]["ood"] == REASON
   np.testing.assert_array_equal(loaded_arrays["margins"], arrays["margins"])
   assert json.loads((tmp_path / "evaluation.json").read_text())["accuracy"]["top1"] == 0.75
+
+
+def _segmentation_report(mean_iou=0.5):
+  per_example = ("accuracy", "calibration", "margins", "ood", "corruptions", "adversarial", "probe")
+  return {
+    "dataset": "segmentation:camvid",
+    "split": "test",
+    "num_test": 2,
+    "loss": {"name": "hem_loss"},
+    "model": {"name": "fpn_resnet34"},
+    "options": {},
+    "segmentation": {
+      "mean_iou": mean_iou,
+      "pixel_accuracy": 0.8,
+      "per_class_iou": [0.25, float("nan"), 0.75],
+      "num_pixels": 100,
+      "num_classes_scored": 2,
+      "num_images": 2,
+      "class_names": ["sky", "building", "pole"],
+    },
+    "skipped": dict.fromkeys(per_example, "needs one label per example"),
+    "timing_seconds": {"segmentation": 0.1},
+  }
+
+
+def test_a_segmentation_report_has_its_section_and_no_per_example_tables(tmp_path):
+  text = report.to_markdown(_segmentation_report())
+  assert [name for name, _ in report.summary_rows(_segmentation_report())] == ["mean IoU", "pixel accuracy"]
+  assert "## Semantic segmentation (valid pixels only)" in text and "| 1 | building | n/a |" in text
+  assert "over the 2 classes labelled or predicted" in text
+  assert "Per-class accuracy" not in text and "Margins" not in text
+  paths = report.write(_segmentation_report(), {}, str(tmp_path / "a"))
+  assert not [p for p in paths if p.endswith(".png")]  # no margins, calibration or OOD plots to draw
+  report.write(_segmentation_report(0.25), {}, str(tmp_path / "b"))
+  (comparison,) = [p for p in report.compare([str(tmp_path / "a"), str(tmp_path / "b")], str(tmp_path / "c"))]
+  assert "| mean IoU | 0.5000 | 0.2500 |" in open(comparison).read()
