@@ -54,6 +54,7 @@ from el_jax.data import global_batches, pipeline
 from el_jax.train import checkpoint, loop, optimizer, setup
 from el_jax.train import mesh as mesh_lib
 from el_jax.train import step as train_step_lib
+from el_jax.train.adversarial import Adversarial
 from el_jax.train.workdir import Workdir
 
 RESULTS_NAME = "continual_results.json"
@@ -146,6 +147,11 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
     raise ValueError(
       "config.loss.fused_output=True is not supported by the continual-learning trainer (its strategies read the "
       "logits); set config.loss.fused_output=False."
+    )
+  if Adversarial.from_config(config.get("adversarial"), has_images=inputs.has_images) is not None:
+    raise ValueError(
+      "config.adversarial is not supported by the continual-learning trainer (its steps train on the clean "
+      "batches); unset config.adversarial.attack."
     )
   model_parts, params, model_state = train_step_lib.split_model(model)
   params, model_state = placed(params), placed(model_state)
