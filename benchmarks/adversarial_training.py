@@ -11,8 +11,7 @@ al.'s PGD-AT (`el_jax.train.adversarial`: Linf, eps `--eps` in [0, 1] pixels, `-
 robust accuracy under its PGD-Linf at eps `--eps` (the suite's Fashion-MNIST budget, 0.1; 10 steps of
 `2.5 eps / 10`, random start). Prints both and the seconds each run took.
 
-Runs on one CPU thread by default (`--threads`), as the figures in the CHANGELOG were measured:
-`taskset -c 0 python benchmarks/adversarial_training.py`.
+XLA runs on one CPU thread by default (`--threads`). `--runs standard` or `--runs pgd_at` trains only one of them.
 """
 
 import argparse
@@ -33,6 +32,7 @@ def _parse():
   parser.add_argument("--train_subset", type=int, default=None, help="first N training images (None: all 60,000)")
   parser.add_argument("--loss", default="cross_entropy", help="a registered loss name, at its defaults")
   parser.add_argument("--threads", type=int, default=1, help="XLA CPU threads (0: XLA's default)")
+  parser.add_argument("--runs", default="standard,pgd_at", help="which trainings to run: standard, pgd_at or both")
   parser.add_argument("--workdir_root", default=None, help="where the two workdirs go (default: a temporary folder)")
   return parser.parse_args()
 
@@ -95,6 +95,8 @@ def main():
   print(f"devices: {jax.devices()}, XLA_FLAGS={os.environ.get('XLA_FLAGS', '').strip()!r}")
   results = {}
   for name, adversarial in (("standard", False), ("pgd_at", True)):
+    if name not in ARGS.runs.split(","):
+      continue
     workdir = os.path.join(root, name)
     start = time.perf_counter()
     loop.train_and_evaluate(config(adversarial), workdir)
