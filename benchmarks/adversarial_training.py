@@ -1,6 +1,6 @@
 """PGD adversarial training against standard training: LeNet on Fashion-MNIST, clean and PGD robust accuracy.
 
-  python benchmarks/adversarial_training.py [--epochs 2] [--eps 0.1] [--train_steps 7] [--test_subset 1000]
+  python benchmarks/adversarial_training.py [--epochs 2] [--eps 0.1] [--train_steps 3] [--test_subset 1000]
   python benchmarks/adversarial_training.py --workdir_root runs/adv_bench   # keep the two runs' workdirs
 
 Trains LeNet (`lenet`) on the real Fashion-MNIST training set with the trainer (`el_jax.train.loop`), Adam 1e-3,
@@ -12,6 +12,15 @@ robust accuracy under its PGD-Linf at eps `--eps` (the suite's Fashion-MNIST bud
 `2.5 eps / 10`, random start). Prints both and the seconds each run took.
 
 XLA runs on one CPU thread by default (`--threads`). `--runs standard` or `--runs pgd_at` trains only one of them.
+
+Measured (XLA on one thread, a 2-core machine shared with other jobs, load 13-20; first 1,000 test images):
+
+  training                 clean acc   PGD-Linf 0.1 acc   train s
+  standard                 0.857       0.061              140
+  PGD-AT, 3 steps of 1/12  0.739       0.567              923
+
+With 7 training steps, PGD-AT's training accuracy stayed at chance (0.09-0.10) for the first 170 steps, where that
+run was stopped; 3 steps (the default) learn from the start and cost about half as much per step.
 """
 
 import argparse
@@ -26,7 +35,7 @@ def _parse():
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--epochs", type=int, default=2)
   parser.add_argument("--eps", type=float, default=0.1, help="Linf budget of training and test attacks, [0, 1] pixels")
-  parser.add_argument("--train_steps", type=int, default=7, help="PGD steps of the training attack")
+  parser.add_argument("--train_steps", type=int, default=3, help="PGD steps of the training attack")
   parser.add_argument("--test_steps", type=int, default=10, help="PGD steps of the test attack (the suite's 10)")
   parser.add_argument("--test_subset", type=int, default=1000, help="first N test images evaluated and attacked")
   parser.add_argument("--train_subset", type=int, default=None, help="first N training images (None: all 60,000)")
