@@ -15,12 +15,14 @@ XLA runs on one CPU thread by default (`--threads`). `--runs standard` or `--run
 
 Measured (XLA on one thread, a 2-core machine shared with other jobs, load 13-20; first 1,000 test images):
 
-  training                 clean acc   PGD-Linf 0.1 acc   train s
-  standard                 0.857       0.061              140
-  PGD-AT, 3 steps of 1/12  0.739       0.567              923
+  training                      clean acc   PGD-Linf 0.1 acc   train s
+  standard                      0.857       0.061              140
+  PGD-AT, 3 steps of 0.0833     0.739       0.567              923
+  PGD-AT, 7 steps of 0.0357     0.095       0.095              968   (--train_steps 7)
 
-With 7 training steps, PGD-AT's training accuracy stayed at chance (0.09-0.10) for the first 170 steps, where that
-run was stopped; 3 steps (the default) learn from the start and cost about half as much per step.
+With 7 training steps this 20k-parameter LeNet collapses to a constant prediction (training loss ln 10 from about
+step 150 to the end): the capacity failure Madry et al. (2018, Fig. 4) report for small networks under a strong
+attack. 3 steps (the default) learn from the start.
 """
 
 import argparse
