@@ -21,7 +21,7 @@ Measured (XLA on one thread, a 2-core machine shared with other jobs, load 13-20
   PGD-AT, 7 steps of 0.0357     0.095       0.095              968   (--train_steps 7)
 
 With 7 training steps this 20k-parameter LeNet collapses to a constant prediction (training loss ln 10 from about
-step 150 to the end): the capacity failure Madry et al. (2018, Fig. 4) report for small networks under a strong
+step 150 to the end): the capacity failure Madry et al. (2018) report for small networks trained against a strong
 attack. 3 steps (the default) learn from the start.
 """
 

@@ -80,8 +80,8 @@ def base_config() -> ml_collections.ConfigDict:
   config.compute_dtype = "float32"  # or "bfloat16"
 
   # Adversarial training (el_jax.train.adversarial), off while `attack` is None; e.g. Madry's PGD-AT with
-  # --config.adversarial.attack=pgd --config.adversarial.eps=0.1 --config.adversarial.steps=7
-  # --config.adversarial.step_size=0.03. Every entry None by default, so a config without the section resumes as one
+  # --config.adversarial.attack=pgd --config.adversarial.eps=0.1 --config.adversarial.steps=3
+  # --config.adversarial.step_size=0.0833. Every entry None by default, so a config without the section resumes as one
   # with it (checkpoint.check_resumable matches an absent entry with None).
   config.adversarial = ml_collections.ConfigDict(
     {
