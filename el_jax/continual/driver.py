@@ -84,6 +84,11 @@ def _check_config(config) -> None:
     raise ValueError("The continual driver trains in float32 only: set config.compute_dtype='float32'.")
   if config.continual.num_tasks < 2:
     raise ValueError(f"continual.num_tasks must be at least 2, got {config.continual.num_tasks}.")
+  if Adversarial.from_config(config.get("adversarial")) is not None:
+    raise ValueError(
+      "config.adversarial is not supported by the continual-learning trainer (its steps train on the clean "
+      "batches); unset config.adversarial.attack."
+    )
 
 
 def _episode_length(num_examples: int, config) -> tuple[int, int]:
@@ -147,11 +152,6 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
     raise ValueError(
       "config.loss.fused_output=True is not supported by the continual-learning trainer (its strategies read the "
       "logits); set config.loss.fused_output=False."
-    )
-  if Adversarial.from_config(config.get("adversarial"), has_images=inputs.has_images) is not None:
-    raise ValueError(
-      "config.adversarial is not supported by the continual-learning trainer (its steps train on the clean "
-      "batches); unset config.adversarial.attack."
     )
   model_parts, params, model_state = train_step_lib.split_model(model)
   params, model_state = placed(params), placed(model_state)
