@@ -78,6 +78,23 @@ def base_config() -> ml_collections.ConfigDict:
   # Devices: `data` x `fsdp` mesh (data=-1 uses every device); activations and matmuls in compute_dtype.
   config.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "fsdp_min_size": 2**14})
   config.compute_dtype = "float32"  # or "bfloat16"
+
+  # Adversarial training (el_jax.train.adversarial), off while `attack` is None; e.g. Madry's PGD-AT with
+  # --config.adversarial.attack=pgd --config.adversarial.eps=0.1 --config.adversarial.steps=3
+  # --config.adversarial.step_size=0.0833. Every entry None by default, so a config without the section resumes as one
+  # with it (checkpoint.check_resumable matches an absent entry with None).
+  config.adversarial = ml_collections.ConfigDict(
+    {
+      "attack": config_dict.placeholder(str),  # "pgd" | "fgsm"
+      "norm": config_dict.placeholder(str),  # "linf" (None) | "l2"
+      "eps": config_dict.placeholder(float),  # radius in [0, 1] pixel space
+      "steps": config_dict.placeholder(int),  # pgd only
+      "step_size": config_dict.placeholder(float),  # pgd only
+      "random_start": config_dict.placeholder(bool),  # pgd only; None: True
+      "ratio": config_dict.placeholder(float),  # fraction of each batch made adversarial; None: 1
+      "attack_mode": config_dict.placeholder(str),  # model mode crafting the attack: "eval" (None) | "train"
+    }
+  )
   return config
 
 

@@ -54,6 +54,7 @@ from el_jax.data import global_batches, pipeline
 from el_jax.train import checkpoint, loop, optimizer, setup
 from el_jax.train import mesh as mesh_lib
 from el_jax.train import step as train_step_lib
+from el_jax.train.adversarial import Adversarial
 from el_jax.train.workdir import Workdir
 
 RESULTS_NAME = "continual_results.json"
@@ -83,6 +84,11 @@ def _check_config(config) -> None:
     raise ValueError("The continual driver trains in float32 only: set config.compute_dtype='float32'.")
   if config.continual.num_tasks < 2:
     raise ValueError(f"continual.num_tasks must be at least 2, got {config.continual.num_tasks}.")
+  if Adversarial.from_config(config.get("adversarial")) is not None:
+    raise ValueError(
+      "config.adversarial is not supported by the continual-learning trainer (its steps train on the clean "
+      "batches); unset config.adversarial.attack."
+    )
 
 
 def _episode_length(num_examples: int, config) -> tuple[int, int]:

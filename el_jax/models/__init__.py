@@ -29,6 +29,7 @@ from el_jax.models.resnet_cifar import CifarResNet  # noqa: E402
 from el_jax.models.resnext import ResNeXt29  # noqa: E402
 from el_jax.models.shufflenet_v2 import ShuffleNetV2  # noqa: E402
 from el_jax.models.swin import SwinTransformer  # noqa: E402
+from el_jax.models.torchattacks_cnn import TorchattacksCNN  # noqa: E402
 from el_jax.models.vit import VisionTransformer  # noqa: E402
 from el_jax.models.wide_resnet import WideResNet  # noqa: E402
 
@@ -37,6 +38,7 @@ _MODELS = {
   "lenet": LeNet,
   "convnet": ConvNet,
   "lsoftmax_cnn": LSoftmaxCNN,
+  "torchattacks_cnn": TorchattacksCNN,
   **{f"resnet{d}": functools.partial(CifarResNet, depth=d) for d in (20, 32, 44, 56, 110)},
   **{f"resnet{d}": functools.partial(ResNet, depth=d) for d in (18, 34, 50, 101)},
   "preact_resnet18": PreActResNet18,

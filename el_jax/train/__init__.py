@@ -5,6 +5,7 @@
   workdir     `Workdir`: every file of a run folder (config, model record, checkpoints, metrics log, results)
   mesh        the `(data, fsdp)` device mesh and the train state's shardings
   step        the train state and the jitted train and eval steps
+  adversarial `config.adversarial`: PGD / FGSM examples crafted in the train step (adversarial training)
   optimizer   optax optimisers and learning-rate schedules by name
   checkpoint  Orbax save and restore, and the check that a checkpoint belongs to the run resuming it
   loop        `train_and_evaluate(config, workdir)`; its pieces (evaluation, metrics window, SIGTERM) are shared with

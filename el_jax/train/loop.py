@@ -38,6 +38,7 @@ from tqdm import tqdm
 from el_jax.data import global_batches, pipeline, token_batches
 from el_jax.train import checkpoint, optimizer, setup, step
 from el_jax.train import mesh as mesh_lib
+from el_jax.train.adversarial import Adversarial
 from el_jax.train.workdir import Workdir
 
 
@@ -203,14 +204,24 @@ def compile_steps(
   total_steps: int,
   config,
   fused_output: bool = False,
+  adversarial: Adversarial | None = None,
+  normalization: tuple | None = None,
 ):
   """The train and eval steps of `config` (its `compute_dtype`), jitted over `mesh`; the train step computes the
-  loss fused with the output layer when `fused_output` (see `step.make_train_step`)."""
+  loss fused with the output layer when `fused_output`, and trains on `adversarial` examples crafted from images
+  standardised with `normalization` when `adversarial` is set (see `step.make_train_step`)."""
   compute_dtype = jnp.dtype(config.compute_dtype)
   batch_sharding, replicated = mesh_lib.batch_sharding(mesh), mesh_lib.replicated(mesh)
   train_step = jax.jit(
     step.make_train_step(
-      model_parts, objective, tx, total_steps=total_steps, compute_dtype=compute_dtype, fused_output=fused_output
+      model_parts,
+      objective,
+      tx,
+      total_steps=total_steps,
+      compute_dtype=compute_dtype,
+      fused_output=fused_output,
+      adversarial=adversarial,
+      normalization=normalization,
     ),
     in_shardings=(state_sharding, batch_sharding),
     out_shardings=(state_sharding, replicated),
@@ -314,6 +325,9 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
   total_steps = steps_per_epoch * config.num_epochs
   checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
   objective = setup.objective(config.loss, inputs)
+  adversarial = Adversarial.from_config(
+    config.get("adversarial"), has_images=inputs.has_images, batch_size=config.batch_size
+  )
   tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
 
   def init_state():
@@ -349,6 +363,8 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
     total_steps=total_steps,
     config=config,
     fused_output=fused_output,
+    adversarial=adversarial,
+    normalization=inputs.normalization,
   )
 
   def run_eval(state):

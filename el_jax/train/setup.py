@@ -19,6 +19,7 @@ from el_jax import _extras, data, losses, models
 from el_jax.data import long_tail, segmentation, segmentation_transforms, transforms
 from el_jax.data.source import Source
 from el_jax.train import metrics_log
+from el_jax.train.adversarial import Adversarial
 
 
 def section_kwargs(section) -> dict:
@@ -175,7 +176,9 @@ def check_settings(config, *, num_devices: int = 1) -> None:
     `compute_dtype` one of `COMPUTE_DTYPES`; `optimizer.learning_rate` >= 0 (a negative rate would ascend the loss; 0
   keeps the initial or pretrained weights, which tests and evaluation-only runs use); `writers` names of
   `metrics_log.WRITERS` including "jsonl" (metrics.jsonl is the run's own record: resume, reports and tests read it),
-  and with "wandb", `wandb.mode` one of `WANDB_MODES` and the `wandb` package installed.
+  and with "wandb", `wandb.mode` one of `WANDB_MODES` and the `wandb` package installed; the `adversarial` section
+  (`Adversarial.from_config`, its ratio against `batch_size`; whether the inputs are images is checked once they are
+  loaded).
   """
 
   def require(ok: bool, key: str, value, valid: str) -> None:
@@ -205,6 +208,7 @@ def check_settings(config, *, num_devices: int = 1) -> None:
   unknown = [w for w in writers if w not in metrics_log.WRITERS]
   require(not unknown, "writers", writers, f"{', '.join(map(repr, unknown))} unknown: {valid}")
   require("jsonl" in writers, "writers", writers, "include 'jsonl' (metrics.jsonl is the run's own record)")
+  Adversarial.from_config(config.get("adversarial"), batch_size=config["batch_size"])
   if "wandb" in writers:
     mode = (config.get("wandb") or {}).get("mode") or "offline"
     require(mode in WANDB_MODES, "wandb.mode", mode, f"use one of {', '.join(WANDB_MODES)}")

@@ -32,6 +32,7 @@ from flax import nnx
 
 from el_jax import losses
 from el_jax.evaluate.metrics import correct
+from el_jax.train.adversarial import ATTACK_RNG_FOLD, Adversarial, adversarial_images
 
 
 @dataclasses.dataclass(frozen=True)
@@ -129,6 +130,8 @@ def make_train_step(
   total_steps: int,
   compute_dtype=jnp.float32,
   fused_output: bool = False,
+  adversarial: Adversarial | None = None,
+  normalization: tuple | None = None,
 ):
   """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch objective.
 
@@ -141,6 +144,11 @@ def make_train_step(
   With `fused_output`, the objective takes the model's `linear_outputs` (see `apply_model`) and computes the loss
   without materialising the logits; the training accuracy, which needs every logit's argmax, is then not among
   the metrics (the evaluation's accuracy is, from the eval step's logits).
+
+  With `adversarial` (`el_jax.train.adversarial`), the first `adversarial.count(B)` images of the batch are replaced
+  by adversarial versions crafted against the current parameters (images standardised with `normalization`, the
+  attack in [0, 1] pixel space) before the update, and `adv_accuracy` (the training forward pass's accuracy on them)
+  joins the metrics. None (the default) leaves the step as it is without the option.
   """
 
   def train_step(state, batch):
@@ -148,6 +156,18 @@ def make_train_step(
     progress = losses.training_progress(state["step"], total_steps)
 
     where = batch.get("label_mask")
+    inputs = model_inputs(batch)
+    if adversarial is not None:
+      inputs = adversarial_inputs(
+        adversarial,
+        model_parts,
+        state,
+        inputs,
+        batch["label"],
+        rng,
+        normalization=normalization,
+        compute_dtype=compute_dtype,
+      )
 
     def objective(params):
       logits, model_state = apply_model(
@@ -155,7 +175,7 @@ def make_train_step(
         model_parts,
         params,
         state["model_state"],
-        model_inputs(batch),
+        inputs,
         rng=rng,
         compute_dtype=compute_dtype,
         fused_output=fused_output,
@@ -176,6 +196,9 @@ def make_train_step(
     metrics = {"loss": loss}
     if not fused_output:
       metrics["accuracy"] = jnp.sum(correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1)
+      if adversarial is not None:
+        k = adversarial.count(batch["label"].shape[0])
+        metrics["adv_accuracy"] = jnp.mean(correct(logits[:k], batch["label"][:k]))
     metrics |= {
       "grad_norm": grad_norm,
       "param_norm": param_norm,
@@ -184,6 +207,40 @@ def make_train_step(
     return new_state, metrics
 
   return train_step
+
+
+def adversarial_inputs(
+  adversarial: Adversarial, model_parts, state, inputs, labels, rng, *, normalization=None, compute_dtype=jnp.float32
+):
+  """The batch's `{"image": ...}` with its first images replaced by adversarial ones (`adversarial_images`), crafted
+  in `adversarial.attack_mode`: "eval" (running statistics, no dropout) or "train" (batch statistics and the
+  update's dropout masks, the statistics discarded)."""
+  if set(inputs) != {"image"} or labels.ndim != 1:
+    raise ValueError(
+      f"config.adversarial needs batches of images and one label per example; this one has inputs {sorted(inputs)} "
+      f"and labels of shape {labels.shape}: unset config.adversarial.attack."
+    )
+  train_mode = adversarial.attack_mode == "train"
+  graphdef = model_parts.train if train_mode else model_parts.eval
+
+  def logits_fn(variables, images):
+    params, model_state = variables
+    logits, _ = apply_model(
+      graphdef, model_parts, params, model_state, images, rng=rng if train_mode else None, compute_dtype=compute_dtype
+    )
+    return logits.astype(jnp.float32)
+
+  key = jax.random.fold_in(rng, ATTACK_RNG_FOLD)
+  images = adversarial_images(
+    adversarial,
+    logits_fn,
+    (state["params"], state["model_state"]),
+    inputs["image"],
+    labels,
+    key,
+    normalization=normalization,
+  )
+  return {"image": images}
 
 
 def make_eval_step(model_parts: ModelParts, objective_fn, *, compute_dtype=jnp.float32):

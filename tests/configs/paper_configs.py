@@ -40,6 +40,11 @@ VARIANTS = {
     "data": ("mnist", "mnist_digits"),
   },
   "encouraging_loss.mnist_ood": {"loss": EL_LOSSES, "data": ("mnist", "mnist_digits")},
+  "encouraging_loss.adversarial": {
+    "loss": EL_LOSSES,
+    "attack": ("fgsm", "pgd_linf", "pgd_l2"),
+    "data": ("mnist", "mnist_digits"),
+  },
   "encouraging_loss.cifar": {
     "dataset": ("cifar10", "cifar100"),
     "model": ("resnet50", "efficientnet_b0"),

@@ -69,6 +69,15 @@ def test_the_smoke_stand_in_has_the_real_shape_and_classes(module, arg):
 # (module, arg) -> (model, batch, epochs, optimiser settings); optimiser keys not listed must be absent or default.
 TABLE = [
   ("encouraging_loss.mnist", "", "lsoftmax_cnn", 256, 100, {**SGD, "learning_rate": 0.1, "schedule": "constant"}),
+  # Table 7: torchattacks' adversarial-training demo (CNN, Adam 1e-3, batch 128, 5 epochs).
+  (
+    "encouraging_loss.adversarial",
+    "",
+    "torchattacks_cnn",
+    128,
+    5,
+    {"name": "adam", "learning_rate": 1e-3, "schedule": "constant"},
+  ),
   (
     "encouraging_loss.cifar",
     "model=resnet50",
@@ -136,6 +145,29 @@ def test_efficientnet_imagenet_decays_by_0_97_every_2_4_epochs_after_warm_up():
   assert config.loss.label_smoothing == pytest.approx(0.1)
 
 
+@pytest.mark.parametrize(
+  "arg, expected",
+  [
+    # Table 7's caption: eps 0.3 for the two Linf attacks, 3 for PGD-L2; the demo's PGD(eps=0.3, alpha=0.1, steps=7);
+    # PGD-L2's steps and step size are torchattacks' PGDL2 defaults (10, 0.2).
+    ("attack=fgsm", {"attack": "fgsm", "norm": "linf", "eps": 0.3}),
+    (
+      "attack=pgd_linf",
+      {"attack": "pgd", "norm": "linf", "eps": 0.3, "steps": 7, "step_size": 0.1, "random_start": True},
+    ),
+    ("attack=pgd_l2", {"attack": "pgd", "norm": "l2", "eps": 3.0, "steps": 10, "step_size": 0.2, "random_start": True}),
+  ],
+)
+def test_table_7_trains_on_the_papers_attacks_of_the_whole_batch_in_raw_pixels(arg, expected):
+  for loss in ("ce", "el"):
+    config = get_config("encouraging_loss.adversarial", f"{arg},loss={loss}")
+    section = {k: v for k, v in config.adversarial.to_dict().items() if v is not None}
+    assert section == {**expected, "ratio": 1.0, "attack_mode": "eval"}
+    assert config.dataset.normalize is False  # the demo trains on [0, 1] pixels as they are
+    smoke = get_config("encouraging_loss.adversarial", f"{arg},loss={loss},smoke")
+    assert smoke.adversarial == config.adversarial
+
+
 # ---- Loss menus -----------------------------------------------------------------------------------------------------
 
 
@@ -154,6 +186,8 @@ def test_efficientnet_imagenet_decays_by_0_97_every_2_4_epochs_after_warm_up():
       "loss=mse_sigmoid_mirror",
       {"name": "squared_error", "activation": "sigmoid", "mirror_bonus": True},
     ),
+    ("encouraging_loss.adversarial", "loss=el", {"name": "encouraging_loss", "log_end": 1.0}),
+    ("encouraging_loss.adversarial", "loss=ce", {"name": "cross_entropy"}),
     ("encouraging_loss.cifar", "loss=el", {"name": "encouraging_loss", "log_end": 0.75}),
     ("encouraging_loss.cifar", "loss=el_normal", {"name": "encouraging_loss", "log_end": 1.0}),
     ("encouraging_loss.imagenet", "loss=el", {"name": "encouraging_loss", "log_end": 0.75}),

@@ -15,6 +15,10 @@ from el_jax import continual
     (lambda c: c.continual.lfl.unlock().__setitem__("lambda_e", 1.0), r"config.continual.lfl: unknown 'lambda_e'"),
     (lambda c: setattr(c, "compute_dtype", "bfloat16"), "trains in float32 only"),
     (lambda c: setattr(c.continual, "num_tasks", 1), "num_tasks must be at least 2, got 1"),
+    (
+      lambda c: c.adversarial.update({"attack": "fgsm", "eps": 0.1}),
+      "config.adversarial is not supported by the continual-learning trainer",
+    ),
   ],
 )
 def test_a_bad_config_is_refused_before_the_workdir_is_touched(tiny_config, tmp_path, change, message):

@@ -37,6 +37,8 @@ def test_other_counts():
   # Liu et al. (2016) MNIST CNN: 10 3x3 conv(64)+BN+PReLU units, FC 576->256 + PReLU, dense 256->10.
   convs = (9 * 1 * 64 + 2 * 64 + 1) + 9 * (9 * 64 * 64 + 2 * 64 + 1)
   assert models.count_params(abstract("lsoftmax_cnn", 10, (28, 28, 1))) == convs + 576 * 256 + 256 + 1 + 2570
+  # torchattacks' MNIST CNN: conv 1*16*25+16, conv 16*32*25+32, conv 32*64*25+64, dense 576*100+100, dense 100*10+10.
+  assert models.count_params(abstract("torchattacks_cnn", 10, (28, 28, 1))) == 416 + 12832 + 51264 + 57700 + 1010
 
 
 def test_batch_statistics_are_not_parameters():

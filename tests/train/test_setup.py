@@ -118,6 +118,7 @@ def _settings(**changes):
     ("optimizer.learning_rate", -1e-3, r"config\.optimizer\.learning_rate=-0\.001 is invalid: use a number >= 0"),
     ("writers", ("tensorboard",), r"config\.writers=\('tensorboard',\) is invalid: include 'jsonl' \(metrics\.jsonl"),
     ("writers", ("jsonl", "csv"), r"'csv' unknown: use a tuple of names among jsonl, tensorboard, wandb"),
+    ("adversarial.attack", "pgd", r"config\.adversarial\.eps=None is invalid: use a number > 0"),
   ],
 )
 def test_settings_outside_their_range_are_named_before_anything_runs(key, value, message):
