@@ -1173,7 +1173,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _EL,
       "The bonus added to adversarial training (FGSM, L_inf and L2 PGD).",
       "App. C.1, Table 7",
-      "adversarial training, which is not implemented and multiplies the cost of a run.",
+      "runs of adversarial training (`configs/encouraging_loss/adversarial.py`), which no study trains: each costs "
+      "about steps + 1 times a plain run.",
     ),
     Untestable(
       _EL,
