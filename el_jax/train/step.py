@@ -138,8 +138,8 @@ def make_train_step(
   `objective_fn(logits, labels, *, where=None, progress)` returns the scalar training objective (e.g. from
   `el_jax.losses.get_objective`); `progress = step / total_steps` lets scheduled loss weights follow training.
   A batch's `label_mask`, when present, is the objective's `where`. Metrics: loss, accuracy (over the unmasked
-  labels), gradient and parameter global norms, and `finite` (False if the loss, a gradient or an updated parameter
-  is not finite).
+  labels), the per-label logit-gradient norm (`logit_grad_norm`, see `logit_gradient_norm`), gradient and parameter
+  global norms, and `finite` (False if the loss, a gradient or an updated parameter is not finite).
 
   With `fused_output`, the objective takes the model's `linear_outputs` (see `apply_model`) and computes the loss
   without materialising the logits; the training accuracy, which needs every logit's argmax, is then not among
@@ -196,6 +196,7 @@ def make_train_step(
     metrics = {"loss": loss}
     if not fused_output:
       metrics["accuracy"] = jnp.sum(correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1)
+      metrics["logit_grad_norm"] = logit_gradient_norm(objective_fn, logits, batch["label"], where, progress)
       if adversarial is not None:
         k = adversarial.count(batch["label"].shape[0])
         metrics["adv_accuracy"] = jnp.mean(correct(logits[:k], batch["label"][:k]))
@@ -207,6 +208,24 @@ def make_train_step(
     return new_state, metrics
 
   return train_step
+
+
+def logit_gradient_norm(objective_fn, logits, labels, where, progress):
+  r"""The mean over the unmasked labels (`where`, None for all) of :math:`n \lVert \partial J / \partial z_i \rVert_2`,
+  for the batch objective :math:`J` of the logits :math:`z` and :math:`n` labels: for an objective that is the mean of
+  per-example losses, the mean per-example logit-gradient norm :math:`\lVert \partial \ell_i / \partial z_i
+  \rVert_2`, whose ratio to cross-entropy's the EL paper discusses (§4.2 (b): over 5x for LE = 1, under 1.7x for
+  LE = 0.75). For a batch-level reduction (HEM's mean of the losses above zero, DICE) or class weights, it is the same
+  norm of the objective's own gradient, each label's share of it scaled by :math:`n`.
+
+  The gradient is the objective's at the step's logits, computed apart from the update (the logits held constant):
+  one more pass of the loss alone, no pass through the model.
+  """
+  gradient = jax.grad(lambda z: objective_fn(z, labels, where=where, progress=progress))(jax.lax.stop_gradient(logits))
+  weights = jnp.ones(labels.shape, bool) if where is None else jnp.asarray(where, bool)
+  count = jnp.maximum(jnp.sum(weights), 1)
+  norms = jnp.linalg.norm(gradient.astype(jnp.float32), axis=-1) * count
+  return jnp.sum(jnp.where(weights, norms, 0.0)) / count
 
 
 def adversarial_inputs(

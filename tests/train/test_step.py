@@ -41,6 +41,22 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
   np.testing.assert_allclose(metrics["loss"], reference.cross_entropy(logits, y).mean(), rtol=1e-5)
   np.testing.assert_allclose(metrics["accuracy"], np.mean(logits.argmax(-1) == y))
   assert int(new_state["step"]) == 1
+  # CE's logit gradient of example i is p_i - onehot(y_i).
+  np.testing.assert_allclose(metrics["logit_grad_norm"], np.linalg.norm(residual, axis=-1).mean(), rtol=1e-5)
+
+
+def test_logit_gradient_norm_is_the_mean_per_example_norm_over_the_unmasked_labels():
+  rng = np.random.default_rng(1)
+  z = rng.normal(size=(6, 5, 7)) * 3
+  y = rng.integers(0, 7, (6, 5))
+  where = rng.uniform(size=(6, 5)) < 0.7
+  for name, hparams, grad in (
+    ("cross_entropy", {}, lambda: reference.softmax(z) - reference.one_hot(y, 7)),
+    ("encouraging_loss", {"log_end": 1.0}, lambda: reference.encouraging_loss_grad(z, y, log_end=1.0)),
+  ):
+    objective = losses.get_objective(name, **hparams)
+    got = step.logit_gradient_norm(objective, np.float32(z), y, where, 0.5)
+    np.testing.assert_allclose(got, np.linalg.norm(grad(), axis=-1)[where].mean(), rtol=1e-4)
 
 
 def test_eval_step_masks_padding():
