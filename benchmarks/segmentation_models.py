@@ -4,7 +4,8 @@ For each model: one training-mode step's gradient (pixel-wise softmax cross-entr
 updated), jitted; the first call's time (tracing and compilation included) and the median of `--repeats` further
 calls. The machine's load average is printed beside the figures, as other processes slow a CPU run.
 
-  .venv/bin/python benchmarks/segmentation_models.py [--dataset camvid] [--batch 1] [--repeats 3] [--models fpn_resnet34,...]
+  .venv/bin/python benchmarks/segmentation_models.py [--dataset camvid] [--batch 1] [--repeats 3]
+      [--models fpn_resnet34,fpn_densenet201]
 """
 
 import argparse
@@ -15,7 +16,6 @@ import sys
 import time
 
 import jax
-import jax.numpy as jnp
 import optax
 from flax import nnx
 
