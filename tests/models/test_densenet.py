@@ -43,7 +43,7 @@ def test_features_are_transition_activations_and_the_final_norm():
   with pytest.raises(ValueError, match="classifier=False: call `features"):
     model(jnp.zeros((1, 64, 64, 3)))
   x = jax.random.normal(jax.random.key(0), (2, 64, 64, 3))
-  maps = model.features(x)
+  maps = nnx.jit(lambda m, x: m.features(x))(model, x)  # one compilation, not op-by-op dispatch
   # 8 + 4 = 12 -> 6 + 8 = 14 -> 7 + 4 = 11 -> 5 + 4 = 9 channels at strides 4, 8, 16, 32.
   assert [m.shape for m in maps] == [(2, 16, 16, 12), (2, 8, 8, 14), (2, 4, 4, 11), (2, 2, 2, 9)]
   # The transitions' activations follow a ReLU; the last map is the final batch norm's output, before the ReLU: in
