@@ -1,8 +1,9 @@
 """Feature Pyramid Network segmentation models (Kirillov et al., 2019) as the Segmentation Models library builds them.
 
 HEM trains FPNs with four encoders for semantic segmentation on CamVid, Cityscapes and SBD (section 5.4, A.4.3),
-with the PyTorch Segmentation Models library (A.4.1, its `FPN` class with default settings). Given the encoder's
-maps C2, C3, C4, C5 at strides 4, 8, 16, 32 (`features(x)` of `ResNet`, `EfficientNet`, `DenseNet`):
+with the PyTorch Segmentation Models library (A.4.1; the paper gives no decoder settings, so the library's `FPN`
+defaults are used). Given the encoder's maps C2, C3, C4, C5 at strides 4, 8, 16, 32 (`features(x)` of `ResNet`,
+`EfficientNet`, `DenseNet`):
 
   P5 = conv1x1(C5),   P_l = nearest_up2(P_(l+1)) + conv1x1(C_l)        l = 4, 3, 2   (pyramid_channels = 256, bias)
   S_l = [conv3x3 -> GroupNorm(32) -> ReLU -> bilinear_up2] x (l - 2)    for l = 5, 4, 3 (3, 2, 1 such blocks)
