@@ -168,7 +168,11 @@ class FPN(nnx.Module):
 
   def __call__(self, x):
     _check_size(x.shape[1:3])
-    c2, c3, c4, c5 = self.encoder.features(x)
+    return self.decode(self.encoder.features(x))
+
+  def decode(self, maps):
+    """Logits `[N, 4h, 4w, K]` from the encoder's maps at strides 4, 8, 16, 32 (`[N, h, w, C2]`, ...)."""
+    c2, c3, c4, c5 = maps
     p5 = self.lateral5(c5)
     p4 = upsample_nearest_2x(p5) + self.lateral4(c4)
     p3 = upsample_nearest_2x(p4) + self.lateral3(c3)

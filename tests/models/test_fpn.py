@@ -111,6 +111,58 @@ def test_bilinear_upsampling_aligns_corners_as_scipy_zoom():
   np.testing.assert_array_equal(fpn.upsample_nearest_2x(jnp.asarray(x)), x.repeat(2, axis=1).repeat(2, axis=2))
 
 
+def _conv(x, kernel, bias):
+  """A convolution padded by k // 2, as a sum of shifted matrix products (numpy)."""
+  k, pad = kernel.shape[0], kernel.shape[0] // 2
+  h, w = x.shape[1:3]
+  padded = np.pad(x, ((0, 0), (pad, pad), (pad, pad), (0, 0)))
+  out = sum(padded[:, i : i + h, j : j + w] @ kernel[i, j] for i in range(k) for j in range(k))
+  return out if bias is None else out + bias
+
+
+def _group_norm(x, scale, bias, groups=32, eps=1e-5):
+  n, h, w, c = x.shape
+  g = x.reshape(n, h, w, groups, c // groups)
+  g = (g - g.mean(axis=(1, 2, 4), keepdims=True)) / np.sqrt(g.var(axis=(1, 2, 4), keepdims=True) + eps)
+  return g.reshape(x.shape) * scale + bias
+
+
+def test_decoder_computes_the_fpn_of_a_numpy_reference():
+  # Narrow pyramid (32) and segmentation (64: 2 channels per GroupNorm group) for a cheap reference; random biases and
+  # GroupNorm affines so that each parameter counts.
+  model = models.create("fpn_resnet34", num_classes=5, input_shape=(64, 64, 3), pyramid_channels=32,
+                        segmentation_channels=64)  # fmt: skip
+  model.eval()  # no dropout
+  rng = np.random.default_rng(0)
+  for path, p in nnx.iter_graph(model):
+    if isinstance(p, nnx.Param) and "encoder" not in path and (path[-1] == "bias" or path[-2] == "norm"):
+      p[...] = jnp.asarray(rng.normal(size=p.shape), jnp.float32)
+  assert np.all(np.asarray(model.head.bias[...]) != 0)
+  assert np.all(np.asarray(model.seg_blocks[0][0].norm.bias[...]) != 0)
+  maps = [rng.normal(size=(2, 8 // 2**i, 8 // 2**i, c)).astype(np.float32) for i, c in enumerate((64, 128, 256, 512))]
+  logits = np.asarray(model.decode([jnp.asarray(m) for m in maps]))
+
+  def param(module, name):
+    return None if getattr(module, name) is None else np.asarray(getattr(module, name)[...])
+
+  lateral = [model.lateral2, model.lateral3, model.lateral4, model.lateral5]
+  p = [_conv(m, param(c, "kernel"), param(c, "bias")) for m, c in zip(maps, lateral, strict=True)]
+  for level in (2, 1, 0):  # top-down: P_l = nearest_up2(P_(l+1)) + lateral(C_l)
+    p[level] = p[level] + p[level + 1].repeat(2, axis=1).repeat(2, axis=2)
+  merged = 0
+  for block, x in zip(model.seg_blocks, p[::-1], strict=True):
+    for unit in block:
+      x = np.maximum(_group_norm(_conv(x, param(unit.conv, "kernel"), None), param(unit.norm, "scale"),
+                                 param(unit.norm, "bias")), 0)  # fmt: skip
+      if unit.upsample:
+        x = scipy.ndimage.zoom(x, (1, 2, 2, 1), order=1, grid_mode=False)
+    merged = merged + x
+  expected = _conv(merged, param(model.head, "kernel"), param(model.head, "bias"))
+  expected = scipy.ndimage.zoom(expected, (1, 4, 4, 1), order=1, grid_mode=False)
+  assert logits.shape == (2, 32, 32, 5)
+  np.testing.assert_allclose(logits, expected, rtol=1e-4, atol=1e-4)
+
+
 def test_sizes_that_are_not_multiples_of_32_are_clear_errors(fpns):
   with pytest.raises(ValueError, match=r"multiples of 32 .*got 360 x 480.*e\.g\. to 384 x 480"):
     models.create("fpn_resnet34", num_classes=11, input_shape=(360, 480, 3))
