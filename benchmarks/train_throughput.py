@@ -8,11 +8,26 @@ rounds of the steady-state examples/s (compilation and the first logging window 
 
 Targets: trainer >= 0.95x the minimal loop; >= 1.3x PyTorch (when torch is installed); input-pipeline wait < 5% of
 the step time (the trainer's `train/data_wait_fraction`).
+
+Translation (`--translation`): the trainer's jitted train step on IWSLT14 De-En's stand-in (its vocabularies, size
+and sentence lengths), fed two ways in alternating rounds: the padded sentence batches of `batching=sentences`
+(`--sentences` pairs, each padded to 256 tokens) and the token-count batches of `batching=tokens` (`--max_tokens`,
+`el_jax.data.token_batches`). The figure is real target tokens per second (the `label_mask` tokens: target + EOS)
+over `--steps` steps of prepared batches already on the device (compilation excluded: one step of every batch shape
+runs first); medians over rounds, with the machine's load (`uptime`) before and after.
+
+  .venv/bin/python benchmarks/train_throughput.py --translation [--model transformer_tiny] [--sentences 16]
+      [--max_tokens 410] [--steps 20] [--rounds 3]
+
+The defaults keep a CPU run to minutes: a tiny Transformer, 16 sentences against the 410 tokens they hold on
+average (25.6 per pair with EOS); the paper's setting is `--model transformer_iwslt --sentences 160 --max_tokens
+4096` (one of De-En's four 4,096-token batches) on an accelerator.
 """
 
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -26,6 +41,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 from el_jax import data, losses, models, train  # noqa: E402
 from el_jax.configs import quickstart  # noqa: E402
+from el_jax.configs.encouraging_loss import iwslt  # noqa: E402
+from el_jax.data import pipeline, token_batches  # noqa: E402
+from el_jax.train import loop, setup, step  # noqa: E402
+from el_jax.train import mesh as mesh_lib  # noqa: E402
+from el_jax.train import optimizer as optimizer_lib  # noqa: E402
 
 BATCH = 128
 
@@ -125,11 +145,98 @@ def pytorch(images, labels, steps: int) -> float | None:
   return steps * BATCH / (time.perf_counter() - start)
 
 
+def _uptime() -> str:
+  try:
+    return subprocess.run(["uptime"], capture_output=True, text=True, check=True).stdout.strip()
+  except (OSError, subprocess.CalledProcessError):
+    return "uptime unavailable"
+
+
+def translation(args) -> None:
+  """Real target tokens/s of the train step on padded sentence batches against token-count batches (module doc)."""
+  print(f"load before: {_uptime()}", flush=True)
+  config = iwslt.get_config("pair=de_en,loss=ce,batching=sentences")
+  config.dataset.name = "synthetic:translation:iwslt14_de_en"
+  config.model.name = args.model
+  if args.model == "transformer_tiny":
+    config.model.layers = 2  # the tiny size's own depth (the config's 6 are transformer_iwslt's)
+  config.compute_dtype = args.compute_dtype
+  inputs = setup.Inputs.from_config(config.dataset)
+  spec = setup.ModelSpec.from_config(config.model, inputs)
+  mesh = mesh_lib.create(config.mesh)
+  sharding = mesh_lib.batch_sharding(mesh)
+  tx = optimizer_lib.create(config.optimizer, steps_per_epoch=1000, num_epochs=1)
+  model = spec.create(config.seed)
+  state = step.init_state(model, tx, seed=config.seed)[1]
+  parts, _, _ = step.split_model(model)
+  state_sharding = mesh_lib.state_shardings(jax.eval_shape(lambda: state), mesh)
+  steps = loop.compile_steps(
+    parts,
+    setup.objective(config.loss, inputs),
+    tx,
+    mesh=mesh,
+    state_sharding=state_sharding,
+    total_steps=1000,
+    config=config,
+  )
+  state = jax.device_put(state, state_sharding)
+  plan = token_batches.TokenBatches.for_source(inputs.train, max_tokens=args.max_tokens, multiple=sharding.num_devices)
+  feeds = {
+    "sentences": pipeline.train_dataset(inputs.train, batch_size=args.sentences, seed=0, num_epochs=1),
+    "tokens": token_batches.train_dataset(inputs.train, plan, num_epochs=1),
+  }
+  prepared, real_tokens, padded_tokens = {}, {}, {}
+  for name, dataset in feeds.items():  # read and placed before timing: the figure is the step's throughput
+    host = [dataset[i] for i in range(args.steps)]
+    real_tokens[name] = int(sum(b["label_mask"].sum() for b in host))
+    padded_tokens[name] = int(sum(b["label"].size for b in host))
+    prepared[name] = [jax.device_put(b, sharding) for b in host]
+  for batches in prepared.values():  # compile every shape
+    for batch in {b["label"].shape: b for b in batches}.values():
+      state, _ = steps.train(state, batch)
+  jax.block_until_ready(state)
+  speeds = {name: [] for name in prepared}
+  for r in range(args.rounds):
+    for name, batches in prepared.items():
+      start = time.perf_counter()
+      for batch in batches:
+        state, metrics = steps.train(state, batch)
+      jax.block_until_ready((state, metrics))
+      speeds[name].append(real_tokens[name] / (time.perf_counter() - start))
+    print(
+      f"round {r + 1}: padded sentence batches {speeds['sentences'][-1]:.0f}, token batches "
+      f"{speeds['tokens'][-1]:.0f} real target tokens/s",
+      flush=True,
+    )
+  med = {name: float(np.median(v)) for name, v in speeds.items()}
+  shapes = sorted({tuple(b["label"].shape) for b in prepared["tokens"]})
+  print(
+    f"\nIWSLT14 De-En stand-in, {args.model} ({config.compute_dtype}), {jax.device_count()} "
+    f"{jax.default_backend()} device(s), {args.steps} steps per round, medians of {args.rounds} rounds:"
+  )
+  print("| batches | real target tokens / padded | real target tokens/s | ratio |\n|---|---|---|---|")
+  for name, label in (("sentences", f"{args.sentences} sentences x 256"), ("tokens", f"max_tokens {args.max_tokens}")):
+    share = real_tokens[name] / padded_tokens[name]
+    print(f"| {label} | {share:.3f} | {med[name]:.0f} | {med[name] / med['sentences']:.2f} |")
+  print(f"\ntoken batch shapes in these steps: {len(shapes)} of the plan's {len(plan.shapes)}: {plan.shapes}")
+  print(f"load after: {_uptime()}")
+
+
 def main():
   parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
   parser.add_argument("--rounds", type=int, default=3)
-  parser.add_argument("--steps", type=int, default=400)
+  parser.add_argument("--steps", type=int, default=None, help="default: 400 (LeNet), 20 (--translation)")
+  parser.add_argument("--translation", action="store_true", help="padded sentence vs token-count batches")
+  parser.add_argument("--model", default="transformer_tiny", help="--translation: transformer_tiny or _iwslt")
+  parser.add_argument("--sentences", type=int, default=16, help="--translation: pairs per padded sentence batch")
+  parser.add_argument("--max_tokens", type=int, default=410, help="--translation: token batches' budget")
+  parser.add_argument("--compute_dtype", default="float32", help="--translation: float32 or bfloat16")
   args = parser.parse_args()
+  if args.translation:
+    args.steps = args.steps or 20
+    translation(args)
+    return
+  args.steps = args.steps or 400
   images, labels = normalised_train_set()
   results = {"trainer": [], "wait": [], "minimal": [], "torch": []}
   for r in range(args.rounds):

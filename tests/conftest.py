@@ -1,10 +1,18 @@
 """Shared fixtures: idx files written by the tests themselves, and a tiny Fashion-MNIST built from them."""
 
 import gzip
+import os
 import struct
 
 import numpy as np
 import pytest
+
+# Under pytest-xdist (`make test`), each worker process runs XLA on one thread, so that the workers share the cores
+# instead of oversubscribing them. XLA reads the flags when its CPU backend starts, after this module is imported.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+  from el_jax.studies import runner
+
+  os.environ.update(runner.single_thread_env({"XLA_FLAGS": os.environ.get("XLA_FLAGS", "")}))
 
 _TYPE_CODES = {
   np.dtype(np.uint8): 0x08,

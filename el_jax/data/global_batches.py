@@ -4,14 +4,15 @@
 sharding (the leading axis split over the mesh's devices). Each process reads only the rows of every global batch
 that its devices hold (`local_rows`), and `jax.make_array_from_process_local_data` joins them; a background thread
 prepares them a few batches ahead of the step that consumes them (`DevicePrefetch`). The training batch of step `s`
-stays a pure function of `(seed, s)` (`el_jax.data.pipeline`), and evaluation visits every example once, padded and
+stays a pure function of `(seed, s)` (`el_jax.data.pipeline`; `train_tokens`: token-count batches of parallel text,
+`el_jax.data.token_batches`), and evaluation visits every example once, padded and
 masked, whatever the number of processes.
 """
 
 import jax
 from jax.sharding import NamedSharding
 
-from el_jax.data import pipeline
+from el_jax.data import pipeline, token_batches
 from el_jax.data.prefetch import DevicePrefetch
 
 
@@ -66,6 +67,33 @@ def train(
   return DevicePrefetch(
     pipeline.train_batches(dataset, start_step=start_step),
     lambda batch: to_global(batch, sharding, batch_size),
+    size=prefetch,
+  )
+
+
+def train_tokens(
+  source,
+  plan: token_batches.TokenBatches,
+  *,
+  num_epochs: int,
+  sharding: NamedSharding,
+  start_step: int = 0,
+  prefetch: int = 2,
+) -> DevicePrefetch:
+  """The global token-count batches (`token_batches.train_dataset`) of steps `start_step, start_step + 1, ...`;
+  a batch's rows (a multiple of the mesh's devices, `plan.multiple`) are split over the devices like `train`'s."""
+  if plan.multiple % sharding.num_devices:
+    raise ValueError(
+      f"token batches with rows in multiples of {plan.multiple} cannot be split over the {sharding.num_devices} "
+      "devices of the mesh: build the plan with multiple=sharding.num_devices."
+    )
+  rows = {r: local_rows(sharding, r) for r in plan.rows}
+  # A process's rows of a batch say its global rows: the split over the devices is even (`local_rows`).
+  global_rows = {s.stop - s.start: r for r, s in rows.items()}
+  dataset = token_batches.train_dataset(source, plan, num_epochs=num_epochs, rows_of=rows.__getitem__)
+  return DevicePrefetch(
+    pipeline.train_batches(dataset, start_step=start_step),
+    lambda batch: to_global(batch, sharding, global_rows[len(batch["label"])]),
     size=prefetch,
   )
 

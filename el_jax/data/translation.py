@@ -168,7 +168,9 @@ def remove_bpe(line: str, bpe: str) -> str:
   raise ValueError(f"Unknown BPE scheme {bpe!r}. Valid: subword_nmt, sentencepiece, none.")
 
 
-def _record(source_ids, target_ids, max_source_length: int, max_target_length: int) -> dict:
+def padded_record(source_ids, target_ids, max_source_length: int, max_target_length: int) -> dict:
+  """The record (see the module docstring) of one pair of ids without EOS, padded to the given lengths (which count
+  the EOS, so `len(source_ids) < max_source_length` and `len(target_ids) < max_target_length`)."""
   source = np.zeros(max_source_length, np.int32)
   source[: len(source_ids)] = source_ids
   source[len(source_ids)] = EOS_ID
@@ -224,7 +226,11 @@ class ParallelText:
     return self.source_tokens[s[index] : s[index + 1]], self.target_tokens[t[index] : t[index + 1]]
 
   def __getitem__(self, index: int) -> dict:
-    return _record(*self.pair(int(index)), self.max_source_length, self.max_target_length)
+    return padded_record(*self.pair(int(index)), self.max_source_length, self.max_target_length)
+
+  def token_lengths(self) -> np.ndarray:
+    """int64 `[N]`: each pair's tokens as fairseq's `--max-tokens` counts them, `max(source, target)` with the EOS."""
+    return np.maximum(np.diff(self.source_offsets), np.diff(self.target_offsets)) + 1
 
   def take(self, count: int | None) -> "ParallelText":
     """The first `count` pairs (all of them when `count` is None)."""
@@ -357,16 +363,24 @@ class SyntheticTranslation(GeneratedRecords):
     weights = 1.0 / np.arange(1, len(self.source_dictionary) - 3)
     return np.cumsum(weights) / weights.sum()
 
+  @property
+  def _longest(self) -> int:
+    return max(1, min(2 * self.mean_length - 3, self.max_source_length - 1, self.max_target_length - 1))
+
   def pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
     rng = self.record_rng(index)
-    longest = min(2 * self.mean_length - 3, self.max_source_length - 1, self.max_target_length - 1)
-    length = int(rng.integers(1, max(1, longest) + 1))
+    length = int(rng.integers(1, self._longest + 1))
     ranks = np.minimum(np.searchsorted(self._zipf_cdf, rng.random(length), side="right"), len(self._zipf_cdf) - 1)
     source = (4 + ranks).astype(np.int32)
     return source, self._token_map[source]
 
   def __getitem__(self, index: int) -> dict:
-    return _record(*self.pair(int(index)), self.max_source_length, self.max_target_length)
+    return padded_record(*self.pair(int(index)), self.max_source_length, self.max_target_length)
+
+  def token_lengths(self) -> np.ndarray:
+    """int64 `[N]`: each pair's tokens as fairseq's `--max-tokens` counts them (source and target have the same
+    length here, plus the EOS); the first draw of each pair's Generator, as in `pair`."""
+    return np.asarray([self.record_rng(i).integers(1, self._longest + 1) + 1 for i in range(self.size)], np.int64)
 
 
 def _split(split: str) -> str:

@@ -11,11 +11,15 @@ does not apply to the subject raises `Skip` saying why.
   margins          margins z_y - max_{k != y} z_k and energies E(y|x) = -z_y                any inputs
   gradient_weight  -dL/dz_y against p_y for the run's loss and every registered loss        the loss alone
   ood              AUROC and FPR at a TPR of four scores against OOD image sets             images
-  corruptions      accuracy on the MNIST-C corruption families                              images
+  corruptions      accuracy on the data set's corruption set (MNIST-C, CIFAR-10-C, ...)    images
   adversarial      FGSM, PGD and AutoAttack robust accuracy and detection accuracy rate (DAR)  images
   probe            a linear probe on the frozen features of the model's `head`              one label per example
   crt              classifier re-training with class-balanced sampling (CRT), with shot accuracy  one label per example
   bleu             corpus BLEU of greedy and beam-search translations of the test sentences  translations
+
+The OOD sets, the corruption set and the attack budgets default to those of the run's data set
+(`el_jax.evaluate.dataset_defaults`, the HEM paper's protocol); a real set whose files are missing is skipped, and the
+section lists it under `skipped_sets` (OOD) or `skipped_families` (corruptions) with the download and the option.
 
 Per-token labels (translation) count every unmasked token as one example (accuracy, calibration, margins).
 `el_jax.evaluate.suite` runs them after training, `el_jax.evaluate.during_training` after the epochs
@@ -31,11 +35,13 @@ import time
 import numpy as np
 
 from el_jax import data, losses
-from el_jax.evaluate import autoattack, inference, metrics, ood_sets
+from el_jax.data import conform, corrupted, ood_sources
+from el_jax.evaluate import autoattack, dataset_defaults, inference, metrics
 from el_jax.evaluate import bleu as bleu_lib
 from el_jax.evaluate import gradient_weight as gradient_weight_lib
 from el_jax.evaluate import margins as margins_lib
 from el_jax.evaluate import ood as ood_lib
+from el_jax.evaluate import ood_sets as synthetic_sets
 from el_jax.evaluate import probe as probe_lib
 from el_jax.evaluate.calibration import expected_calibration_error, reliability_bins
 from el_jax.evaluate.corruptions import DEFAULT_SEVERITY, corrupt
@@ -136,22 +142,61 @@ def _shared_sets(kind: str, images: np.ndarray, settings: tuple, build) -> dict:
     return _SHARED_SETS[key]
   sets = build()
   for array in sets.values():
-    array.setflags(write=False)
+    if isinstance(array, np.ndarray):  # not a skip reason
+      array.setflags(write=False)
   _SHARED_SETS[key] = sets
   while len(_SHARED_SETS) > _SHARED_SETS_KEPT:
     _SHARED_SETS.popitem(last=False)
   return sets
 
 
-def ood(subject: Subject, *, ood_count: int | None = None, tpr: float = 0.95) -> tuple[dict, dict]:
-  """OOD rejection: AUROC and FPR at `tpr` of each score (`ood.SCORES`) between the test images and each OOD set
-  (`ood_sets.build`: four synthetic sets made from the first `ood_count` test images, and the other domain's real
-  images), and their mean over the sets."""
+def _ood_images(names, images, dataset, seed, count, data_dir) -> dict:
+  """`{set name: uint8 images of the test images' shape, or the reason the set is skipped}`."""
+  sets = {}
+  for set_name in names:
+    if set_name in synthetic_sets.SYNTHETIC:
+      sets[set_name] = synthetic_sets.synthetic(set_name, images[:count], seed)
+      continue
+    try:
+      source = ood_sources.load(set_name, data_dir=data_dir, seed=seed)
+    except ood_sources.Unavailable as e:
+      sets[set_name] = f"{e} as ood_data_dir (--ood_data_dir)"
+      continue
+    resize = dataset_defaults.ood_resize(dataset)
+    sets[set_name] = ood_sources.images(source, images.shape[1:], count=count, resize=resize)
+  return sets
+
+
+def ood(
+  subject: Subject,
+  *,
+  ood_sets: tuple | None = None,
+  ood_data_dir: str | None = None,
+  ood_count: int | None = None,
+  tpr: float = 0.95,
+) -> tuple[dict, dict]:
+  """OOD rejection: AUROC and FPR at `tpr` of each score (`ood.SCORES`) between the test images and each OOD set,
+  and their mean over the sets evaluated.
+
+  `ood_sets` (default: the data set's, `dataset_defaults.ood_set_names`) names synthetic sets
+  (`el_jax.evaluate.ood_sets.SYNTHETIC`, made from the first `ood_count` test images) and real ones
+  (`el_jax.data.ood_sources`, read from `ood_data_dir`: their first `ood_count` images, or at most `MAX_IMAGES` evenly
+  spaced ones, converted to the test images' shape by `el_jax.data.conform`). A real set whose files are missing is
+  listed under `skipped_sets` with the reason."""
   images = subject.images
   name, seed = subject.inputs.name, subject.seed
+  wanted = dataset_defaults.ood_set_names(name) if ood_sets is None else tuple(ood_sets)
+  for set_name in wanted:
+    if set_name not in synthetic_sets.SYNTHETIC:
+      ood_sources.spec(set_name)  # an unknown name fails here, before any set is read
   sets = _shared_sets(
-    "ood", images, (name, seed, ood_count), lambda: ood_sets.build(name, images, seed=seed, count=ood_count)
+    "ood",
+    images,
+    (name, seed, ood_count, wanted, ood_data_dir),
+    lambda: _ood_images(wanted, images, name, seed, ood_count, ood_data_dir),
   )
+  skipped = {k: v for k, v in sets.items() if isinstance(v, str)}
+  sets = {k: v for k, v in sets.items() if not isinstance(v, str)}
   clean = _scores(subject.predictions.logits)
   arrays = {f"ood/{score}/in": clean[score] for score in ood_lib.SCORES}
   per_set = {}
@@ -172,29 +217,113 @@ def ood(subject: Subject, *, ood_count: int | None = None, tpr: float = 0.95) ->
     }
     for score in ood_lib.SCORES
   }
-  return {"ood": {"sets": per_set, "real_set": ood_sets.real_set_name(name), "mean": mean}}, arrays
+  real = [s for s in per_set if s not in synthetic_sets.SYNTHETIC]
+  other_domain = synthetic_sets.real_set_name(dataset_defaults.dataset_key(name))  # EL §4.4's (Fashion-)MNIST
+  entry = {
+    "sets": per_set,
+    "real_set": other_domain if other_domain in per_set else (real[0] if real else None),
+    "real_sets": real,
+    "num_images": {s: len(x) for s, x in sets.items()},
+    "mean": mean,
+  }
+  if skipped:
+    entry["skipped_sets"] = skipped
+  return {"ood": entry}, arrays
 
 
 def corruptions(
-  subject: Subject, *, corruption_severity: int | None = None, corruption_subset: int | None = None
+  subject: Subject,
+  *,
+  corruption_set: str | None = None,
+  corruption_data_dir: str | None = None,
+  corruption_families: tuple | None = None,
+  corruption_severity: int | None = None,
+  corruption_subset: int | None = None,
 ) -> tuple[dict, dict]:
-  """Accuracy on each MNIST-C corruption family applied to the first `corruption_subset` test images, at
-  `corruption_severity` (None: MNIST-C's severity of each family), and the mean over the families."""
+  """Accuracy on the corrupted first `corruption_subset` test images, per corruption family, and the mean over the
+  families.
+
+  `corruption_set` (default: the data set's, `dataset_defaults.corruption_set`) is `mnist_c`, the MNIST-C families
+  computed on the fly at `corruption_severity` (None: MNIST-C's severity of each family), or a released set
+  (`el_jax.data.corrupted`: cifar10_c, cifar100_c, tiny_imagenet_c, imagenet_c) read from `corruption_data_dir` at
+  every severity 1-5 (or `corruption_severity` alone): each family's accuracy is its mean over the severities
+  (`accuracy_by_severity` has each), `mean_accuracy` the mean over the families, as the papers report.
+  `corruption_families` restricts the families (default: all). A released set whose files are missing skips the
+  section with the reason; families missing from it are listed under `skipped_families`."""
   images = subject.images
   count = len(subject.test.take(corruption_subset))
+  set_name = dataset_defaults.corruption_set(subject.inputs.name) if corruption_set is None else corruption_set
+  if set_name == dataset_defaults.MNIST_C:
+    return _mnist_c(subject, images, count, corruption_families, corruption_severity)
+  try:
+    source = corrupted.open_set(set_name, corruption_data_dir, seed=subject.seed)
+  except FileNotFoundError as e:
+    raise Skip(
+      f"{e} as corruption_data_dir (--corruption_data_dir), or evaluate the MNIST-C families computed on "
+      f"the fly with corruption_set='mnist_c'"
+    ) from None
+  families = corrupted.ALL_FAMILIES if corruption_families is None else tuple(corruption_families)
+  unknown = sorted(set(families) - set(corrupted.ALL_FAMILIES))
+  if unknown:
+    raise ValueError(
+      f"Unknown corruption families {unknown} for {set_name}; valid: {', '.join(corrupted.ALL_FAMILIES)}."
+    )
+  if corruption_severity is not None and corruption_severity not in corrupted.SEVERITIES:
+    raise ValueError(f"corruption_severity must be one of 1..5 or None (all), got {corruption_severity}.")
+  severities = corrupted.SEVERITIES if corruption_severity is None else (corruption_severity,)
+  by_severity, skipped, num = {}, {}, 0
+  for family in families:
+    if family not in source.families:
+      skipped[family] = f"not in the {set_name} release at {getattr(source, 'root', '')}"
+      continue
+    accuracies = []
+    for severity in severities:
+      x, y = source.load(family, severity, count)
+      if y.max(initial=0) >= subject.inputs.num_classes:
+        raise ValueError(f"{set_name} has labels up to {y.max()}; the model has {subject.inputs.num_classes} classes.")
+      accuracies.append(metrics.accuracy(subject.logits(conform.conform(x, images.shape[1:])), y))
+      num = len(y)
+    by_severity[family] = accuracies
+  if not by_severity:
+    raise Skip(f"none of the families {list(families)} is in the {set_name} release")
+  accuracy = {family: float(np.mean(values)) for family, values in by_severity.items()}
+  entry = {
+    "set": set_name,
+    "severities": list(severities),
+    "accuracy_by_severity": by_severity,
+    "accuracy": accuracy,
+    "mean_accuracy": float(np.mean(list(accuracy.values()))),
+    "num_corrupted": num,
+  }
+  if all(f in accuracy for f in corrupted.FAMILIES):  # the benchmark's 15 families without the 4 extra ones
+    entry["mean_accuracy_15"] = float(np.mean([accuracy[f] for f in corrupted.FAMILIES]))
+  if skipped:
+    entry["skipped_families"] = skipped
+  return {"corruptions": entry}, {}
+
+
+def _mnist_c(subject, images, count, families, severity) -> tuple[dict, dict]:
+  """The MNIST-C families (`el_jax.evaluate.corruptions`) on the first `count` test images; family `i` of the full
+  list takes seed `subject.seed + i` whichever families are chosen."""
   labels = subject.predictions.labels[:count]
   seed = subject.seed
+  chosen = corruption_names() if families is None else list(families)
+  unknown = sorted(set(chosen) - set(corruption_names()))
+  if unknown:
+    raise ValueError(f"Unknown MNIST-C families {unknown}; valid: {', '.join(corruption_names())}.")
 
   def build():
     return {
-      family: corrupt(family, images[:count], seed=seed + index, severity=corruption_severity)
+      family: corrupt(family, images[:count], seed=seed + index, severity=severity)
       for index, family in enumerate(corruption_names())
+      if family in chosen
     }
 
-  families = _shared_sets("corruptions", images[:count], (seed, corruption_severity), build)
-  accuracy_by_family = {family: metrics.accuracy(subject.logits(x), labels) for family, x in families.items()}
+  sets = _shared_sets("corruptions", images[:count], (seed, severity, tuple(chosen)), build)
+  accuracy_by_family = {family: metrics.accuracy(subject.logits(x), labels) for family, x in sets.items()}
   entry = {
-    "severity": {f: corruption_severity or DEFAULT_SEVERITY[f] for f in corruption_names()},
+    "set": dataset_defaults.MNIST_C,
+    "severity": {f: severity or DEFAULT_SEVERITY[f] for f in sets},
     "accuracy": accuracy_by_family,
     "mean_accuracy": float(np.mean(list(accuracy_by_family.values()))),
     "num_corrupted": count,
@@ -225,13 +354,13 @@ def adversarial(
   subject: Subject,
   *,
   attack_subset: int | None = None,
-  fgsm_eps: tuple = (0.01, 0.02, 0.05, 0.1, 0.2),
-  pgd_linf_eps: tuple = (0.1,),
-  pgd_l2_eps: tuple = (1.0,),
+  fgsm_eps: tuple | None = None,
+  pgd_linf_eps: tuple | None = None,
+  pgd_l2_eps: tuple | None = None,
   pgd_steps: int = 10,
   ensemble: str = "autoattack",
-  ensemble_linf_eps: tuple = (),
-  ensemble_l2_eps: tuple = (),
+  ensemble_linf_eps: tuple | None = (),
+  ensemble_l2_eps: tuple | None = (),
   tpr: float = 0.95,
 ) -> tuple[dict, dict]:
   """Robustness of the first `attack_subset` test images to FGSM, PGD-Linf and PGD-L2 in [0, 1] pixel space at
@@ -241,8 +370,17 @@ def adversarial(
   With `ensemble_linf_eps` or `ensemble_l2_eps`, the attack ensemble `ensemble` (`autoattack.ENSEMBLES`: the standard
   AutoAttack, or a cheaper subset such as `apgd-ce`) runs at each of those budgets: its section
   `<ensemble>_<norm>` has the overall robust accuracy, `robust_accuracy_after_<attack>` after each attack, and the
-  DAR of the ensemble's adversarial examples (the clean image where no attack succeeded)."""
+  DAR of the ensemble's adversarial examples (the clean image where no attack succeeded).
+
+  A budget left None takes the data set's (`dataset_defaults.attack_budgets`: L_inf 0.3 and L_2 2 for MNIST,
+  8/255 and 0.5 for CIFAR, Tiny ImageNet and ImageNet, HEM appendix A.1.2); the ensemble's default `()` runs none."""
   subject.require_images()
+  budgets = dataset_defaults.attack_budgets(subject.inputs.name, subject.inputs.input_shape)
+  fgsm_eps = budgets["fgsm_eps"] if fgsm_eps is None else fgsm_eps
+  pgd_linf_eps = budgets["pgd_linf_eps"] if pgd_linf_eps is None else pgd_linf_eps
+  pgd_l2_eps = budgets["pgd_l2_eps"] if pgd_l2_eps is None else pgd_l2_eps
+  ensemble_linf_eps = (budgets["linf_eps"],) if ensemble_linf_eps is None else ensemble_linf_eps
+  ensemble_l2_eps = (budgets["l2_eps"],) if ensemble_l2_eps is None else ensemble_l2_eps
   attacked = subject.test.take(attack_subset)
   clean = subject.predictions
   correct = np.asarray(metrics.correct(clean.logits, clean.labels))

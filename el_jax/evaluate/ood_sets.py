@@ -11,7 +11,8 @@ content) with a fixed seed, as uint8 pixels `[N, H, W, C]`, so it goes through t
   noise (so the image stays real), rounded and clipped back to 0..255.
 
 The real set is the other domain's digits or clothes: MNIST digits for a Fashion-MNIST model, Fashion-MNIST for a
-digit model (EL §4.4 uses MNIST vs Fashion-MNIST).
+digit model (EL §4.4 uses MNIST vs Fashion-MNIST). The evaluation's default sets per data set, the HEM paper's real
+sets among them, are in `el_jax.evaluate.dataset_defaults`; the real sets are read by `el_jax.data.ood_sources`.
 """
 
 import numpy as np
@@ -67,6 +68,14 @@ _MAKERS = {
 }
 
 
+def synthetic(name: str, images: np.ndarray, seed: int) -> np.ndarray:
+  """Synthetic set `name` made from uint8 `images [N, H, W, C]`, with the seed `build` gives it (`seed` plus its
+  place in `SYNTHETIC`)."""
+  if name not in _MAKERS:
+    raise ValueError(f"Unknown synthetic OOD set {name!r}; valid: {', '.join(SYNTHETIC)}.")
+  return _MAKERS[name](images, seed + SYNTHETIC.index(name))
+
+
 def real_set_name(dataset_name: str) -> str | None:
   """The name of the real OOD set used for `dataset_name`, or None if it has none."""
   return _REAL[dataset_name][0] if dataset_name in _REAL else None
@@ -81,7 +90,7 @@ def build(dataset_name: str, test_images: np.ndarray, *, seed: int = 0, count: i
   if test_images.dtype != np.uint8 or test_images.ndim != 4:
     raise ValueError(f"test_images must be uint8 [N, H, W, C], got {test_images.dtype} {test_images.shape}.")
   reference = test_images[:count]
-  sets = {name: _MAKERS[name](reference, seed + index) for index, name in enumerate(SYNTHETIC)}
+  sets = {name: synthetic(name, reference, seed) for name in SYNTHETIC}
   if dataset_name in _REAL:
     name, load = _REAL[dataset_name]
     real = load().images[:count]

@@ -35,6 +35,13 @@ def _fpr_key(entry: dict) -> str:
   return next(k for k in entry if k.startswith("fpr_at"))
 
 
+def skipped_sets(report: dict) -> dict:
+  """`{"ood/<set>" or "corruptions/<family>": reason}`: the OOD sets and corruption families a report's sections
+  left out because their files are missing."""
+  out = {f"ood/{k}": v for k, v in report.get("ood", {}).get("skipped_sets", {}).items()}
+  return out | {f"corruptions/{k}": v for k, v in report.get("corruptions", {}).get("skipped_families", {}).items()}
+
+
 def summary_rows(report: dict) -> list[tuple[str, float]]:
   """The headline figures of a report as `(name, value)` rows (the comparison table's rows)."""
   rows = [
@@ -51,6 +58,8 @@ def summary_rows(report: dict) -> list[tuple[str, float]]:
     rows.append((f"OOD mean {_fpr_key(entry).replace('_', ' ')} ({score})", entry[_fpr_key(entry)]))
   if "corruptions" in report:
     rows.append(("mean corruption accuracy", report["corruptions"]["mean_accuracy"]))
+    if "mean_accuracy_15" in report["corruptions"]:
+      rows.append(("mean corruption accuracy (15 benchmark families)", report["corruptions"]["mean_accuracy_15"]))
   for attack, curve in report.get("adversarial", {}).items():
     for i, eps in enumerate(curve["eps"][1:], start=1):
       rows.append((f"{attack} eps={eps:g} robust accuracy", curve["robust_accuracy"][i]))
@@ -81,6 +90,11 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
       "## Not evaluated",
       "\n".join(f"- {section}: {reason}." for section, reason in report["skipped"].items()),
     ]
+  if skipped_sets(report):
+    parts += [
+      "## Sets left out (files missing)",
+      "\n".join(f"- {name}: {reason}." for name, reason in skipped_sets(report).items()),
+    ]
   if "ood" in report:
     parts.append(
       "## Out-of-distribution rejection (in-distribution positive; AUROC / FPR at the first threshold reaching the TPR)"
@@ -92,7 +106,15 @@ def to_markdown(report: dict, title: str = "Evaluation") -> str:
       rows.append([set_name] + [entry[s]["auroc"] for s in scores] + [entry[s][_fpr_key(entry[s])] for s in scores])
     parts.append(_table(header, rows))
     parts.append("min_conditional_energy equals max_logit (`-min_y E(y|x) = max_y z_y`), so their columns agree.")
-  if "corruptions" in report:
+  if "corruptions" in report and "accuracy_by_severity" in report["corruptions"]:  # a released set, severities 1-5
+    c = report["corruptions"]
+    header = ["corruption", *(f"severity {s}" for s in c["severities"]), "mean over severities"]
+    rows = [[k, *c["accuracy_by_severity"][k], v] for k, v in c["accuracy"].items()]
+    parts += [
+      f"## Corruptions ({c['set']}, {c['num_corrupted']} images per severity)",
+      _table(header, rows + [["mean over families", *[""] * len(c["severities"]), c["mean_accuracy"]]]),
+    ]
+  elif "corruptions" in report:
     c = report["corruptions"]
     parts += [
       "## Corruptions (MNIST-C families)",

@@ -28,7 +28,8 @@ _SUBJECT = {f.name: f.default for f in dataclasses.fields(Subject)}
 class Options:
   """What to evaluate and on how much data (None: everything).
 
-  The evaluators' options (named as their keyword arguments, see `evaluators.options`) default as they do;
+  The evaluators' options (named as their keyword arguments, see `evaluators.options`) default as they do (the OOD
+  sets, corruption set and attack budgets: the run's data set's, `el_jax.evaluate.dataset_defaults`);
   `corruptions`, `probe` and `gradient_weights` switch those evaluators off, and an attack without budgets is
   left out.
   """
@@ -36,18 +37,23 @@ class Options:
   batch_size: int = _SUBJECT["batch_size"]
   split: str | None = None  # the split evaluated (None: the run's `dataset.eval_split`), e.g. "test"
   test_subset: int | None = _SUBJECT["test_subset"]  # first N test examples for every section
+  ood_sets: tuple | None = _DEFAULT["ood_sets"]  # None: the data set's (dataset_defaults.ood_set_names)
+  ood_data_dir: str | None = _DEFAULT["ood_data_dir"]  # the real OOD sets' releases or TFDS datasets
   ood_count: int | None = _DEFAULT["ood_count"]  # first N images of each OOD set
   corruptions: bool = True
-  corruption_severity: int | None = _DEFAULT["corruption_severity"]  # None: MNIST-C's severity for each family
+  corruption_set: str | None = _DEFAULT["corruption_set"]  # None: the data set's (mnist_c, cifar10_c, ...)
+  corruption_data_dir: str | None = _DEFAULT["corruption_data_dir"]  # the released corruption set's folder
+  corruption_families: tuple | None = _DEFAULT["corruption_families"]  # None: every family
+  corruption_severity: int | None = _DEFAULT["corruption_severity"]  # None: MNIST-C's per family; released: 1..5
   corruption_subset: int | None = _DEFAULT["corruption_subset"]  # first N test examples corrupted (None: all)
   attack_subset: int | None = _DEFAULT["attack_subset"]  # first N test examples attacked
-  fgsm_eps: tuple = _DEFAULT["fgsm_eps"]
-  pgd_linf_eps: tuple = _DEFAULT["pgd_linf_eps"]
-  pgd_l2_eps: tuple = _DEFAULT["pgd_l2_eps"]
+  fgsm_eps: tuple | None = _DEFAULT["fgsm_eps"]  # None (the budgets below too): the data set's
+  pgd_linf_eps: tuple | None = _DEFAULT["pgd_linf_eps"]
+  pgd_l2_eps: tuple | None = _DEFAULT["pgd_l2_eps"]
   pgd_steps: int = _DEFAULT["pgd_steps"]
   ensemble: str = _DEFAULT["ensemble"]  # the attack ensemble (autoattack.ENSEMBLES) run at the two budgets below
-  ensemble_linf_eps: tuple = _DEFAULT["ensemble_linf_eps"]  # empty: no ensemble attack
-  ensemble_l2_eps: tuple = _DEFAULT["ensemble_l2_eps"]
+  ensemble_linf_eps: tuple | None = _DEFAULT["ensemble_linf_eps"]  # empty: no ensemble attack; None: the data set's
+  ensemble_l2_eps: tuple | None = _DEFAULT["ensemble_l2_eps"]
   probe: bool = True
   crt: bool = False  # classifier re-training with class-balanced sampling (long-tailed runs: EL Table 3)
   crt_train_subset: int | None = _DEFAULT["crt_train_subset"]  # first N training examples for CRT

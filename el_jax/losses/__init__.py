@@ -11,12 +11,14 @@ This package imports only jax and numpy.
 """
 
 from el_jax.losses._bonus import Bonus
+from el_jax.losses._complement import complement_entropy_loss, cot_sum_loss
 from el_jax.losses._cross_entropy import cross_entropy
 from el_jax.losses._data_hparams import resolve_data_hparams
 from el_jax.losses._dice import dice_loss
 from el_jax.losses._encouraging import encouraging_loss, sigmoid_encouraging_loss
 from el_jax.losses._expectation import expectation_loss, mixed_ce_expectation
 from el_jax.losses._focal import focal_loss, halted_focal_loss, sigmoid_focal_loss, sigmoid_halted_focal_loss
+from el_jax.losses._gradient_matched import gradient_matched_cross_entropy
 from el_jax.losses._label_probs import label_log_probs
 from el_jax.losses._labels import check_labels
 from el_jax.losses._linear import LINEAR_LOSSES, LinearOutputs, linear_loss
@@ -43,6 +45,8 @@ __all__ = [
   "absolute_error",
   "bonus_weight",
   "check_labels",
+  "complement_entropy_loss",
+  "cot_sum_loss",
   "cross_entropy",
   "dice_loss",
   "encouraging_loss",
@@ -52,6 +56,7 @@ __all__ = [
   "focus_weights",
   "get",
   "get_objective",
+  "gradient_matched_cross_entropy",
   "halted_focal_loss",
   "hem_loss",
   "hem_margin",

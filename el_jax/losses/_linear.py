@@ -16,8 +16,9 @@ from el_jax.losses._margin import check_margin_of
 
 MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
 LINEAR_LOSSES = tuple(sorted((*FAMILY, *MARGIN_LOSSES, "logit_norm_loss")))
-"""The registered losses `linear_loss` computes: every per-example loss (the batch-level `dice_loss` and the
-element-wise sigmoid losses raise a NotImplementedError)."""
+"""The registered losses `linear_loss` computes: every per-example loss but the mixing paper's baselines and control
+(`complement_entropy_loss`, `cot_sum_loss`, `gradient_matched_cross_entropy`); the batch-level `dice_loss` and the
+element-wise sigmoid losses raise a NotImplementedError, as do those three."""
 PREDICTION_ERRORS = ("absolute_error", "squared_error")
 
 
@@ -87,7 +88,9 @@ def linear_loss(
   And `logit_norm_loss` (cross-entropy on :math:`z / (\tau \lVert z \rVert)`), from a first pass for the norm
   and a second for the log-sum-exp (`linear_logit_norm_loss`).
 
-  That is every per-example loss of the registry. The others raise a NotImplementedError: `dice_loss` is a
+  That is every per-example loss of the registry but the mixing paper's COT baselines (`complement_entropy_loss`,
+  `cot_sum_loss`: they read every wrong class's probability) and its control `gradient_matched_cross_entropy`,
+  which are for image classifiers and raise a NotImplementedError, as do the others: `dice_loss` is a
   batch-level loss (one value for the batch, from per-class sums over its examples), and the sigmoid losses
   (`sigmoid_encouraging_loss`, `sigmoid_focal_loss`, `sigmoid_halted_focal_loss`) are element-wise, with one
   loss per logit and dense `[..., V]` targets: their output is itself a `[tokens, V]` array.
@@ -126,7 +129,7 @@ def linear_loss(
 
   Raises:
     ValueError: for an unknown loss or hyper-parameter, a shape mismatch, or concrete labels out of range.
-    NotImplementedError: for `dice_loss` and the sigmoid losses (not per-example losses).
+    NotImplementedError: for `dice_loss`, the sigmoid losses and the three losses named above.
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   shard = weight.shape[1]
@@ -134,8 +137,9 @@ def linear_loss(
   valid = _registry.hparams(loss)  # a ValueError listing the names if `loss` is unknown
   if loss not in LINEAR_LOSSES:
     raise NotImplementedError(
-      f"Loss {loss!r} is not supported by the fused path (linear_loss): it is not a per-example loss (dice_loss "
-      "gives one value per batch; the sigmoid losses one per logit, a [tokens, V] output). Supported: "
+      f"Loss {loss!r} is not supported by the fused path (linear_loss): it is not a per-example loss of the fused "
+      "kinds (dice_loss gives one value per batch; the sigmoid losses one per logit, a [tokens, V] output; the "
+      "complement-entropy losses read every wrong class's probability). Supported: "
       f"{', '.join(LINEAR_LOSSES)}. Materialise the logits and call the loss on them instead."
     )
   sigmoid = loss in PREDICTION_ERRORS and hparams.get("activation", valid["activation"]) == "sigmoid"

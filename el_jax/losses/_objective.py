@@ -16,6 +16,7 @@ _SCHEDULE_HPARAMS = {
   "encouraging_loss": _BONUS_SCHEDULE,
   "sigmoid_encouraging_loss": _BONUS_SCHEDULE,
   "mixed_ce_expectation": {"focus_schedule": None},
+  "gradient_matched_cross_entropy": {"focus_schedule": None},  # the mixture's schedule, for its control
 }
 
 
@@ -55,8 +56,9 @@ def get_objective(name: str, *, linear_blocks: tuple[int, int] | None = None, **
   - `encouraging_loss`, `sigmoid_encouraging_loss`: `bonus_defer` (fraction of training before the bonus turns
     on; training is cross-entropy until then) and `bonus_ramp` (fraction of training over which `bonus_rho`
     then rises linearly from 0); see `bonus_weight`. Both default to 0: the bonus is on from the start.
-  - `mixed_ce_expectation`: `focus_schedule`, one of `"F=0"`, `"F=0,0.5"`, `"F=0-0.5"` (mixing paper), which sets
-    `alpha` and `beta` from the focus `F` at each step (`focus`, `focus_weights`); it excludes `alpha`/`beta`.
+  - `mixed_ce_expectation` and its control `gradient_matched_cross_entropy`: `focus_schedule`, one of `"F=0"`,
+    `"F=0,0.5"`, `"F=0-0.5"` (mixing paper), which sets `alpha` and `beta` from the focus `F` at each step
+    (`focus`, `focus_weights`); it excludes `alpha`/`beta`.
   - every loss reduced by the mean: `class_weights` (`[K]` numbers; default None, no re-weighting) and
     `reweight_from` (default 0): from that fraction of training on, the mean becomes the class-weighted mean
     :math:`\sum_i w_{y_i} \ell_i / \sum_i w_{y_i}` (deferred re-weighting, DRW; see `_reweighting`). Configs
@@ -125,7 +127,7 @@ def _scheduled(name, loss_fn, loss_kwargs, schedule):
       return loss_fn(logits, labels, bonus_rho=rho * weight, where=where)
 
     return el
-  if name == "mixed_ce_expectation" and schedule.get("focus_schedule") is not None:
+  if schedule.get("focus_schedule") is not None:  # mixed_ce_expectation, gradient_matched_cross_entropy
     focus_schedule = _schedules.check_focus_schedule(schedule["focus_schedule"])
     if "alpha" in loss_kwargs or "beta" in loss_kwargs:
       raise ValueError("focus_schedule sets alpha and beta at every step; give either focus_schedule or alpha/beta.")

@@ -3,11 +3,13 @@
 import functools
 import inspect
 
+from el_jax.losses._complement import complement_entropy_loss, cot_sum_loss
 from el_jax.losses._cross_entropy import cross_entropy
 from el_jax.losses._dice import dice_loss
 from el_jax.losses._encouraging import encouraging_loss, sigmoid_encouraging_loss
 from el_jax.losses._expectation import expectation_loss, mixed_ce_expectation
 from el_jax.losses._focal import focal_loss, halted_focal_loss, sigmoid_focal_loss, sigmoid_halted_focal_loss
+from el_jax.losses._gradient_matched import gradient_matched_cross_entropy
 from el_jax.losses._logit_adjusted import logit_adjusted_loss
 from el_jax.losses._logit_norm import logit_norm_loss
 from el_jax.losses._margin import hem_loss, multiclass_margin_loss
@@ -17,11 +19,14 @@ _LOSSES = {
   fn.__name__: fn
   for fn in (
     absolute_error,
+    complement_entropy_loss,
+    cot_sum_loss,
     cross_entropy,
     dice_loss,
     encouraging_loss,
     expectation_loss,
     focal_loss,
+    gradient_matched_cross_entropy,
     halted_focal_loss,
     hem_loss,
     logit_adjusted_loss,

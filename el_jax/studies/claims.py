@@ -1147,13 +1147,15 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _EL,
       "The bonus added to classifier re-training (CRT) and to deferred re-weighting on iNaturalist 2018.",
       "§4.4, Table 3",
-      "iNaturalist 2018 (a download, GPU-scale training); deferred re-weighting is not implemented.",
+      "iNaturalist 2018 (a download, GPU-scale training). The runs exist: `configs/encouraging_loss/inaturalist.py` "
+      "(`loss=ce_drw|el_normal_drw` for DRW) and `evaluate.py --crt` (CRT on a trained run).",
     ),
     Untestable(
       _EL,
       "The bonus added to MSE (softmax and sigmoid outputs) on MNIST.",
       "§4.5, Table 5",
-      "MSE runs with and without the bonus, which no study trains.",
+      "MSE runs with and without the bonus, which no study trains (`configs/encouraging_loss/mnist.py` has them: "
+      "`loss=mse_softmax|mse_softmax_mirror|mse_sigmoid|mse_sigmoid_mirror`).",
     ),
     Untestable(
       _EL,
@@ -1183,7 +1185,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _EL,
       "Robustness under AutoAttack and L2 PGD.",
       "App. C.2, Table 11",
-      "AutoAttack, which is not implemented, and L2 PGD, which the studies do not run (they run FGSM and L_inf PGD).",
+      "CIFAR/ImageNet-scale models (downloads, GPU-scale training); AutoAttack and L2 PGD are implemented "
+      "(`evaluate.py --ensemble_linf_eps/--ensemble_l2_eps`, `--pgd_l2_eps`), but the studies run FGSM and L_inf PGD.",
     ),
     Untestable(
       _EL,
@@ -1210,7 +1213,7 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "The gain over CE kept under extra regularisation (random erasing, colour jitter, dropout) on CINIC-10.",
       "Table 6",
-      _DOWNLOAD_AND_GPU + ".",
+      _DOWNLOAD_AND_GPU + " (`configs/expectation_mixing/cinic10.py:regularization=...` has the rows).",
     ),
     Untestable(
       _MIX,
@@ -1228,13 +1231,15 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "The comparison with COT on CIFAR-100, Tiny-ImageNet and ImageNet.",
       "Table 5",
-      _DOWNLOAD_AND_GPU + ", and COT, which is not implemented.",
+      _DOWNLOAD_AND_GPU + " (`configs/expectation_mixing/cot.py` has the rows, COT as one update on CE + complement "
+      "entropy rather than the paper's two).",
     ),
     Untestable(
       _MIX,
       "CE with its learning rate scaled to match the mixed loss's gradient is not competitive.",
       "§Experiments (Eqs. 20-22); supplementary",
-      "runs of that control, which no study trains; its results are only in the supplementary.",
+      "runs of that control (`loss=ce_matched` in the mixing configs), which no study trains; its results are only in "
+      "the supplementary.",
     ),
     Untestable(
       _MIX,
@@ -1253,7 +1258,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "Table 4's win counts over 121 UCI sets, and the Friedman and Conover post-hoc tests.",
       "Table 4, Fig. 3",
-      "the 121 UCI sets (a download); four scikit-learn sets can show the direction of the results only.",
+      "the 121 UCI sets (a download, read by `configs/expectation_mixing/uci.py:data=uci121:<name>`); four "
+      "scikit-learn sets can show the direction of the results only.",
     ),
   ),
   _HEM: (
@@ -1267,13 +1273,15 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _HEM,
       "Unknown-class rejection on the real OOD sets: Omniglot, KMNIST, Textures, SVHN, iNaturalist, ImageNet-O.",
       "§5.1.2; App. A.1.2",
-      "those data sets (downloads).",
+      "those data sets (downloads) and CIFAR/ImageNet-scale models; `evaluate.py` reads them (release folders or TFDS "
+      "names, `configs/hem/ood_sets.py`) for a run of their in-distribution set.",
     ),
     Untestable(
       _HEM,
       "Adversarial detection (DAR) under AutoAttack, L_inf and L2.",
       "§5.1.2; App. A.1.2",
-      "AutoAttack, which is not implemented; the studies' DAR uses L_inf PGD.",
+      "CIFAR/ImageNet-scale models (downloads, GPU-scale training); AutoAttack is implemented (`evaluate.py "
+      "--ensemble_linf_eps/--ensemble_l2_eps` report its DAR), but the studies' DAR uses L_inf PGD for its cost.",
     ),
     Untestable(
       _HEM,

@@ -1,6 +1,8 @@
 """The training loop: run setup -> jitted steps over a device mesh -> eval every epoch -> checkpoints.
 
-`train_and_evaluate(config, workdir)` resumes from the workdir's latest checkpoint when there is one. The train
+`train_and_evaluate(config, workdir)` resumes from the workdir's latest checkpoint when there is one. With
+`config.max_tokens` set, the training batches are token-count batches of parallel text (`el_jax.data.token_batches`)
+and an epoch is as many steps as they make; otherwise `batch_size` examples per step. The train
 state is created directly in its sharded layout (`jax.eval_shape` + `jax.jit(out_shardings=...)`), the input
 pipeline hands the loop global batches already split over the mesh (`el_jax.data.global_batches`), and the train
 step donates its input state. The evaluators of `config.evals` (`el_jax.evaluate`) run after the epochs they name.
@@ -33,7 +35,7 @@ import numpy as np
 from flax import nnx
 from tqdm import tqdm
 
-from el_jax.data import global_batches, pipeline
+from el_jax.data import global_batches, pipeline, token_batches
 from el_jax.train import checkpoint, optimizer, setup, step
 from el_jax.train import mesh as mesh_lib
 from el_jax.train.workdir import Workdir
@@ -301,7 +303,14 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
   # ---- Inputs, model, objective, optimiser, state ------------------------------------------------------------
   inputs = setup.Inputs.from_config(config.dataset)
   spec = setup.ModelSpec.from_config(config.model, inputs)
-  steps_per_epoch = pipeline.steps_per_epoch(len(inputs.train), config.batch_size)
+  token_plan = None  # config.max_tokens: token-count batches of parallel text (el_jax.data.token_batches)
+  if config.get("max_tokens"):
+    token_plan = token_batches.TokenBatches.for_source(
+      inputs.train, max_tokens=config.max_tokens, seed=config.seed, multiple=mesh_lib.batch_sharding(mesh).num_devices
+    )
+    steps_per_epoch = token_plan.num_batches
+  else:
+    steps_per_epoch = pipeline.steps_per_epoch(len(inputs.train), config.batch_size)
   total_steps = steps_per_epoch * config.num_epochs
   checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
   objective = setup.objective(config.loss, inputs)
@@ -368,16 +377,21 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
   # ---- Train -----------------------------------------------------------------------------------------------
   log = run_dir.metrics_log(config.to_dict(), resume_step=start_step, enabled=is_chief)
   profiler = StepProfiler(profile, run_dir.join("tensorboard"), enabled=is_chief)
-  batches = global_batches.train(
-    inputs.train,
-    batch_size=config.batch_size,
-    seed=config.seed,
-    num_epochs=config.num_epochs,
-    sharding=steps.batch_sharding,
-    start_step=start_step,
-    normalization=inputs.normalization,
-    transforms=inputs.train_transforms,
-  )
+  if token_plan is not None:
+    batches = global_batches.train_tokens(
+      inputs.train, token_plan, num_epochs=config.num_epochs, sharding=steps.batch_sharding, start_step=start_step
+    )
+  else:
+    batches = global_batches.train(
+      inputs.train,
+      batch_size=config.batch_size,
+      seed=config.seed,
+      num_epochs=config.num_epochs,
+      sharding=steps.batch_sharding,
+      start_step=start_step,
+      normalization=inputs.normalization,
+      transforms=inputs.train_transforms,
+    )
   meta = {"config": config.to_dict(), "data": {"seed": config.seed, "next_step": None}, "early_stopping": None}
   last_saved = start_step or None
   window, metrics = MetricsWindow(config.batch_size), {}
@@ -412,7 +426,8 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
         profiler.before(step_number, state)
         state, step_metrics = steps.train(state, batch)
         profiler.after(step_number, (state, step_metrics))
-        window.add(step_metrics)
+        # examples: the batch's sentence pairs with token batches (empty rows not counted), else the batch size
+        window.add(step_metrics, examples=token_plan and token_plan.sentences(step_number - 1))
         bar.update(1)
         end_of_epoch = step_number % steps_per_epoch == 0
         preempted = stop.raised or (multi_process and ckpt.reached_preemption(step_number))

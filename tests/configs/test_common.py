@@ -7,13 +7,16 @@ from tests.configs.paper_configs import ROOT, VARIANTS, get_config
 
 # The config files not in VARIANTS: those of other modalities (graphs, text, translation), whose variants have tests
 # of their own in this folder's test_<paper>.py and whose smoke runs are in the tests/e2e file named here, and that of
-# continual learning, tested in tests/continual.
+# continual learning, tested in tests/continual; and the mixing paper's COT comparison, whose rows pair each data set
+# with its own networks, built and smoke-trained in the file named here.
 TESTED_ELSEWHERE = {
+  "expectation_mixing.cot": "tests/configs/test_expectation_mixing_baselines.py",
   "encouraging_loss.graphs": "tests/e2e/test_graph_classification.py",
   "encouraging_loss.iwslt": "tests/e2e/test_translation.py",
   "expectation_mixing.reviews": "tests/e2e/test_text_classification.py",
   "expectation_mixing.glue": "tests/e2e/test_text_classification.py",
   "hem.continual": "tests/continual",
+  "hem.ood_sets": "tests/configs/test_hem_ood_sets.py",  # a table of evaluation options, not a training config
 }
 
 

@@ -12,6 +12,7 @@ from flax import nnx
 
 from el_jax import data, losses, models
 from el_jax.configs.encouraging_loss import graphs as graphs_config
+from el_jax.data import token_batches
 from el_jax.train import optimizer, setup
 from tests.configs.paper_configs import (
   ALL_VARIANTS,
@@ -291,14 +292,37 @@ def test_every_variant_has_the_released_settings(arg):
       "fused_blocks": None,
     }
   assert config.loss.to_dict() == expected_loss
-  # The update budget in whole epochs: at least the paper's updates, less than one epoch more.
-  steps_per_epoch = TRAIN_PAIRS[pair] // config.batch_size
+  # The update budget in whole epochs: at least the paper's updates, less than one epoch more. Token batches (the
+  # default) hold the appendix's 16K (De-En) and 4K (Fr-En) tokens.
+  assert config.max_tokens == {"de_en": 16 * 1024, "fr_en": 4 * 1024}[pair]
+  steps_per_epoch = iwslt.TOKEN_BATCHES_PER_EPOCH[pair]
   assert config.batch_size == batch
   assert updates <= config.num_epochs * steps_per_epoch < updates + steps_per_epoch
   schedule = optimizer.learning_rate_schedule(opt, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
   assert float(schedule(4000)) == pytest.approx(lr)
   smoke = iwslt.get_config(arg + ",smoke")
   assert smoke.model == config.model and smoke.loss == config.loss and smoke.optimizer == config.optimizer
+
+
+@pytest.mark.parametrize("pair", ["de_en", "fr_en"])
+def test_sentence_batches_keep_the_padded_batches_of_a_fixed_size(pair):
+  config = iwslt.get_config(f"pair={pair},batching=sentences")
+  _, _, _, _, _, batch, updates, _ = RELEASED[pair]
+  steps_per_epoch = TRAIN_PAIRS[pair] // batch
+  assert config.max_tokens is None and config.batch_size == batch
+  assert updates <= config.num_epochs * steps_per_epoch < updates + steps_per_epoch
+  with pytest.raises(ValueError, match="Unknown batching 'words'. Valid: tokens, sentences"):
+    iwslt.get_config("batching=words")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("pair", ["de_en", "fr_en"])
+def test_the_token_batches_per_epoch_are_the_stand_ins(pair):
+  """TOKEN_BATCHES_PER_EPOCH, from which num_epochs follows, is the plan's count on the stand-in of the dataset."""
+  config = iwslt.get_config(f"pair={pair}")
+  source = data.load("synthetic:" + config.dataset.name, "train")
+  plan = token_batches.TokenBatches.for_source(source, max_tokens=config.max_tokens)
+  assert plan.num_batches == iwslt.TOKEN_BATCHES_PER_EPOCH[pair]
 
 
 def test_table_8_trains_without_label_smoothing_and_other_amounts_are_refused():

@@ -136,3 +136,17 @@ def test_stand_in_pairs_are_a_fixed_token_map_with_realistic_lengths():
   assert not np.array_equal(other[0]["source"], source[0]["source"])
   with pytest.raises(ValueError, match="drop the data_dir"):
     translation.load("synthetic:iwslt14_de_en", "train", data_dir="/data")
+
+
+def test_token_lengths_count_the_longer_side_with_its_eos():
+  """fairseq's `--max-tokens` count of each pair, `max(source, target) + 1`, checked against the pairs themselves."""
+  stand_in = translation.load("synthetic:iwslt14_de_en", "train", max_source_length=20, max_target_length=30).take(50)
+  expected = [max(len(s), len(t)) + 1 for s, t in (stand_in.pair(i) for i in range(50))]
+  np.testing.assert_array_equal(stand_in.token_lengths(), expected)
+  assert max(expected) <= 20  # the shorter maximum caps both sides, EOS included
+  vocabulary = translation.Dictionary.synthetic(10)
+  text = translation.ParallelText(
+    "pairs", np.arange(6, dtype=np.int32), np.array([0, 1, 6]), np.arange(5, dtype=np.int32), np.array([0, 4, 5]),
+    vocabulary, vocabulary, 8, 8,
+  )  # fmt: skip
+  np.testing.assert_array_equal(text.token_lengths(), [5, 6])  # (1, 4) and (5, 1) tokens + EOS

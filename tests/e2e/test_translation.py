@@ -7,7 +7,8 @@ import math
 
 import pytest
 
-from el_jax.train import loop
+from el_jax.data import token_batches
+from el_jax.train import loop, setup
 
 iwslt = importlib.import_module("el_jax.configs.encouraging_loss.iwslt")
 
@@ -20,7 +21,7 @@ def _run(config, tmp_path):
 
 def _tiny_config(steps: int, **loss):
   """The EL translation config (label smoothing 0.1, LE = 0.5) on a one-layer tiny Transformer, `steps` updates."""
-  config = iwslt.get_config("pair=de_en,loss=el,smoke")
+  config = iwslt.get_config("pair=de_en,loss=el,batching=sentences,smoke")
   config.model.update(name="transformer_tiny", layers=1, dropout=0.0)
   config.loss.update(loss)
   config.dataset.options.max_source_length = config.dataset.options.max_target_length = 24
@@ -61,3 +62,19 @@ def test_the_smoke_version_trains_end_to_end(arg, tmp_path):
   assert [entry["step"] for entry in log] == [1, 1]  # one training step, then the evaluation
   assert set(metrics) >= {"eval/loss", "eval/accuracy"}
   assert all(math.isfinite(v) for v in metrics.values()), metrics
+
+
+def test_token_batches_train_through_the_trainer(tmp_path):
+  """`batching=tokens`: an epoch is as many updates as the plan has batches (not `len(train) // batch_size`), every
+  logged window counts the real sentence pairs it trained on, and the loss stays finite with empty rows present."""
+  config = _tiny_config(1)
+  config.max_tokens, config.dataset.train_subset, config.log_every_steps = 64, 30, 1
+  config.dataset.options.max_source_length = config.dataset.options.max_target_length = 16  # buckets 8 and 16
+  config.batch_size = 8  # unused by token batches; 30 // 8 = 3 steps would be the sentence batches' epoch
+  source = setup.Inputs.from_config(config.dataset).train
+  plan = token_batches.TokenBatches.for_source(source, max_tokens=64, seed=config.seed)
+  assert plan.shapes == ((8, 8), (4, 16))
+  metrics, log = _run(config, tmp_path)
+  train = [entry for entry in log if "train/loss" in entry]
+  assert plan.num_batches != 3 and [e["step"] for e in train] == list(range(1, plan.num_batches + 1))
+  assert all(math.isfinite(e["train/loss"]) for e in train) and math.isfinite(metrics["eval/loss"])

@@ -27,7 +27,7 @@ def test_check_evals_returns_plain_dicts_from_a_config_dict():
     ({"oood": {"every_epochs": 1}}, "Unknown evaluator 'oood'. Valid: accuracy, calibration, margins, gradient_weight"),
     (
       {"ood": {"every_epochs": 1, "count": 5}},
-      r"Unknown option\(s\) \['count'\] for evaluator 'ood'. Valid: ood_count",
+      r"Unknown option\(s\) \['count'\] for evaluator 'ood'. Valid: ood_sets, ood_data_dir, ood_count",
     ),
     ({"ood": {"ood_count": 5}}, "config.evals.ood.every_epochs must be a positive integer, got None"),
     ({"ood": {"every_epochs": 0}}, "must be a positive integer, got 0"),

@@ -74,7 +74,7 @@ def test_the_registry_lists_the_evaluators_in_the_report_order_with_their_option
     "bleu",
   ]
   assert evaluators.options("bleu") == {"bleu_beams": (1, 5)}
-  assert evaluators.options("ood") == {"ood_count": None, "tpr": 0.95}
+  assert evaluators.options("ood") == {"ood_sets": None, "ood_data_dir": None, "ood_count": None, "tpr": 0.95}
   assert evaluators.options("accuracy") == {}
   assert set(evaluators.options("adversarial")) == {
     "attack_subset",
@@ -99,7 +99,10 @@ def test_an_option_shared_by_evaluators_has_one_default():
 def test_unknown_evaluators_and_options_name_the_valid_ones():
   with pytest.raises(ValueError, match="Unknown evaluator 'oood'. Valid: accuracy, calibration, margins"):
     evaluators.get("oood")
-  with pytest.raises(ValueError, match=r"Unknown option\(s\) \['count'\] for evaluator 'ood'. Valid: ood_count, tpr"):
+  with pytest.raises(
+    ValueError,
+    match=r"Unknown option\(s\) \['count'\] for evaluator 'ood'. Valid: ood_sets, ood_data_dir, ood_count, tpr",
+  ):
     evaluators.check_options("ood", {"count": 3})
   with pytest.raises(ValueError, match="Valid: none"):
     evaluators.run("accuracy", None, {"num_bins": 3})

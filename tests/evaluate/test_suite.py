@@ -22,7 +22,10 @@ def test_options_switch_evaluators_off_and_pass_each_its_own_options():
   assert list(suite.Options(crt=True).evaluators()) == evaluators.names()
   chosen = suite.Options(corruptions=False, probe=False, gradient_weights=False, ood_count=7, tpr=0.9).evaluators()
   assert list(chosen) == ["accuracy", "calibration", "margins", "ood", "adversarial", "bleu"]
-  assert chosen["ood"] == {"ood_count": 7, "tpr": 0.9} and chosen["adversarial"]["tpr"] == 0.9
+  assert (
+    chosen["ood"] == {"ood_sets": None, "ood_data_dir": None, "ood_count": 7, "tpr": 0.9}
+    and chosen["adversarial"]["tpr"] == 0.9
+  )
   assert chosen["accuracy"] == {}
 
 

@@ -45,6 +45,22 @@ CASES = {
     "softmax",
     lambda z, y: reference.mixed_ce_expectation(z, y, 1.0, 2.5),
   ),
+  "complement_entropy_loss": ({}, "softmax", lambda z, y: reference.complement_entropy_loss(z, y)),
+  "complement_entropy_loss/classes": (
+    {"normalization": "classes"},
+    "softmax",
+    lambda z, y: reference.complement_entropy_loss(z, y, normalizer=z.shape[-1]),
+  ),
+  "cot_sum_loss": (
+    {"complement_weight": 0.5},
+    "softmax",
+    lambda z, y: reference.cross_entropy(z, y) + 0.5 * reference.complement_entropy_loss(z, y),
+  ),
+  "gradient_matched_cross_entropy": (
+    {"alpha": 1.0, "beta": 2.0},
+    "softmax",
+    lambda z, y: reference.gradient_matched_cross_entropy(z, y, 1.0, 2.0),
+  ),
   "multiclass_margin_loss": ({"margin": 0.5}, "softmax", lambda z, y: reference.multiclass_margin_loss(z, y, 0.5)),
   "hem_loss": ({"margin": 0.2}, "softmax", lambda z, y: reference.hem_loss(z, y, 0.2)),
   "logit_norm_loss": ({"tau": 0.5}, "softmax", lambda z, y: reference.logit_norm_loss(z, y, 0.5)),

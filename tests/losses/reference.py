@@ -221,3 +221,27 @@ def absolute_error(z, y, activation="softmax", mirror_bonus=False):
   if mirror_bonus:
     loss -= (t * a + (1 - t) * (1 - a)).mean(-1)
   return loss
+
+
+def complement_entropy_loss(z, y, normalizer=None):
+  """(1 / (K - 1)) sum_{j != y} q_j log q_j with q_j = p_j / (1 - p_y) (COT, mixing paper Eq. 6), by explicit loops
+  over examples and classes; `normalizer` replaces K - 1 (K for COT's released code)."""
+  z = np.asarray(z, np.float64)
+  k = z.shape[-1]
+  flat_z, flat_y = z.reshape(-1, k), np.asarray(y).reshape(-1)
+  out = np.zeros(len(flat_y))
+  for n, (row, label) in enumerate(zip(flat_z, flat_y, strict=True)):
+    p = softmax(row)
+    rest = 1.0 - p[label]
+    total = 0.0
+    for j in range(k):
+      if j != label:
+        q = p[j] / rest
+        total += q * np.log(q) if q > 0 else 0.0
+    out[n] = total / (normalizer or k - 1)
+  return out.reshape(np.shape(y))
+
+
+def gradient_matched_cross_entropy(z, y, alpha=1.0, beta=1.0):
+  """(alpha + beta / 3) CE: the value of the mixing paper's gradient-norm control (Eq. 20-21)."""
+  return -(alpha + beta / 3.0) * np.log(_p_y(z, y))

@@ -335,8 +335,16 @@ def test_labels_out_of_range_raise():
 OUTSIDE = sorted(set(losses.names()) - {_name(case) for case in FAMILY})
 
 
-def test_the_losses_outside_are_the_batch_level_and_element_wise_ones():
-  assert OUTSIDE == ["dice_loss", "sigmoid_encouraging_loss", "sigmoid_focal_loss", "sigmoid_halted_focal_loss"]
+def test_the_losses_outside_are_the_batch_level_and_element_wise_ones_and_the_mixing_baselines():
+  assert OUTSIDE == [
+    "complement_entropy_loss",
+    "cot_sum_loss",
+    "dice_loss",
+    "gradient_matched_cross_entropy",
+    "sigmoid_encouraging_loss",
+    "sigmoid_focal_loss",
+    "sigmoid_halted_focal_loss",
+  ]
 
 
 @pytest.mark.parametrize("loss", OUTSIDE)

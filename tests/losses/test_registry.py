@@ -15,7 +15,9 @@ def test_get_binds_hyper_parameters():
 
 
 def test_unknown_name_lists_valid_names():
-  with pytest.raises(ValueError, match="Valid names: absolute_error, cross_entropy, dice_loss, encouraging_loss"):
+  with pytest.raises(
+    ValueError, match="Valid names: absolute_error, complement_entropy_loss, cot_sum_loss, cross_entropy, dice_loss"
+  ):
     losses.get("encouraging")
 
 

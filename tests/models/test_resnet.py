@@ -92,3 +92,12 @@ def test_forward_and_backward_under_jit_large(name, input_shape):
 @pytest.mark.parametrize("name, input_shape, batch", LARGE)
 def test_forward_and_backward_large(name, input_shape, batch):
   check_forward_backward(name, input_shape, batch=batch)
+
+
+def test_dropout_adds_no_parameters_and_is_off_by_default():
+  # the mixing paper's Table 6 "Dropout" row (p = 0.2); shapes only (eval_shape), as a ResNet's init is slow on a CPU
+  plain, dropped = abstract("resnet34", 10, (32, 32, 3)), abstract("resnet34", 10, (32, 32, 3), dropout=0.2)
+  assert plain.dropout is None and dropped.dropout.rate == 0.2
+  assert models.count_params(plain) == models.count_params(dropped) == 21_282_122
+  with pytest.raises(ValueError, match=r"dropout must lie in \[0, 1\)"):
+    abstract("resnet18", 10, (32, 32, 3), dropout=1.0)

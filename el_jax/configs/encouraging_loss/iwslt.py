@@ -19,14 +19,25 @@ Paper results (BLEU, mean of 5 seeds, averaged last-10-epoch checkpoints): De-En
 CE 37.10 -> EL 37.73 (Table 1).
 
 How this maps onto el_jax's trainer:
-  * batches hold a fixed number of sentences, every one padded to 256 tokens (a pair longer than that raises an
-    error naming `dataset.options.max_source_length` / `max_target_length`): 160 sentences approximate fairseq's
-    4,096 tokens at IWSLT14's mean of 25 tokens per sentence (EOS included), so De-En uses 4 x 160 = 640 sentences
-    per update (no gradient accumulation: one batch of the summed size) and Fr-En 160;
-  * the trainer counts epochs of `len(train) // batch_size` updates, so the update budget becomes
-    `ceil(updates / steps_per_epoch)` epochs: De-En 160,239 // 640 = 250 updates per epoch, 80 epochs = 20,000
-    updates; Fr-En 233,000 // 160 = 1,456 per epoch, 69 epochs = 100,464 updates (slightly over 100K; the Fr-En
-    training size is the paper's rounded 233K, so the exact count depends on the prepared data);
+  * `batching=tokens` (the default): batches of a token budget, the appendix's "each batch has 16K tokens" (De-En)
+    and "4K tokens" (Fr-En) as `config.max_tokens` = 16,384 and 4,096 (no gradient accumulation: one batch of the
+    summed budget). As fairseq counts them, a sentence pair is `max(source, target)` tokens with EOS and a batch is
+    its pairs x its longest pair's count; here every pair of a batch is padded to one of a few bucket lengths (at
+    most 16 up to 256 tokens, so XLA compiles at most that many train steps) and pairs x that length stays within
+    the budget (`el_jax.data.token_batches`). `batch_size` is then unused for training. An epoch is as many updates
+    as its batches, which depends on the data's lengths: on the stand-ins of the two datasets' sizes and mean
+    lengths, 280 (De-En, 16K) and 1,793 (Fr-En, 4K) on one device (`TOKEN_BATCHES_PER_EPOCH`; a mesh of D devices
+    rounds each batch's rows down to a multiple of D). `num_epochs` is `ceil(updates / that)`: De-En 72 epochs
+    (~20,160 updates), Fr-En 56 (~100,408). For the prepared data, `TokenBatches.for_source(train,
+    max_tokens=...).num_batches` gives the exact count; set `--config.num_epochs` from it to match the paper's
+    updates exactly;
+  * `batching=sentences` (el_jax's earlier batching, about 10x the compute): batches hold a fixed number of
+    sentences, every one padded to 256 tokens: 160 sentences approximate fairseq's 4,096 tokens at IWSLT14's mean
+    of 25 tokens per sentence (EOS included), so De-En uses 4 x 160 = 640 sentences per update and Fr-En 160; the
+    trainer counts epochs of `len(train) // batch_size` updates: De-En 160,239 // 640 = 250 updates per epoch, 80
+    epochs = 20,000 updates; Fr-En 233,000 // 160 = 1,456 per epoch, 69 epochs = 100,464 updates;
+  * either way a pair longer than 256 tokens raises an error naming `dataset.options.max_source_length` /
+    `max_target_length`;
   * the per-epoch evaluation is the token-level loss and accuracy on the valid split; a checkpoint is kept for each
     of the last 10 epochs, and `el-jax-average --workdir DIR --out_dir DIR_avg10 --last 10` writes their average
     (the paper's model) as a new workdir; `evaluate.py --workdir DIR_avg10 --split test` gives the test set's
@@ -37,9 +48,9 @@ How this maps onto el_jax's trainer:
     not logged; the evaluation's is).
 
 Arguments: pair=de_en|fr_en (default de_en); loss=ce|el (default el); smoothing=0.1|0 (default 0.1, the label
-smoothing of both losses); smoke (one step of two synthetic pairs of the
-real vocabulary sizes and lengths, evaluated on two). Data: fairseq's prepared files, see
-`el_jax.data.translation.DATASETS`.
+smoothing of both losses); batching=tokens|sentences (default tokens, see above); smoke (one step of two synthetic
+pairs of the real vocabulary sizes and lengths, at most 512 padded tokens, evaluated on two). Data: fairseq's
+prepared files, see `el_jax.data.translation.DATASETS`.
 
 python train.py --config configs/encouraging_loss/iwslt.py:pair=de_en,loss=el --workdir DIR \\
   --config.dataset.options.data_dir=examples/translation/iwslt14.tokenized.de-en
@@ -53,8 +64,9 @@ from ml_collections import config_dict
 from el_jax.configs import common, losses
 
 SMOOTHING = 0.1  # the label smoothing of the paper's main runs (Table 1); Table 8 also trains without it
-# pair -> dataset, training pairs, source vocabulary, layers, dropout, peak lr, weight decay, sentences per update,
-# updates, and whether one joint dictionary is shared by all embeddings.
+# pair -> dataset, training pairs, source vocabulary, layers, dropout, peak lr, weight decay, sentences per update
+# (batching=sentences), tokens per update (batching=tokens), updates, and whether one joint dictionary is shared by
+# all embeddings.
 PAIRS = {
   "de_en": dict(
     dataset="iwslt14_de_en",
@@ -65,6 +77,7 @@ PAIRS = {
     learning_rate=1e-3,
     weight_decay=1e-4,
     batch_size=4 * 160,
+    max_tokens=4 * 4096,
     updates=20_000,
     share_all=False,
   ),
@@ -77,17 +90,24 @@ PAIRS = {
     learning_rate=1e-3,
     weight_decay=1e-3,
     batch_size=160,
+    max_tokens=4096,
     updates=100_000,
     share_all=True,
   ),
 }
 MAX_LENGTH = 256  # tokens per sentence, EOS included
+BATCHINGS = ("tokens", "sentences")
+# Token batches per epoch of the stand-ins (synthetic:<dataset>, the real sizes and mean lengths) at the pair's
+# max_tokens on one device: TokenBatches.for_source(source, max_tokens=...).num_batches.
+TOKEN_BATCHES_PER_EPOCH = {"de_en": 280, "fr_en": 1793}
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, pair="de_en", loss="el", smoothing=SMOOTHING, smoke=False)
+  args = common.parse_arg(arg, pair="de_en", loss="el", smoothing=SMOOTHING, batching="tokens", smoke=False)
   if args.pair not in PAIRS:
     raise ValueError(f"Unknown pair {args.pair!r}. Valid: {', '.join(sorted(PAIRS))}.")
+  if args.batching not in BATCHINGS:
+    raise ValueError(f"Unknown batching {args.batching!r}. Valid: {', '.join(BATCHINGS)}.")
   pair = PAIRS[args.pair]
   config = common.base_config()
   config.dataset.name = f"translation:{pair['dataset']}"
@@ -138,7 +158,13 @@ def get_config(arg=None):
   )
   config.batch_size = pair["batch_size"]
   config.eval_batch_size = 160
-  config.num_epochs = math.ceil(pair["updates"] / (pair["train_size"] // pair["batch_size"]))
+  # padded tokens per batch (el_jax.data.token_batches); None: batches of batch_size sentences
+  config.max_tokens = config_dict.placeholder(int)
+  if args.batching == "tokens":
+    config.max_tokens = pair["max_tokens"]
+    config.num_epochs = math.ceil(pair["updates"] / TOKEN_BATCHES_PER_EPOCH[args.pair])
+  else:
+    config.num_epochs = math.ceil(pair["updates"] / (pair["train_size"] // pair["batch_size"]))
   config.compute_dtype = "bfloat16"
   config.log_every_steps = 100
   config.checkpoint_keep = 10  # the last 10 epochs' checkpoints, which the paper's BLEU averages (el-jax-average)
@@ -146,4 +172,6 @@ def get_config(arg=None):
     common.shrink_to_a_few_steps(config, batch_size=2, steps=1, eval_examples=2)
     config.dataset.name = f"synthetic:translation:{pair['dataset']}"
     config.compute_dtype = "float32"
+    if config.max_tokens:  # the two pairs in one batch of at most the padded tokens of the sentence smoke's
+      config.max_tokens = 2 * MAX_LENGTH
   return config

@@ -9,7 +9,10 @@ Paper results (top-1 %, mean of 4 seeds; CE / F=0 / F=0,0.5 / F=0-0.5):
   resnet32 69.66 / 70.02 / 70.02 / 69.83           preact_resnet18 74.39 / 74.82 / 74.82 / 74.81
   resnet44 70.71 / 71.06 / 71.06 / 70.93           resnext29 76.04 / 76.47 / 76.47 / 76.52
 
-Arguments: model (default resnet32); loss=ce|f0|f0_05|f0_to_05 (default f0_to_05); smoke. Needs TFDS `cifar100`.
+Arguments: model (default resnet32); loss=ce|f0|f0_05|f0_to_05|ce_matched (default f0_to_05); smoke. Needs TFDS
+`cifar100`. `ce_matched` is the paper's gradient-norm control: "a usual training session using L_ce [...], however we
+factored the gradient to have the same gradient norm as training using L_ab strategy 3" (Eq. 20-22: CE times the
+ratio of the areas under the gradient curves, alpha + beta / 3 at F=0-0.5's point; "not competitive").
 
 python train.py --config configs/expectation_mixing/cifar100.py:model=resnet32,loss=f0_to_05 --workdir DIR
 """
