@@ -1,8 +1,11 @@
 """Flax NNX classifiers by name: `create(name, num_classes=..., input_shape=...)`.
 
-Every model maps a batch `[N, *input_shape]` to logits `[N, num_classes]`. Image models take `input_shape = (H, W, C)`;
-`mlp` also takes feature vectors, `input_shape = (D,)`. Models with batch norm or dropout switch between training and
-evaluation behaviour with `model.train()` / `model.eval()`.
+Every model maps a batch `[N, *input_shape]` to logits `[N, num_classes]`, except the dense-output models of
+`DENSE_OUTPUT`, the FPN segmentation models (`fpn_resnet34`, `fpn_efficientnet_b4`, `fpn_densenet201`,
+`fpn_resnext50_32x4d`; `el_jax.models.fpn`), which map images `[N, H, W, C]` to per-pixel logits
+`[N, H, W, num_classes]` and need H and W multiples of 32. Image models take `input_shape = (H, W, C)`; `mlp` also
+takes feature vectors, `input_shape = (D,)`. Models with batch norm or dropout switch between training and evaluation
+behaviour with `model.train()` / `model.eval()`.
 """
 
 from el_jax import _extras
@@ -15,9 +18,11 @@ import jax  # noqa: E402
 import numpy as np  # noqa: E402
 from flax import nnx  # noqa: E402
 
-from el_jax.models import bert, graph_nets, language_model, lstm, transformer  # noqa: E402
+from el_jax.models import bert, fpn, graph_nets, language_model, lstm, transformer  # noqa: E402
 from el_jax.models.convnet import ConvNet  # noqa: E402
-from el_jax.models.efficientnet import EfficientNetB0  # noqa: E402
+from el_jax.models.densenet import DenseNet  # noqa: E402
+from el_jax.models.efficientnet import EfficientNet, EfficientNetB0, EfficientNetB4  # noqa: E402
+from el_jax.models.fpn import FPN  # noqa: E402
 from el_jax.models.inception_v3 import InceptionV3  # noqa: E402
 from el_jax.models.lenet import LeNet  # noqa: E402
 from el_jax.models.lsoftmax_cnn import LSoftmaxCNN  # noqa: E402
@@ -51,12 +56,17 @@ _MODELS = {
   "resnext101_32x8d": functools.partial(ResNet, depth=101, groups=32, width_per_group=8),
   **{f"vit_{size}16": functools.partial(VisionTransformer, size=size, patch=16) for size in ("ti", "s", "b")},
   "efficientnet_b0": EfficientNetB0,
+  "efficientnet_b4": EfficientNetB4,
+  "densenet201": DenseNet,
   "mobilenet_v3_small": functools.partial(MobileNetV3, size="small"),
   "mobilenet_v3_large": functools.partial(MobileNetV3, size="large"),
   "shufflenet_v2": ShuffleNetV2,
   "inception_v3": InceptionV3,
   "swin_t": functools.partial(SwinTransformer, size="t"),
+  **fpn.MODELS,
 }
+# Dense-output (segmentation) models: logits [N, H, W, num_classes] for images [N, H, W, C], one per pixel.
+DENSE_OUTPUT = frozenset(fpn.MODELS)
 # Models that also accept flat feature vectors `[N, D]`; the others need images `[N, H, W, C]`.
 _VECTOR_INPUT = {"mlp"}
 # Models of inputs other than images (tokens, graphs): constructors taking `input_shape` as a dict
@@ -110,8 +120,13 @@ def count_params(model: nnx.Module) -> int:
 __all__ = [
   "MLP",
   "CifarResNet",
+  "DENSE_OUTPUT",
+  "FPN",
   "ConvNet",
+  "DenseNet",
+  "EfficientNet",
   "EfficientNetB0",
+  "EfficientNetB4",
   "InceptionV3",
   "LSoftmaxCNN",
   "LeNet",

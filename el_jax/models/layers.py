@@ -22,8 +22,13 @@ def conv(
   stride: int = 1,
   groups: int = 1,
   bias: bool = False,
+  kernel_init=he_normal_fan_out,
 ) -> nnx.Conv:
-  """A square `kernel_size` convolution padded by `kernel_size // 2` on each side (PyTorch's `padding=k // 2`)."""
+  """A square `kernel_size` convolution padded by `kernel_size // 2` on each side (PyTorch's `padding=k // 2`).
+
+  `kernel_init` defaults to He-normal on the output fan (torchvision's ResNets); a family whose PyTorch definition
+  initialises otherwise passes its own.
+  """
   pad = kernel_size // 2
   return nnx.Conv(
     in_channels,
@@ -33,7 +38,7 @@ def conv(
     padding=((pad, pad), (pad, pad)),
     feature_group_count=groups,
     use_bias=bias,
-    kernel_init=he_normal_fan_out,
+    kernel_init=kernel_init,
     rngs=rngs,
   )
 

@@ -6,6 +6,10 @@ default any input of at most 64x64) the usual CIFAR stem, a 3x3 stride-1 convolu
 of Pang et al. (2021) that HEM uses (appendix A.1.3). Shape-changing shortcuts are 1x1 convolutions with batch norm.
 Table 2 of HEM: ResNet-18 on CIFAR-10 has 11,173,962 parameters, ResNet-50 on ImageNet 25,557,032.
 
+`features(x)` returns the outputs of the four stages, at strides 4, 8, 16 and 32 with the ImageNet stem (1, 2, 4, 8
+with the CIFAR stem): the encoder of the FPN segmentation models (`el_jax.models.fpn`). Built with
+`classifier=False`, the network has no dense head (and `num_classes` is unused); only `features` can be called.
+
 A ResNeXt is a bottleneck ResNet whose 3x3 convolutions have `groups` groups of `width_per_group * 2**stage`
 channels each (torchvision's `groups` and `width_per_group`; a ResNet is 1 group of 64). With 1,000 classes and the
 ImageNet stem, ResNeXt-50 32x4d has 25,028,904 parameters and ResNeXt-101 32x8d 88,791,336 (torchvision's counts).
@@ -98,6 +102,7 @@ class ResNet(nnx.Module):
     dropout: the rate of a dropout layer on the pooled features before the classifier (0: none, the default; the
       mixing paper's Table 6 uses 0.2 on ResNet-34 and does not say where: here, as in EfficientNet and VGG, before
       the last layer).
+    classifier: False builds the feature extractor alone (no dense head, no dropout), for `features`.
   """
 
   def __init__(
@@ -112,6 +117,7 @@ class ResNet(nnx.Module):
     stem: str = "auto",
     small_input: int = 64,
     dropout: float = 0.0,
+    classifier: bool = True,
   ):
     if depth not in _LAYOUTS:
       raise ValueError(f"ResNet depth must be one of {sorted(_LAYOUTS)}, got {depth}.")
@@ -124,25 +130,40 @@ class ResNet(nnx.Module):
     block, counts = _LAYOUTS[depth]
     if groups < 1 or width_per_group < 1:
       raise ValueError(f"groups and width_per_group must be positive, got {groups} and {width_per_group}.")
-    blocks, channels = [], 64
+    blocks, channels, stage_channels = [], 64, []
     for stage, count in enumerate(counts):
       stage_width = 64 * 2**stage
       for i in range(count):
         stride = 2 if stage > 0 and i == 0 else 1
         blocks.append(block(channels, stage_width, stride, groups=groups, width_per_group=width_per_group, rngs=rngs))
         channels = stage_width * block.expansion
+      stage_channels.append(channels)
     self.blocks = nnx.List(blocks)
-    self.head = nnx.Linear(channels, num_classes, rngs=rngs)
+    # Index of each stage's last block, and the channels of `features`' four maps.
+    self.stage_ends = tuple(sum(counts[: stage + 1]) - 1 for stage in range(len(counts)))
+    self.feature_channels = tuple(stage_channels)
+    self.classifier = classifier
+    if classifier:
+      self.head = nnx.Linear(channels, num_classes, rngs=rngs)
     if not 0 <= dropout < 1:
       raise ValueError(f"ResNet dropout must lie in [0, 1), got {dropout}.")
     # made last, so that the parameters' initialisation does not depend on it; none at rate 0
-    self.dropout = nnx.Dropout(dropout, rngs=rngs) if dropout else None
+    self.dropout = nnx.Dropout(dropout, rngs=rngs) if dropout and classifier else None
 
-  def __call__(self, x):
+  def features(self, x) -> list:
+    """The four stages' outputs `[N, H/s, W/s, C_s]`, s = 4, 8, 16, 32 with the ImageNet stem."""
     x = nnx.relu(self.stem_bn(self.stem(x)))
     if self.imagenet_stem:
       x = nnx.max_pool(x, (3, 3), strides=(2, 2), padding=((1, 1), (1, 1)))
-    for block in self.blocks:
+    maps = []
+    for i, block in enumerate(self.blocks):
       x = block(x)
-    x = global_average_pool(x)
+      if i in self.stage_ends:
+        maps.append(x)
+    return maps
+
+  def __call__(self, x):
+    if not self.classifier:
+      raise ValueError("This ResNet was built with classifier=False: call `features(x)`, or build it with a head.")
+    x = global_average_pool(self.features(x)[-1])
     return self.head(x if self.dropout is None else self.dropout(x))

@@ -1,5 +1,6 @@
 """el_jax.models' registry (`create`, `names`, `count_params`): its errors, seeds, parameter counting, and that every
-registered image model is exercised by a forward-and-backward test of tests/models."""
+registered image model is exercised by a forward-and-backward test of tests/models (executed, or traced for the
+largest: the `TRACED` cases)."""
 
 import importlib
 import pathlib
@@ -53,7 +54,8 @@ def test_batch_statistics_are_not_parameters():
 
 def test_every_registered_model_is_exercised():
   image_models = set(models.names()) - set(models._NAMED_INPUT_MODELS)  # token and graph models: tested with their data
-  assert {name for name, _ in _cases("FAST") + _cases("SLOW")} | NEW_MODELS | {"wrn"} == image_models
+  exercised = {name for name, _ in _cases("FAST") + _cases("SLOW") + _cases("TRACED")}
+  assert exercised | NEW_MODELS | {"wrn"} == image_models
 
 
 def test_new_models_are_registered_exported_and_exercised():
@@ -72,7 +74,7 @@ def test_seed_controls_initialisation():
 
 
 def test_bad_names_arguments_and_shapes_are_clear_errors():
-  with pytest.raises(ValueError, match="Valid names: .*convnet, efficientnet_b0"):
+  with pytest.raises(ValueError, match="Valid names: .*convnet, densenet201, efficientnet_b0"):
     models.create("resnet_typo", num_classes=10, input_shape=(28, 28, 1))
   with pytest.raises(ValueError, match="widht"):
     models.create("mlp", num_classes=10, input_shape=(28, 28, 1), widht=3)

@@ -1,7 +1,9 @@
 """el_jax.models.resnet, the ImageNet ResNets and the ResNeXt-50/101 built from them: published parameter counts,
 grouped 3x3 convolutions, and forward and backward passes."""
 
+import jax.numpy as jnp
 import pytest
+from flax import nnx
 
 from el_jax import models
 from tests.models.checks import abstract, check_forward_backward
@@ -46,6 +48,24 @@ def test_resnext_groups_its_3x3_convolutions_and_leaves_resnets_alone():
   assert resnet.blocks[0].conv2.kernel.shape == (3, 3, 64, 64) and resnet.blocks[0].conv2.feature_group_count == 1
   with pytest.raises(ValueError, match="need a bottleneck ResNet"):
     models.create("resnet18", num_classes=10, input_shape=(32, 32, 3), groups=32, width_per_group=4)
+
+
+@pytest.mark.parametrize(
+  "name, channels, head",
+  [
+    ("resnet34", (64, 128, 256, 512), 512 * 1000 + 1000),
+    ("resnext50_32x4d", (256, 512, 1024, 2048), 2048 * 1000 + 1000),
+  ],
+)
+def test_features_are_the_four_stages_at_strides_4_to_32(name, channels, head):
+  published = {"resnet34": 21_797_672, "resnext50_32x4d": 25_028_904}[name]
+  model = abstract(name, 1000, (224, 224, 3), stem="imagenet", classifier=False)
+  assert not hasattr(model, "head") and models.count_params(model) == published - head
+  model.eval()  # traces faster than training mode, same shapes
+  maps = nnx.eval_shape(lambda m: m.features(jnp.zeros((1, 64, 96, 3))), model)
+  assert [m.shape for m in maps] == [(1, 64 // s, 96 // s, c) for s, c in zip((4, 8, 16, 32), channels, strict=True)]
+  with pytest.raises(ValueError, match="classifier=False"):
+    nnx.eval_shape(lambda m: m(jnp.zeros((1, 64, 96, 3))), model)
 
 
 SLOW = [
