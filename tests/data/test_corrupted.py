@@ -1,5 +1,5 @@
-"""The released corruption sets read from tiny files written here in the CIFAR-10-C (arrays) and ImageNet-C
-(folders) layouts, and the stand-ins."""
+"""The released corruption sets read from tiny files written here in the CIFAR-10/100-C (arrays) and
+(Tiny-)ImageNet-C (folders) layouts, and the stand-ins."""
 
 import os
 
@@ -19,9 +19,10 @@ def _cifar_c(root, families, per=4):
   np.save(os.path.join(root, "labels.npy"), np.tile(np.arange(per) % 3, 5).astype(np.int64))
 
 
-def test_cifar_c_severity_blocks_in_the_test_sets_order(tmp_path):
-  _cifar_c(str(tmp_path / "CIFAR-10-C"), ("fog", "saturate"))
-  source = corrupted.open_set("cifar10_c", str(tmp_path))
+@pytest.mark.parametrize("name, folder", [("cifar10_c", "CIFAR-10-C"), ("cifar100_c", "CIFAR-100-C")])
+def test_cifar_c_severity_blocks_in_the_test_sets_order(tmp_path, name, folder):
+  _cifar_c(str(tmp_path / folder), ("fog", "saturate"))
+  source = corrupted.open_set(name, str(tmp_path))
   assert source.families == ("fog", "saturate")  # in ALL_FAMILIES order, the extra one after the 15
   images, labels = source.load("fog", 3)
   assert images.shape == (4, 32, 32, 3) and images[:, 0, 0, 0].tolist() == [30, 31, 32, 33]
@@ -34,14 +35,15 @@ def test_cifar_c_severity_blocks_in_the_test_sets_order(tmp_path):
     source.load("fog", 6)
 
 
-def test_imagenet_c_folders_label_the_sorted_wnids_and_space_a_count_evenly(tmp_path):
-  root = tmp_path / "ImageNet-C"
+@pytest.mark.parametrize("name, folder", [("imagenet_c", "ImageNet-C"), ("tiny_imagenet_c", "Tiny-ImageNet-C")])
+def test_imagenet_c_folders_label_the_sorted_wnids_and_space_a_count_evenly(tmp_path, name, folder):
+  root = tmp_path / folder
   for wnid, first in (("n01530575", 4), ("n01440764", 0)):
     for k in range(4):
       path = root / "gaussian_noise" / "2" / wnid / f"ILSVRC2012_val_{first + k:08d}.JPEG"
       os.makedirs(path.parent, exist_ok=True)
       Image.fromarray(np.full((8, 8, 3), 20 * (first + k), np.uint8)).save(path, format="JPEG", quality=95)
-  source = corrupted.open_set("imagenet_c", str(tmp_path))
+  source = corrupted.open_set(name, str(tmp_path))
   assert source.families == ("gaussian_noise",)
   images, labels = source.load("gaussian_noise", 2)
   assert images.shape == (8, 8, 8, 3) and labels.tolist() == [0] * 4 + [1] * 4
