@@ -18,7 +18,7 @@ TESTED_ELSEWHERE = {
   "expectation_mixing.glue": "tests/e2e/test_text_classification.py",
   "hem.continual": "tests/continual",
   "hem.ood_sets": "tests/configs/test_hem_ood_sets.py",  # a table of evaluation options, not a training config
-  "hem.segmentation": "tests/configs/test_hem_segmentation.py",  # per-pixel labels; its FPN models land separately
+  "hem.segmentation": "tests/configs/test_hem_segmentation.py",  # per-pixel labels and shapes of its own
 }
 
 

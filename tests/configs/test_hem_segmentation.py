@@ -30,7 +30,6 @@ MODULE = "hem.segmentation"
 DATA = ("camvid", "cityscapes", "sbd")
 ENCODERS = ("resnet34", "efficientnet_b4", "densenet201", "resnext50_32x4d")
 VARIANTS = {"data": DATA, "encoder": ENCODERS, "loss": HEM_LOSSES}
-FPN_MISSING = pytest.mark.skipif("fpn_resnet34" not in models.names(), reason="needs the fpn models")
 
 # A.4.4: (data, learning rate, batch size, epochs, evaluated split).
 PAPER = [
@@ -144,7 +143,6 @@ def test_the_variant_table_matches_the_config_file():
 # ---- The FPN models (once registered) ------------------------------------------------------------------------------
 
 
-@FPN_MISSING
 @pytest.mark.parametrize("encoder", ENCODERS)
 def test_the_named_fpn_model_gives_per_pixel_logits(encoder):
   config = get_config(MODULE, f"encoder={encoder}")
@@ -155,6 +153,5 @@ def test_the_named_fpn_model_gives_per_pixel_logits(encoder):
 
 
 @pytest.mark.slow
-@FPN_MISSING
 def test_smoke_version_trains_end_to_end(tmp_path):
   check_smoke_version_trains_end_to_end(MODULE, "data=camvid,encoder=resnet34", tmp_path)
