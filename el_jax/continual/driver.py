@@ -146,13 +146,13 @@ def _train_episodes(config, workdir: str, strategy, settings) -> dict:
   inputs = setup.Inputs.from_config(config.dataset)
   train_tasks, test_tasks = tasks.build(inputs.train, inputs.eval, config.continual.to_dict(), seed=config.seed)
   spec = setup.ModelSpec.from_config(config.model, inputs)
-  objective = setup.objective(config.loss, inputs)
   model = spec.create(config.seed)
   if setup.fused_output(config.loss, model):
     raise ValueError(
-      "config.loss.fused_output=True is not supported by the continual-learning trainer (its strategies read the "
-      "logits); set config.loss.fused_output=False."
+      "config.loss.fused_output=True and config.loss.large_margin are not supported by the continual-learning "
+      "trainer (its strategies read the logits); set config.loss.fused_output=False and unset large_margin."
     )
+  objective = setup.objective(config.loss, inputs)
   model_parts, params, model_state = train_step_lib.split_model(model)
   params, model_state = placed(params), placed(model_state)
   eval_step = jax.jit(train_step_lib.make_eval_step(model_parts, objective), out_shardings=replicated)

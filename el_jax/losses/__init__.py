@@ -6,7 +6,8 @@ logits' shape instead of labels; `dice_loss` is batch-level). `get(name, **hpara
 `get_objective(name, **hparams)` gives the reduced, scheduled batch objective a train step minimises.
 `linear_loss(hidden, weight, labels, loss=name, ...)` gives the losses of the logits `hidden @ weight + bias` of a
 large-vocabulary classifier without materialising them; an objective takes a `LinearOutputs(hidden, weight, bias)`
-in place of the logits to do the same.
+in place of the logits to do the same. `with_large_margin(objective, ...)` trains through large-margin softmax
+(Liu et al., 2016) from such linear outputs.
 This package imports only jax and numpy.
 """
 
@@ -21,6 +22,7 @@ from el_jax.losses._focal import focal_loss, halted_focal_loss, sigmoid_focal_lo
 from el_jax.losses._gradient_matched import gradient_matched_cross_entropy
 from el_jax.losses._label_probs import label_log_probs
 from el_jax.losses._labels import check_labels
+from el_jax.losses._large_margin import MNIST_LARGE_MARGIN, large_margin_logits, with_large_margin
 from el_jax.losses._linear import LINEAR_LOSSES, LinearOutputs, linear_loss
 from el_jax.losses._linear_label_probs import linear_label_log_probs
 from el_jax.losses._logit_adjusted import logit_adjusted_loss
@@ -40,6 +42,7 @@ from el_jax.losses._schedules import (
 __all__ = [
   "FOCUS_SCHEDULES",
   "LINEAR_LOSSES",
+  "MNIST_LARGE_MARGIN",
   "Bonus",
   "LinearOutputs",
   "absolute_error",
@@ -64,6 +67,7 @@ __all__ = [
   "hem_reduce",
   "hparams",
   "label_log_probs",
+  "large_margin_logits",
   "linear_label_log_probs",
   "linear_loss",
   "logit_adjusted_loss",
@@ -78,4 +82,5 @@ __all__ = [
   "sigmoid_halted_focal_loss",
   "squared_error",
   "training_progress",
+  "with_large_margin",
 ]

@@ -5,6 +5,7 @@ The EL paper (section 5.1) trains "the CNN model from Liu et al. (2016) on MNIST
 
 from flax import nnx
 
+from el_jax.losses import LinearOutputs
 from el_jax.models.layers import batch_norm, conv
 
 
@@ -25,7 +26,8 @@ class LSoftmaxCNN(nnx.Module):
   -> FC(256) -> PReLU -> dense(K).
 
   Each convolution is followed by batch norm and PReLU (as in Liu et al.). A 28x28 input is pooled to 14, 7, 3, so the
-  FC layer sees 3 * 3 * 64 features.
+  FC layer sees 3 * 3 * 64 features. `head_bias=False` drops the last layer's bias, as large-margin softmax needs
+  (`linear_outputs` hands that layer's input and weight to `el_jax.losses.with_large_margin`).
   """
 
   def __init__(
@@ -37,6 +39,7 @@ class LSoftmaxCNN(nnx.Module):
     channels: int = 64,
     units_per_stage: int = 3,
     features: int = 256,
+    head_bias: bool = True,
   ):
     height, width, in_channels = input_shape
     if height < 8 or width < 8:
@@ -47,13 +50,21 @@ class LSoftmaxCNN(nnx.Module):
     )
     self.fc = nnx.Linear((height // 8) * (width // 8) * channels, features, rngs=rngs)
     self.fc_act = nnx.PReLU(negative_slope_init=0.25)
-    self.head = nnx.Linear(features, num_classes, rngs=rngs)
+    self.head = nnx.Linear(features, num_classes, use_bias=head_bias, rngs=rngs)
 
-  def __call__(self, x):
+  def penultimate(self, x):
+    """The input of the last layer, `[B, features]`."""
     x = self.stem(x)
     for stage in self.stages:
       for unit in stage:
         x = unit(x)
       x = nnx.max_pool(x, (2, 2), strides=(2, 2))
-    x = self.fc_act(self.fc(x.reshape(x.shape[0], -1)))
-    return self.head(x)
+    return self.fc_act(self.fc(x.reshape(x.shape[0], -1)))
+
+  def linear_outputs(self, x) -> LinearOutputs:
+    """The last layer's input, weight `[features, K]` and bias (None without one): its logits, unmaterialised."""
+    bias = None if self.head.bias is None else self.head.bias[...]
+    return LinearOutputs(self.penultimate(x), self.head.kernel[...], bias)
+
+  def __call__(self, x):
+    return self.head(self.penultimate(x))

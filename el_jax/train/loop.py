@@ -324,7 +324,7 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
     steps_per_epoch = pipeline.steps_per_epoch(len(inputs.train), config.batch_size)
   total_steps = steps_per_epoch * config.num_epochs
   checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
-  objective = setup.objective(config.loss, inputs)
+  objective = setup.objective(config.loss, inputs, total_steps)
   adversarial = Adversarial.from_config(
     config.get("adversarial"), has_images=inputs.has_images, batch_size=config.batch_size
   )

@@ -215,8 +215,9 @@ def check_settings(config, *, num_devices: int = 1) -> None:
     _extras.require("config.writers 'wandb'", "wandb")
 
 
-# Entries of a `loss` section that say how the trainer computes the loss, not what it is.
-TRAINER_LOSS_KEYS = ("fused_output", "fused_blocks")
+# Entries of a `loss` section that the trainer applies around `losses.get_objective`: how it computes the loss
+# (fused with the output layer), and large-margin softmax's transformation of the output layer's logits.
+TRAINER_LOSS_KEYS = ("fused_output", "fused_blocks", "large_margin")
 
 
 def loss_hparams(loss, inputs: Inputs) -> dict:
@@ -229,7 +230,8 @@ def loss_hparams(loss, inputs: Inputs) -> dict:
 
 def fused_output(loss, model) -> bool:
   """`loss.fused_output` (default False): whether the train step computes the loss fused with the model's output
-  layer (`losses.linear_loss` on the model's `linear_outputs`), never materialising the logits.
+  layer (`losses.linear_loss` on the model's `linear_outputs`), never materialising the logits. True as well with
+  `loss.large_margin`, whose objective takes the same `linear_outputs` (and materialises the logits itself).
 
   Raises:
     ValueError: when it is set for a loss outside `losses.LINEAR_LOSSES`, or for a model (`model`, possibly
@@ -238,6 +240,19 @@ def fused_output(loss, model) -> bool:
   fused, name = _as_dict(loss).get("fused_output", False), _as_dict(loss)["name"]
   if fused not in (True, False):
     raise ValueError(f"config.loss.fused_output={fused!r} is invalid: use True or False.")
+  if _as_dict(loss).get("large_margin") is not None:
+    if fused:
+      raise ValueError(
+        "config.loss.large_margin materialises the model's [B, K] logits with the margin on the label's, so it "
+        "cannot be fused with the output layer: leave config.loss.fused_output unset."
+      )
+    if not callable(getattr(model, "linear_outputs", None)):
+      raise ValueError(
+        f"config.loss.large_margin needs the model's last hidden states and output weight, but the model "
+        f"{type(model).__name__} has no linear_outputs method: use one that has (lsoftmax_cnn), or unset "
+        "config.loss.large_margin."
+      )
+    return True
   if fused and name not in losses.LINEAR_LOSSES:
     raise ValueError(
       f"config.loss.fused_output=True, but loss {name!r} is not a per-example loss the fused path (linear_loss) "
@@ -252,11 +267,13 @@ def fused_output(loss, model) -> bool:
   return bool(fused)
 
 
-def objective(loss, inputs: Inputs):
+def objective(loss, inputs: Inputs, total_steps: int | None = None):
   """What a train step minimises: `losses.get_objective` of the `loss` section, its markers resolved on `inputs`.
 
   `loss.fused_blocks` (default None: `linear_loss`'s) sets the `[token_block, vocab_block]` of the fused output
-  layer; it needs `loss.fused_output=True`, the only path that reads it.
+  layer; it needs `loss.fused_output=True`, the only path that reads it. `loss.large_margin` (default None), a dict
+  of `losses.with_large_margin`'s `margin`, `base`, `gamma`, `power` and `minimum`, trains through large-margin
+  softmax, its lambda annealed over the iterations of `total_steps`.
   """
   section = _as_dict(loss)
   blocks = section.get("fused_blocks")
@@ -266,4 +283,17 @@ def objective(loss, inputs: Inputs):
       "is not True: set it to True, or leave fused_blocks unset."
     )
   linear_blocks = None if blocks is None else tuple(blocks)
-  return losses.get_objective(section["name"], linear_blocks=linear_blocks, **loss_hparams(loss, inputs))
+  objective_fn = losses.get_objective(section["name"], linear_blocks=linear_blocks, **loss_hparams(loss, inputs))
+  large_margin = section.get("large_margin")
+  if large_margin is None:
+    return objective_fn
+  large_margin = _as_dict(large_margin)
+  valid = ("margin", "base", "gamma", "power", "minimum")
+  unknown = sorted(set(large_margin) - set(valid))
+  missing = [k for k in valid if k not in large_margin]
+  if unknown or missing:
+    raise ValueError(
+      f"config.loss.large_margin={large_margin!r} needs exactly the keys {', '.join(valid)} "
+      f"(e.g. losses.MNIST_LARGE_MARGIN, Liu et al.'s MNIST schedule); unknown: {unknown}, missing: {missing}."
+    )
+  return losses.with_large_margin(objective_fn, total_steps=total_steps, **large_margin)

@@ -37,6 +37,7 @@ MIXING_CIFAR_MODELS = (
 VARIANTS = {
   "encouraging_loss.mnist": {
     "loss": (*EL_LOSSES, "mse_softmax", "mse_softmax_mirror", "mse_sigmoid", "mse_sigmoid_mirror"),
+    "head": ("linear", "lsoftmax"),
     "data": ("mnist", "mnist_digits"),
   },
   "encouraging_loss.mnist_ood": {"loss": EL_LOSSES, "data": ("mnist", "mnist_digits")},

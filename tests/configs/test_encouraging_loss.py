@@ -233,6 +233,20 @@ def test_smoke_version_trains_end_to_end(module, arg, tmp_path):
   check_smoke_version_trains_end_to_end(module, arg, tmp_path)
 
 
+def test_the_lsoftmax_head_trains_through_large_margin_softmax_without_a_bias(tmp_path):
+  config = get_config("encouraging_loss.mnist", "head=lsoftmax")
+  assert config.model.head_bias is False
+  assert config.loss.large_margin.to_dict() == {
+    "margin": 4,
+    "base": 1000.0,
+    "gamma": 2.5e-5,
+    "power": 35.0,
+    "minimum": 0.0,
+  }
+  assert "large_margin" not in get_config("encouraging_loss.mnist", "head=linear").loss
+  check_smoke_version_trains_end_to_end("encouraging_loss.mnist", "head=lsoftmax", tmp_path)
+
+
 # ---- configs/encouraging_loss/graphs.py: GCN + SAGPool on PROTEINS and NCI1 -----------------------------------------
 
 # Every variant builds with EXPERIMENTS.md's settings (Adam 5e-4, batch 128, early stopping with patience 50, LE = 0.5)

@@ -189,3 +189,23 @@ def test_fused_blocks_reach_the_fused_loss_and_need_the_fused_output(monkeypatch
     setup.objective({"name": "cross_entropy", "fused_blocks": (512, 4096)}, inputs)
   with pytest.raises(ValueError, match=r"linear_blocks must be \(token_block, vocab_block\), two integers >= 1"):
     setup.objective({"name": "cross_entropy", "fused_output": True, "fused_blocks": (512, 0)}, inputs)
+
+
+def test_large_margin_hands_the_linear_outputs_to_its_objective_and_is_checked():
+  inputs = setup.Inputs.from_config({"name": "uci_iris", "train_subset": 60})
+  loss = {"name": "cross_entropy", "large_margin": dict(losses.MNIST_LARGE_MARGIN)}
+  assert setup.fused_output(loss, _WithLinearOutputs()) is True
+  with pytest.raises(ValueError, match="large_margin needs the model's last hidden states"):
+    setup.fused_output(loss, object())
+  with pytest.raises(ValueError, match="cannot be fused with the output layer"):
+    setup.fused_output({**loss, "fused_output": True}, _WithLinearOutputs())
+  # Margin 1 is plain softmax: the objective on linear outputs is cross-entropy of hidden @ weight.
+  objective = setup.objective({**loss, "large_margin": {**loss["large_margin"], "margin": 1}}, inputs, 100)
+  hidden, weight = np.eye(2, 3, dtype=np.float32), np.arange(12, dtype=np.float32).reshape(3, 4)
+  labels = np.array([0, 3])
+  logits = hidden @ weight
+  expected = np.mean(np.log(np.sum(np.exp(logits), -1)) - logits[[0, 1], labels])
+  np.testing.assert_allclose(objective(losses.LinearOutputs(hidden, weight), labels), expected, rtol=1e-6)
+  with pytest.raises(ValueError, match=r"needs exactly the keys .*unknown: \['m'\], missing: \['margin'\]"):
+    bad = {k: v for k, v in loss["large_margin"].items() if k != "margin"} | {"m": 4}
+    setup.objective({**loss, "large_margin": bad}, inputs, 100)

