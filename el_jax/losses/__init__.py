@@ -29,7 +29,7 @@ from el_jax.losses._logit_adjusted import logit_adjusted_loss
 from el_jax.losses._logit_norm import logit_norm_loss
 from el_jax.losses._margin import hem_loss, hem_margin, hem_plus_margins, hem_reduce, multiclass_margin_loss
 from el_jax.losses._objective import get_objective, objective_hparams
-from el_jax.losses._prediction_error import absolute_error, squared_error
+from el_jax.losses._prediction_error import absolute_and_squared_error, absolute_error, squared_error
 from el_jax.losses._registry import get, hparams, names
 from el_jax.losses._schedules import (
   FOCUS_SCHEDULES,
@@ -45,6 +45,7 @@ __all__ = [
   "MNIST_LARGE_MARGIN",
   "Bonus",
   "LinearOutputs",
+  "absolute_and_squared_error",
   "absolute_error",
   "bonus_weight",
   "check_labels",

@@ -17,8 +17,9 @@ from el_jax.losses._margin import check_margin_of
 MARGIN_LOSSES = ("hem_loss", "multiclass_margin_loss")
 LINEAR_LOSSES = tuple(sorted((*FAMILY, *MARGIN_LOSSES, "logit_norm_loss")))
 """The registered losses `linear_loss` computes: every per-example loss but the mixing paper's baselines and control
-(`complement_entropy_loss`, `cot_sum_loss`, `gradient_matched_cross_entropy`); the batch-level `dice_loss` and the
-element-wise sigmoid losses raise a NotImplementedError, as do those three."""
+(`complement_entropy_loss`, `cot_sum_loss`, `gradient_matched_cross_entropy`) and the sum
+`absolute_and_squared_error`; the batch-level `dice_loss` and the element-wise sigmoid losses raise a
+NotImplementedError, as do those four."""
 PREDICTION_ERRORS = ("absolute_error", "squared_error")
 
 
@@ -89,8 +90,9 @@ def linear_loss(
   and a second for the log-sum-exp (`linear_logit_norm_loss`).
 
   That is every per-example loss of the registry but the mixing paper's COT baselines (`complement_entropy_loss`,
-  `cot_sum_loss`: they read every wrong class's probability) and its control `gradient_matched_cross_entropy`,
-  which are for image classifiers and raise a NotImplementedError, as do the others: `dice_loss` is a
+  `cot_sum_loss`: they read every wrong class's probability), its control `gradient_matched_cross_entropy` and
+  `absolute_and_squared_error` (the sum of two supported losses: give each to `linear_loss` and add them), which
+  are for image classifiers and raise a NotImplementedError, as do the others: `dice_loss` is a
   batch-level loss (one value for the batch, from per-class sums over its examples), and the sigmoid losses
   (`sigmoid_encouraging_loss`, `sigmoid_focal_loss`, `sigmoid_halted_focal_loss`) are element-wise, with one
   loss per logit and dense `[..., V]` targets: their output is itself a `[tokens, V]` array.
@@ -129,7 +131,7 @@ def linear_loss(
 
   Raises:
     ValueError: for an unknown loss or hyper-parameter, a shape mismatch, or concrete labels out of range.
-    NotImplementedError: for `dice_loss`, the sigmoid losses and the three losses named above.
+    NotImplementedError: for `dice_loss`, the sigmoid losses and the four losses named above.
   """
   hidden, weight, bias, labels = check_inputs(hidden, weight, bias, labels, token_block, vocab_block)
   shard = weight.shape[1]
@@ -139,7 +141,8 @@ def linear_loss(
     raise NotImplementedError(
       f"Loss {loss!r} is not supported by the fused path (linear_loss): it is not a per-example loss of the fused "
       "kinds (dice_loss gives one value per batch; the sigmoid losses one per logit, a [tokens, V] output; the "
-      "complement-entropy losses read every wrong class's probability). Supported: "
+      "complement-entropy losses read every wrong class's probability; absolute_and_squared_error is the sum of "
+      "absolute_error and squared_error, each supported). Supported: "
       f"{', '.join(LINEAR_LOSSES)}. Materialise the logits and call the loss on them instead."
     )
   sigmoid = loss in PREDICTION_ERRORS and hparams.get("activation", valid["activation"]) == "sigmoid"

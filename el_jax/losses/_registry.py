@@ -13,11 +13,12 @@ from el_jax.losses._gradient_matched import gradient_matched_cross_entropy
 from el_jax.losses._logit_adjusted import logit_adjusted_loss
 from el_jax.losses._logit_norm import logit_norm_loss
 from el_jax.losses._margin import hem_loss, multiclass_margin_loss
-from el_jax.losses._prediction_error import absolute_error, squared_error
+from el_jax.losses._prediction_error import absolute_and_squared_error, absolute_error, squared_error
 
 _LOSSES = {
   fn.__name__: fn
   for fn in (
+    absolute_and_squared_error,
     absolute_error,
     complement_entropy_loss,
     cot_sum_loss,

@@ -53,6 +53,7 @@ VARIANTS = {
     "lr_scale": ("0.5", "1", "2"),
   },
   "encouraging_loss.imagenet": {"model": ("resnet50", "efficientnet_b0"), "loss": EL_LOSSES},
+  "encouraging_loss.blog_cifar10": {"loss": (*EL_LOSSES, "mae_mse", "mae_mse_softmax", "el_conservative")},
   "encouraging_loss.inaturalist": {
     "loss": (*EL_LOSSES, "el_normal", "el_aggressive", "focal", "halted_focal", "ce_drw", "el_normal_drw"),
   },

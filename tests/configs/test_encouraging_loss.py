@@ -126,6 +126,15 @@ TABLE = [
     200,
     {**SGD, "learning_rate": 0.2, "schedule": "cosine"},
   ),
+  # The blog's kuangliu/pytorch-cifar recipe.
+  (
+    "encouraging_loss.blog_cifar10",
+    "",
+    "resnet18",
+    128,
+    200,
+    {**SGD, "learning_rate": 0.1, "weight_decay": 5e-4, "schedule": "cosine"},
+  ),
 ]
 
 
@@ -134,6 +143,14 @@ TABLE = [
 )
 def test_hyper_parameters_match_the_papers(module, arg, model, batch_size, num_epochs, opt):
   check_hyper_parameters(module, arg, model, batch_size, num_epochs, opt)
+
+
+def test_the_blogs_cosine_schedule_halves_the_rate_half_way_and_ends_at_zero():
+  config = get_config("encouraging_loss.blog_cifar10", "")
+  assert lr_at(config, 0) == pytest.approx(0.1)
+  assert lr_at(config, 100) == pytest.approx(0.05, rel=1e-3)  # 0.1 (1 + cos(pi / 2)) / 2
+  assert lr_at(config, 200) == pytest.approx(0.0, abs=1e-6)
+  assert config.dataset.augmentation == "cifar" and config.dataset.name == "cifar10"
 
 
 def test_efficientnet_imagenet_decays_by_0_97_every_2_4_epochs_after_warm_up():
@@ -204,6 +221,13 @@ def test_table_7_trains_on_the_papers_attacks_of_the_whole_batch_in_raw_pixels(a
       {"name": "encouraging_loss", "log_end": 1.0, "class_weights": "effective_number", "reweight_from": 0.9},
     ),
     ("encouraging_loss.inaturalist", "loss=el_normal", {"name": "encouraging_loss", "log_end": 1.0}),
+    ("encouraging_loss.blog_cifar10", "loss=ce", {"name": "cross_entropy"}),
+    ("encouraging_loss.blog_cifar10", "loss=el", {"name": "encouraging_loss", "log_end": 1.0}),
+    (
+      "encouraging_loss.blog_cifar10",
+      "loss=mae_mse",
+      {"name": "absolute_and_squared_error", "activation": "sigmoid"},
+    ),
     (
       "encouraging_loss.inaturalist",
       "loss=el_aggressive",

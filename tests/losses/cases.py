@@ -31,6 +31,11 @@ CASES = {
     "softmax",
     lambda z, y: reference.absolute_error(z, y, "sigmoid", True),
   ),
+  "absolute_and_squared_error": (
+    {"activation": "sigmoid"},
+    "softmax",
+    lambda z, y: reference.absolute_error(z, y, "sigmoid") + reference.squared_error(z, y, "sigmoid"),
+  ),
   "focal_loss": ({"gamma": 2.0}, "softmax", lambda z, y: reference.focal_loss(z, y, 2.0)),
   "halted_focal_loss": ({"gamma": 2.0}, "softmax", lambda z, y: reference.halted_focal_loss(z, y, 2.0)),
   "sigmoid_focal_loss": (

@@ -337,6 +337,7 @@ OUTSIDE = sorted(set(losses.names()) - {_name(case) for case in FAMILY})
 
 def test_the_losses_outside_are_the_batch_level_and_element_wise_ones_and_the_mixing_baselines():
   assert OUTSIDE == [
+    "absolute_and_squared_error",
     "complement_entropy_loss",
     "cot_sum_loss",
     "dice_loss",

@@ -16,7 +16,9 @@ def test_get_binds_hyper_parameters():
 
 def test_unknown_name_lists_valid_names():
   with pytest.raises(
-    ValueError, match="Valid names: absolute_error, complement_entropy_loss, cot_sum_loss, cross_entropy, dice_loss"
+    ValueError,
+    match="Valid names: absolute_and_squared_error, absolute_error, complement_entropy_loss, cot_sum_loss, "
+    "cross_entropy, dice_loss",
   ):
     losses.get("encouraging")
 
