@@ -69,6 +69,15 @@ def child_jobs(studies: dict, runs_dir: str, tiny: bool) -> list:
   return jobs
 
 
+def _has_results(study, runs_dir: str) -> bool:
+  """Whether any run of `study` (its sweep, for UCI) has a result in `runs_dir`."""
+  from el_jax.studies import runner
+
+  if study.uci is not None:
+    return runner.finished(study, runs_dir)
+  return any(runner.finished(study, runs_dir, run) for run in study.runs)
+
+
 def _interrupt(signum, frame):
   raise KeyboardInterrupt(f"signal {signum}")
 
@@ -96,6 +105,12 @@ def main(argv):
   studies = load_studies(_STUDIES.value, _TINY.value)
   if "el_analyses" in studies and "fashion_mnist" not in studies:  # its figures come from study (a)'s LeNet runs
     studies = load_studies(["fashion_mnist"], _TINY.value) | studies
+  if _REPORT_ONLY.value and not any(_has_results(s, _RUNS_DIR.value) for s in studies.values()):
+    # A report of nothing would replace the one in --report_dir.
+    raise app.UsageError(
+      f"--report_only found no results of {', '.join(studies)} in {_RUNS_DIR.value!r}, so it leaves "
+      f"{_REPORT_DIR.value!r} as it is. Train the runs first (drop --report_only) or point --runs_dir at them."
+    )
   start = time.perf_counter()
   failed = []
   log = lambda line: print(line, flush=True)  # noqa: E731

@@ -259,3 +259,49 @@ def test_time_line_names_each_study_and_what_was_not_timed():
   line = report._time_line({"fashion_mnist": 5400.0, "long_tail": 600.0, "uci": None})
   assert line.startswith("Time recorded by the runs: 100 minutes of training and evaluation (fashion_mnist 90, ")
   assert "long_tail 10; not recorded: uci)." in line
+
+
+def _row(treatment, baseline, difference, verdict, group="ratio100", metric="accuracy"):
+  return {
+    "study": "long_tail",
+    "model": group,
+    "metric": metric,
+    "treatment": treatment,
+    "baseline": baseline,
+    "difference": difference,
+    "treatment_values": [0.7, 0.72],
+    "baseline_values": [0.7, 0.7],
+    "verdict": verdict,
+    "p_value": 0.01,
+    "p_adjusted": 0.03,
+    "ci95": (difference - 0.01, difference + 0.01),
+    "min_detectable_difference": 0.05,
+    "min_attainable_p": 0.0,
+  }
+
+
+def test_hem_plus_readings_are_set_side_by_side_with_the_reading_closer_to_the_paper():
+  rows = [
+    _row("hem_plus", "hem", -0.04, "not significant"),
+    _row("hem_plus_label", "hem", 0.03, "holds"),
+    _row("logit_adjusted", "hem_plus", 0.08, "holds"),
+    _row("logit_adjusted", "hem_plus_label", 0.01, "not significant"),
+    _row("hem", "ce", 0.02, "holds"),  # not a HEM+ claim: left out
+    _row("hem_plus", "ce", -0.01, "not significant"),
+    _row("hem_plus_label", "ce", -0.05, "contradicted"),
+  ]
+  text = "\n".join(report._hem_plus_readings(rows))
+  assert (
+    "| HEM+ vs hem on accuracy | ratio100 |" in text and "| logit_adjusted vs HEM+ on accuracy | ratio100 |" in text
+  )
+  assert "hem vs ce" not in text
+  assert (
+    "(`hem_plus`) the difference lies in the claim's direction in 1 of 3 comparisons (holds: logit_adjusted vs HEM+ "
+    "on accuracy (ratio100); contradicted: none)" in text
+  )
+  assert (
+    "(`hem_plus_label`) the difference lies in the claim's direction in 2 of 3 comparisons (holds: HEM+ vs hem on "
+    "accuracy (ratio100); contradicted: HEM+ vs ce on accuracy (ratio100))" in text
+  )
+  assert "The reading closer to the paper is `hem_plus_label`: it follows the claims' direction in 2 of 3" in text
+  assert report._hem_plus_readings(rows[:1] + rows[4:5]) == []  # one reading only: nothing to compare

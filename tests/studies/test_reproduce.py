@@ -42,3 +42,15 @@ def test_tiny_reproduce_writes_the_report_and_resumes(tmp_path):
   assert second.returncode == 0, second.stderr[-3000:]
   assert "[1/" not in second.stdout and "uci " not in second.stdout
   assert time.perf_counter() - start < 120
+
+
+def test_report_only_without_results_leaves_the_report_as_it_is(tmp_path):
+  report_dir = tmp_path / "report"
+  report_dir.mkdir()
+  (report_dir / "reproduction.md").write_text("an earlier report")
+  command = [sys.executable, "reproduce.py", "--report_only", "--studies=long_tail,uci"]
+  command += [f"--runs_dir={tmp_path / 'empty'}", f"--report_dir={report_dir}"]
+  done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300)
+  assert done.returncode != 0
+  assert "found no results of long_tail, uci" in done.stderr and "drop --report_only" in done.stderr
+  assert (report_dir / "reproduction.md").read_text() == "an earlier report"
