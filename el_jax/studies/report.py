@@ -440,22 +440,26 @@ def _claims_section(rows) -> list[str]:
 
 
 def _friedman(records: list) -> dict:
-  """Per network, Friedman's test that the losses rank alike on every set (`statistics.friedman_test` over the
-  per-set accuracies, averaged over seeds): `{network: {"statistic", "df", "p_value", "n_sets", "losses"}}`."""
+  """Per network, the losses compared by rank over the sets as in the mixing paper's Fig. 3 (`statistics.compare_ranks`
+  over the per-set accuracies, averaged over seeds): `{network: {"statistic", "df", "p_value", "n_sets", "losses",
+  "mean_ranks", "pairs_differ"}}`, the pairs those Conover's test tells apart after Benjamini-Hochberg."""
   out = {}
   for network in dict.fromkeys(r["network"] for r in records):
     labels = list(dict.fromkeys(r["loss"] for r in records if r["network"] == network))
     by_label = {label: _set_accuracies(records, network, label) for label in labels}
     sets = [name for name in by_label[labels[0]] if all(name in v for v in by_label.values())]
-    if len(labels) < 2 or not sets:
+    if len(labels) < 2 or len(sets) < 2:
       continue
-    test = statistics.friedman_test([[by_label[label][name] for label in labels] for name in sets])
+    result = statistics.compare_ranks([[by_label[label][name] for label in labels] for name in sets])
+    pairs = zip(*np.nonzero(np.triu(result.differs)), strict=True)
     out[network] = {
-      "statistic": test.statistic,
-      "df": test.df,
-      "p_value": test.p_value,
-      "n_sets": test.n_blocks,
+      "statistic": result.friedman.statistic,
+      "df": result.friedman.df,
+      "p_value": result.friedman.p_value,
+      "n_sets": result.friedman.n_blocks,
       "losses": labels,
+      "mean_ranks": result.mean_ranks.tolist(),
+      "pairs_differ": [[labels[i], labels[j]] for i, j in pairs],
     }
   return out
 
@@ -647,7 +651,10 @@ def write(studies: dict, runs_dir: str, report_dir: str, *, tiny: bool = False) 
           parts.append(
             f"Friedman test over the {f['n_sets']} sets ({len(f['losses'])} losses ranked within each set, as in the "
             f"mixing paper's Fig. 3): chi-square {f['statistic']:.2f}, df {f['df']}, p = {_p_text(f['p_value'])} "
-            "(the chi-square approximation, rough with fewer than about ten sets)."
+            "(the chi-square approximation, rough with fewer than about ten sets). Conover's pairs after "
+            "Benjamini-Hochberg: "
+            + ("; ".join(f"{a} and {b} differ" for a, b in f["pairs_differ"]) or "no pair differs")
+            + f" at α = {statistics.ALPHA:g}."
           )
       sets = list(dict.fromkeys(r["dataset"] for r in got))
       for network in stats:

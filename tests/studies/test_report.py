@@ -206,6 +206,13 @@ def test_report_tests_uci_claims_over_data_sets(tmp_path):
   assert friedman["p_value"] == pytest.approx(expected.pvalue)
   assert (friedman["df"], friedman["n_sets"]) == (2, 4)
   assert f"chi-square {expected.statistic:.2f}, df 2, p = {expected.pvalue:.3f}" in text
+  table = np.transpose([means[loss] for loss in ("ce", "mix_f0_to_05", "focal_a0.25")])
+  np.testing.assert_allclose(friedman["mean_ranks"], stats.rankdata(-table, axis=1).mean(axis=0))
+  # Every set ranks the three losses alike (Q = 8, its largest value for 4 sets, p = 0.018): no within-set error is
+  # left for Conover's test, so every pair differs.
+  assert expected.statistic == pytest.approx(8.0)
+  assert friedman["pairs_differ"] == [["ce", "mix_f0_to_05"], ["ce", "focal_a0.25"], ["mix_f0_to_05", "focal_a0.25"]]
+  assert "Benjamini-Hochberg: ce and mix_f0_to_05 differ; ce and focal_a0.25 differ;" in text
   # mix_f0_to_05 against CE: four sets, all favouring the treatment, still only p = 0.125 > 0.05.
   (row,) = _rows(paths, treatment="mix_f0_to_05", baseline="ce", model="linear")
   assert row["datasets"] == ["digits", "iris", "wine", "breast_cancer"]

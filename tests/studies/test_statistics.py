@@ -262,6 +262,43 @@ def test_conover_friedman_matches_its_form_with_friedmans_statistic():
       assert p[i, j] == pytest.approx(expected, rel=1e-9)
 
 
+def test_compare_ranks_by_hand():
+  # The by-hand blocks above, higher scores better: a ranks last everywhere, b (2, 1, 2), c (1, 2, 1). Conover's t on
+  # 4 df: 4 / sqrt(2) (a, b), 5 / sqrt(2) (a, c), 1 / sqrt(2) (b, c); Benjamini-Hochberg over the three pairs by hand.
+  values = [[1.0, 2.0, 3.0], [10.0, 30.0, 20.0], [0.1, 0.2, 0.3]]
+  result = statistics.compare_ranks(values)
+  np.testing.assert_allclose(result.mean_ranks, [3.0, 5 / 3, 4 / 3], rtol=1e-12)
+  p_ab, p_ac, p_bc = (2 * stats.t(4).sf(t / np.sqrt(2)) for t in (4, 5, 1))
+  adj_bc = p_bc
+  adj_ab = min(3 * p_ab / 2, adj_bc)
+  adj_ac = min(3 * p_ac, adj_ab)
+  np.testing.assert_allclose(result.p_values[[0, 0, 1], [1, 2, 2]], [p_ab, p_ac, p_bc], rtol=1e-12)
+  np.testing.assert_allclose(result.p_adjusted[[0, 0, 1], [1, 2, 2]], [adj_ab, adj_ac, adj_bc], rtol=1e-12)
+  np.testing.assert_allclose(result.p_adjusted, result.p_adjusted.T)
+  # Friedman: Q = 12 / (3 * 3 * 4) * (9 + 49 + 64) - 36 = 14 / 3, p = exp(-Q / 2) on 2 df: 0.097, no rejection, so
+  # no pair differs although (a, c)'s adjusted p-value is below 0.1.
+  assert result.friedman.p_value == pytest.approx(np.exp(-7 / 3), rel=1e-12)
+  assert not result.differs.any()
+  lower = statistics.compare_ranks(np.negative(values), higher_is_better=False)
+  np.testing.assert_allclose(lower.mean_ranks, result.mean_ranks, rtol=1e-12)
+  with pytest.raises(ValueError, match="alpha"):
+    statistics.compare_ranks(values, alpha=1.5)
+
+
+def test_compare_ranks_reads_the_pairs_after_friedman_rejects():
+  rng = np.random.default_rng(5)
+  values = rng.normal(size=(15, 4)) + [0.0, 0.2, 1.5, 1.6]  # two clearly better methods
+  result = statistics.compare_ranks(values)
+  assert result.friedman.p_value == pytest.approx(stats.friedmanchisquare(*values.T).pvalue, rel=1e-9)
+  assert result.friedman.p_value < 0.05
+  upper = np.triu_indices(4, 1)
+  expected = stats.false_discovery_control(result.p_values[upper], method="bh")
+  np.testing.assert_allclose(result.p_adjusted[upper], expected, rtol=1e-12)
+  np.testing.assert_array_equal(result.differs[upper], expected < 0.05)
+  assert result.differs[0, 2] and result.differs[2, 0] and not result.differs[0, 1] and not result.differs[2, 3]
+  assert not np.diag(result.differs).any()
+
+
 def test_conover_friedman_without_within_block_error_and_bad_input():
   p = statistics.conover_friedman([[1.0, 2.0, 2.0], [5.0, 6.0, 6.0]])  # every block ranks alike: (1, 2.5, 2.5)
   np.testing.assert_array_equal(p, [[1.0, 0.0, 0.0], [0.0, 1.0, 1.0], [0.0, 1.0, 1.0]])
