@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 
+import jax
 import numpy as np
 import pytest
+from flax import nnx
 from scipy import special
 
 from el_jax import data
@@ -22,11 +24,17 @@ from el_jax.train.workdir import Workdir
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
-def _train_and_evaluate(config, tmp_path, test_subset: int, split: str | None = None):
-  """Trains `config` in tmp_path/run, runs evaluate.py on it (on `split`, default the run's evaluation split);
-  returns (report, stdout, model, test records)."""
+def _train_and_evaluate(config, tmp_path, test_subset: int, split: str | None = None, average: int = 0):
+  """Trains `config` in tmp_path/run, runs evaluate.py on it (on `split`, default the run's evaluation split), or on
+  the average of its last `average` checkpoints (`el-jax-average`, in tmp_path/average); returns (report, stdout,
+  model, test records)."""
   workdir = tmp_path / "run"
   loop.train_and_evaluate(config, str(workdir))
+  if average:
+    command = [sys.executable, "-m", "el_jax.cli.average", f"--workdir={workdir}", f"--last={average}"]
+    done = subprocess.run(command + [f"--out_dir={tmp_path / 'average'}"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    workdir = tmp_path / "average"
   command = [sys.executable, "evaluate.py", f"--workdir={workdir}", f"--out_dir={tmp_path / 'eval'}"]
   command += [f"--test_subset={test_subset}"] + ([f"--split={split}"] if split else [])
   done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -85,12 +93,17 @@ def test_graphs(tmp_path):
 
 @pytest.mark.slow
 def test_translation(tmp_path):
-  """Per-token labels: every unmasked target token is one labelled prediction."""
+  """Per-token labels: every unmasked target token is one labelled prediction; the model evaluated is the average
+  of the run's last two checkpoints, as the EL paper evaluates its translation models."""
   config = iwslt.get_config("smoke")
   config.model.update(name="transformer_tiny", layers=1)
   config.dataset.options.max_source_length = config.dataset.options.max_target_length = 24
+  config.num_epochs = 2  # a checkpoint at the end of each
   assert config.dataset.eval_split == "valid"
-  report, stdout, model, records = _train_and_evaluate(config, tmp_path, test_subset=3, split="test")
+  report, stdout, model, records = _train_and_evaluate(config, tmp_path, test_subset=3, split="test", average=2)
+  run, _ = Workdir(str(tmp_path / "run")).load_model()
+  averaged, newest = (jax.tree.leaves(nnx.state(m, nnx.Param)) for m in (model, run))
+  assert not all(np.array_equal(a, b) for a, b in zip(averaged, newest, strict=True))  # not the newest alone
   assert report["split"] == "test"
   batch = _stack(records, ["source", "target_in", "label", "label_mask"])
   logits = np.asarray(model(source=batch["source"], target_in=batch["target_in"]))
