@@ -6,6 +6,7 @@ import importlib
 import itertools
 import math
 
+import ml_collections
 import numpy as np
 import pytest
 from flax import nnx
@@ -13,7 +14,7 @@ from flax import nnx
 from el_jax import data, losses, models
 from el_jax.configs.encouraging_loss import graphs as graphs_config
 from el_jax.data import token_batches
-from el_jax.train import optimizer, setup
+from el_jax.train import loop, optimizer, setup
 from tests.configs.paper_configs import (
   ALL_VARIANTS,
   DATASET_VARIANTS,
@@ -269,6 +270,17 @@ def test_the_lsoftmax_head_trains_through_large_margin_softmax_without_a_bias(tm
   }
   assert "large_margin" not in get_config("encouraging_loss.mnist", "head=linear").loss
   check_smoke_version_trains_end_to_end("encouraging_loss.mnist", "head=lsoftmax", tmp_path)
+
+
+def test_deferred_reweighting_trains_past_the_epoch_it_starts(tmp_path):
+  """EL Table 3's DRW rows through the trainer: 10 epochs of one step, re-weighted from the tenth (0.9 of the run).
+  A small MLP stands in for ResNet-50, whose own smoke run is ImageNet's."""
+  config = get_config("encouraging_loss.inaturalist", "loss=el_normal_drw,smoke")
+  assert config.loss.reweight_from == 0.9
+  config.model = ml_collections.ConfigDict({"name": "mlp", "depth": 1, "width": 8})
+  config.num_epochs = 10
+  metrics = loop.train_and_evaluate(config, str(tmp_path / "run"))
+  assert all(math.isfinite(v) for v in metrics.values()), metrics
 
 
 # ---- configs/encouraging_loss/graphs.py: GCN + SAGPool on PROTEINS and NCI1 -----------------------------------------

@@ -60,6 +60,15 @@ def test_regularized_stand_in_batches_are_augmented_images(regularization):
   assert 0 <= batch["image"].min() and batch["image"].max() <= 1 and not np.array_equal(batch["image"], plain["image"])
 
 
+@pytest.mark.parametrize("regularization", ["random_erasing", "color_jitter"])
+def test_regularized_stand_in_trains_through_the_loop(regularization, tmp_path):
+  """The augmentation through the trainer; a small MLP stands in for the ResNets, whose smoke runs are elsewhere."""
+  config = get_config("expectation_mixing.cinic10", f"regularization={regularization},smoke")
+  config.model = ml_collections.ConfigDict({"name": "mlp", "depth": 1, "width": 8})
+  metrics = loop.train_and_evaluate(config, str(tmp_path / "run"))
+  assert all(math.isfinite(v) for v in metrics.values()), metrics
+
+
 # ---- UCI-121 (Table 4's sets) -----------------------------------------------------------------------------------
 
 
