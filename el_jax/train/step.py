@@ -142,8 +142,9 @@ def make_train_step(
   global norms, and `finite` (False if the loss, a gradient or an updated parameter is not finite).
 
   With `fused_output`, the objective takes the model's `linear_outputs` (see `apply_model`) and computes the loss
-  without materialising the logits; the training accuracy, which needs every logit's argmax, is then not among
-  the metrics (the evaluation's accuracy is, from the eval step's logits).
+  without materialising the logits; the training accuracy and `logit_grad_norm`, which need every logit, are then
+  not among the metrics (the evaluation's accuracy is, from the eval step's logits). The large-margin head
+  (`config.loss.large_margin`) trains this way, so its runs log neither.
 
   With `adversarial` (`el_jax.train.adversarial`), the first `adversarial.count(B)` images of the batch are replaced
   by adversarial versions crafted against the current parameters (images standardised with `normalization`, the
