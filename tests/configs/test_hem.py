@@ -260,6 +260,10 @@ MARGIN_CONFIGS = [
   ("hem.appendix_b", "loss=mm_maz"),
   ("studies.long_tail", "loss=hem_plus"),
   ("studies.fashion_mnist", "loss=hem"),
+  ("hem.cifar100", "loss=hem"),
+  ("hem.tiny_imagenet", "loss=mm"),
+  ("hem.imagenet", "loss=hem_plus"),
+  ("hem.segmentation", "loss=hem"),
 ]
 
 
