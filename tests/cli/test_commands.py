@@ -53,9 +53,13 @@ def test_train_then_evaluate_from_an_empty_folder(fake_fashion_mnist_dir, tmp_pa
 
 def test_module_entry_points_answer_help(tmp_path):
   modules = (("el_jax.train", "--workdir"), ("el_jax.evaluate", "--compare"), ("el_jax.studies", "--jobs"))
-  for module, flag in (*modules, ("el_jax.cli.average", "--last")):
+  for module, flag in (*modules, ("el_jax.cli.average", "--last"), ("el_jax.cli.graph_protocol", "--splits")):
     out = subprocess.run([sys.executable, "-m", module, "--helpfull"], cwd=tmp_path, capture_output=True, text=True)
     assert flag in out.stdout, out.stderr[-2000:]  # absl prints the help, then exits with status 1
+  command = [sys.executable, "-m", "el_jax.cli.graph_protocol", f"--runs_dir={tmp_path / 'graphs'}"]
+  out = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True)
+  assert out.returncode != 0 and "--data_dir is required" in out.stderr
+  assert not (tmp_path / "graphs").exists()
 
 
 def test_an_unknown_config_name_lists_the_shipped_ones(tmp_path):

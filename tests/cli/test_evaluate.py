@@ -21,6 +21,7 @@ def test_without_flags_the_data_sets_defaults_are_used():
   assert options == default
   assert (options.ood_sets, options.corruption_set, options.fgsm_eps, options.pgd_linf_eps) == (None, None, None, None)
   assert options.ensemble_linf_eps == ()  # AutoAttack stays off unless asked for
+  assert options.crt is False and options.crt_train_subset is None  # CRT re-trains only when asked for
 
 
 @flagsaver.flagsaver
@@ -40,3 +41,9 @@ def test_flags_name_the_sets_folders_families_and_budgets():
   assert options.corruption_families == ("fog", "snow")
   assert options.pgd_linf_eps == (0.03,) and options.pgd_l2_eps == () and options.fgsm_eps is None
   assert options.ensemble_linf_eps is None and options.ensemble_l2_eps == ()  # None: the data set's budget
+
+
+@flagsaver.flagsaver
+def test_crt_flags_reach_the_options():
+  options = _parse("--crt", "--crt_train_subset=500")
+  assert (options.crt, options.crt_train_subset) == (True, 500)
