@@ -13,6 +13,7 @@ import functools
 from collections.abc import Mapping
 
 import numpy as np
+from absl import logging
 from flax import nnx
 
 from el_jax import _extras, data, losses, models
@@ -225,7 +226,16 @@ def loss_hparams(loss, inputs: Inputs) -> dict:
   as `margin="hem"` resolved (`losses.resolve_data_hparams`); the class counts are only read when a marker needs
   them."""
   hparams = {k: v for k, v in section_kwargs(loss).items() if k not in TRAINER_LOSS_KEYS}
-  return losses.resolve_data_hparams(hparams, lambda: inputs.class_counts)
+  resolved = losses.resolve_data_hparams(hparams, lambda: inputs.class_counts)
+  if hparams.get("class_weights") == "effective_number" and np.any(inputs.class_counts == 0):
+    logging.warning(
+      "%d of the %d classes have no training example: class_weights='effective_number' gives them weight 0, so "
+      "their examples do not count in the re-weighted loss (the evaluation's loss too). Train on a set with every "
+      "class, or give config.loss.class_weights as a list.",
+      int(np.sum(inputs.class_counts == 0)),
+      len(inputs.class_counts),
+    )
+  return resolved
 
 
 def fused_output(loss, model) -> bool:

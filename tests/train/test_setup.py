@@ -82,6 +82,14 @@ def test_class_counts_and_the_hem_margin_come_from_the_training_set():
   assert hparams == {"margin": math.sqrt(2000 / 60)}  # HEM §4.2: sqrt(M / N), M = 2000
 
 
+def test_class_balanced_weights_warn_of_classes_without_training_examples(caplog):
+  inputs = setup.Inputs.from_config({"name": "uci_iris", "train_subset": 3})
+  np.testing.assert_array_equal(np.bincount(data.load("uci_iris", "train").take(3).labels, minlength=3), [3, 0, 0])
+  hparams = setup.loss_hparams({"name": "cross_entropy", "class_weights": "effective_number"}, inputs)
+  assert hparams["class_weights"] == [1.0, 0.0, 0.0]  # scaled to sum to the number of classes present, 1
+  assert "2 of the 3 classes have no training example" in caplog.text
+
+
 def test_model_spec_round_trips_through_json_and_builds_the_model():
   inputs = setup.Inputs.from_config({"name": "uci_iris"})
   spec = setup.ModelSpec.from_config({"name": "mlp", "depth": 1, "width": 7}, inputs)
