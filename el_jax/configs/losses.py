@@ -64,7 +64,9 @@ MIXING = {
 MIXING_COT = {
   "ce": MIXING["ce"],
   "f0_to_05": MIXING["f0_to_05"],
-  "cot": {"name": "cot_sum_loss"},
+  # COT as Chen et al. train it: an update on CE, then one on the complement entropy, each with its own optimiser
+  "cot": {"name": "cross_entropy", "alternate": {"name": "complement_entropy_loss"}},
+  "cot_sum": {"name": "cot_sum_loss"},  # one update on the sum: the first-order approximation, at half the cost
 }
 # Its UCI study adds the expectation loss alone ("EL") and focal loss.
 MIXING_UCI = {

@@ -89,6 +89,11 @@ def _check_config(config) -> None:
       "config.adversarial is not supported by the continual-learning trainer (its steps train on the clean "
       "batches); unset config.adversarial.attack."
     )
+  if config.loss.get("alternate") is not None:
+    raise ValueError(
+      "config.loss.alternate (a second update per batch) is not supported by the continual-learning trainer, whose "
+      "strategies make one update per batch: unset config.loss.alternate."
+    )
 
 
 def _episode_length(num_examples: int, config) -> tuple[int, int]:

@@ -3,9 +3,10 @@ Table 5 (its Eq. 6).
 
 COT flattens the predicted distribution over the wrong classes: besides cross-entropy it maximises the entropy of
 :math:`\\hat p_j = p_j / (1 - p_y)`, :math:`j \\ne y`. Chen et al. train with two forward-backward passes per batch,
-one update on cross-entropy, then one on the complement entropy. A train step of this package makes one update per
-batch, so the alternation is not expressible as a loss; `cot_sum_loss` is its one-pass approximation, the sum of the
-two objectives (see its docstring).
+one update on cross-entropy, then one on the complement entropy, each with its own optimiser. That alternation is
+not a loss: the trainer makes it (`config.loss.alternate`, `el_jax.train.step.make_train_step`), with
+`complement_entropy_loss` as the second objective; `cot_sum_loss` is its one-pass approximation, the sum of the two
+objectives (see its docstring).
 """
 
 import jax

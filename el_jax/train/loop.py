@@ -206,10 +206,12 @@ def compile_steps(
   fused_output: bool = False,
   adversarial: Adversarial | None = None,
   normalization: tuple | None = None,
+  alternate=None,
 ):
   """The train and eval steps of `config` (its `compute_dtype`), jitted over `mesh`; the train step computes the
-  loss fused with the output layer when `fused_output`, and trains on `adversarial` examples crafted from images
-  standardised with `normalization` when `adversarial` is set (see `step.make_train_step`)."""
+  loss fused with the output layer when `fused_output`, trains on `adversarial` examples crafted from images
+  standardised with `normalization` when `adversarial` is set, and makes a second update on `alternate` when it is
+  set (see `step.make_train_step`)."""
   compute_dtype = jnp.dtype(config.compute_dtype)
   batch_sharding, replicated = mesh_lib.batch_sharding(mesh), mesh_lib.replicated(mesh)
   train_step = jax.jit(
@@ -222,6 +224,7 @@ def compile_steps(
       fused_output=fused_output,
       adversarial=adversarial,
       normalization=normalization,
+      alternate=alternate,
     ),
     in_shardings=(state_sharding, batch_sharding),
     out_shardings=(state_sharding, replicated),
@@ -325,13 +328,14 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
   total_steps = steps_per_epoch * config.num_epochs
   checkpoint_every = config.checkpoint_every_steps or steps_per_epoch
   objective = setup.objective(config.loss, inputs, total_steps)
+  alternate = setup.alternate_objective(config.loss, inputs)
   adversarial = Adversarial.from_config(
     config.get("adversarial"), has_images=inputs.has_images, batch_size=config.batch_size
   )
   tx = optimizer.create(config.optimizer, steps_per_epoch=steps_per_epoch, num_epochs=config.num_epochs)
 
   def init_state():
-    return step.init_state(spec.create(config.seed), tx, seed=config.seed)[1]
+    return step.init_state(spec.create(config.seed), tx, seed=config.seed, alternating=alternate is not None)[1]
 
   abstract_model = nnx.eval_shape(lambda: spec.create(config.seed))
   fused_output = setup.fused_output(config.loss, abstract_model)
@@ -365,6 +369,7 @@ def _train_and_evaluate(config, workdir: str, profile: range | None = None) -> d
     fused_output=fused_output,
     adversarial=adversarial,
     normalization=inputs.normalization,
+    alternate=alternate,
   )
 
   def run_eval(state):

@@ -217,8 +217,9 @@ def check_settings(config, *, num_devices: int = 1) -> None:
 
 
 # Entries of a `loss` section that the trainer applies around `losses.get_objective`: how it computes the loss
-# (fused with the output layer), and large-margin softmax's transformation of the output layer's logits.
-TRAINER_LOSS_KEYS = ("fused_output", "fused_blocks", "large_margin")
+# (fused with the output layer), large-margin softmax's transformation of the output layer's logits, and a second
+# objective each batch is also updated on (`alternate_objective`).
+TRAINER_LOSS_KEYS = ("fused_output", "fused_blocks", "large_margin", "alternate")
 
 
 def loss_hparams(loss, inputs: Inputs) -> dict:
@@ -236,6 +237,35 @@ def loss_hparams(loss, inputs: Inputs) -> dict:
       len(inputs.class_counts),
     )
   return resolved
+
+
+def alternate_objective(loss, inputs: Inputs):
+  """The objective of `loss.alternate` (default None: no second update), or None.
+
+  `loss.alternate` is a loss section of its own (`name` and that loss's hyper-parameters); with it, each batch gets a
+  second update, on this objective, after the one on the loss (`step.make_train_step`'s `alternate`): complement
+  objective training's alternation of cross-entropy and the complement entropy (Chen et al. 2019).
+
+  Raises:
+    ValueError: if the section has no `name` or holds trainer entries, or if the loss is fused with the output layer
+      (`fused_output`, `large_margin`): the second update needs the logits.
+  """
+  section = _as_dict(loss)
+  alternate = section.get("alternate")
+  if alternate is None:
+    return None
+  alternate = _as_dict(alternate)
+  if "name" not in alternate or set(alternate) & set(TRAINER_LOSS_KEYS):
+    raise ValueError(
+      f"config.loss.alternate={alternate!r} must be a loss section of its own: a name and that loss's "
+      f"hyper-parameters, without {', '.join(TRAINER_LOSS_KEYS)}."
+    )
+  if section.get("fused_output") or section.get("large_margin") is not None:
+    raise ValueError(
+      "config.loss.alternate updates on the model's logits, which config.loss.fused_output and "
+      "config.loss.large_margin do not materialise: unset them, or unset config.loss.alternate."
+    )
+  return losses.get_objective(alternate["name"], **loss_hparams(alternate, inputs))
 
 
 def fused_output(loss, model) -> bool:

@@ -5,7 +5,7 @@ The train state is a dict:
   rng          uint32[2] key; the step's randomness (dropout) is `fold_in(rng, step)`
   params       the model's `nnx.Param`s (float32)
   model_state  its other variables except RNG streams (e.g. BatchNorm statistics)
-  opt_state    the optimiser state
+  opt_state    the optimiser state; with an alternate objective, a pair: the objective's and the alternate's
 The model's structure is static: a `ModelParts` holds it in training mode (batch statistics, dropout on) and in
 evaluation mode (running averages, dropout off), plus the model's RNG streams, which are reseeded every step from
 `fold_in(rng, step)` so that a resumed run draws the same dropout masks as an uninterrupted one.
@@ -34,6 +34,10 @@ from el_jax import losses
 from el_jax.evaluate.metrics import correct
 from el_jax.train.adversarial import ATTACK_RNG_FOLD, Adversarial, adversarial_images
 
+# The alternate update's randomness (its dropout masks): `fold_in(fold_in(rng, step), ALTERNATE_RNG_FOLD)`, apart
+# from the first update's and the attack's.
+ALTERNATE_RNG_FOLD = 0x7FFF_FFFE
+
 
 @dataclasses.dataclass(frozen=True)
 class ModelParts:
@@ -55,15 +59,17 @@ def split_model(model: nnx.Module):
   return ModelParts(train_graphdef, eval_graphdef, rng_state, streams), params, model_state
 
 
-def init_state(model: nnx.Module, tx: optax.GradientTransformation, *, seed: int = 0):
-  """`(ModelParts, state)` for `model`: its variables, a fresh optimiser state, step 0 and the RNG of `seed`."""
+def init_state(model: nnx.Module, tx: optax.GradientTransformation, *, seed: int = 0, alternating: bool = False):
+  """`(ModelParts, state)` for `model`: its variables, a fresh optimiser state, step 0 and the RNG of `seed`. With
+  `alternating`, the optimiser state is a pair, one for each of the two updates of `make_train_step`'s
+  `alternate`."""
   model_parts, params, model_state = split_model(model)
   state = {
     "step": jnp.zeros((), jnp.int32),
     "rng": jax.random.PRNGKey(seed),
     "params": params,
     "model_state": model_state,
-    "opt_state": tx.init(params),
+    "opt_state": (tx.init(params), tx.init(params)) if alternating else tx.init(params),
   }
   return model_parts, state
 
@@ -132,6 +138,7 @@ def make_train_step(
   fused_output: bool = False,
   adversarial: Adversarial | None = None,
   normalization: tuple | None = None,
+  alternate=None,
 ):
   """`train_step(state, batch) -> (state, metrics)`: one optimiser update on the batch objective.
 
@@ -150,6 +157,12 @@ def make_train_step(
   by adversarial versions crafted against the current parameters (images standardised with `normalization`, the
   attack in [0, 1] pixel space) before the update, and `adv_accuracy` (the training forward pass's accuracy on them)
   joins the metrics. None (the default) leaves the step as it is without the option.
+
+  With `alternate` (an objective like `objective_fn`), each batch gets two updates in turn, as complement objective
+  training makes them (COT, Chen et al. 2019): one on `objective_fn`, then, from the parameters and model state it
+  left, a second forward pass and one update on `alternate`, each update with its own optimiser state (the pair of
+  `init_state(alternating=True)`; Chen et al.'s two SGD optimisers) and the same learning-rate schedule.
+  `alternate_loss` joins the metrics; the others are the first update's.
   """
 
   def train_step(state, batch):
@@ -170,31 +183,40 @@ def make_train_step(
         compute_dtype=compute_dtype,
       )
 
-    def objective(params):
-      logits, model_state = apply_model(
-        model_parts.train,
-        model_parts,
-        params,
-        state["model_state"],
-        inputs,
-        rng=rng,
-        compute_dtype=compute_dtype,
-        fused_output=fused_output,
-      )
-      return objective_fn(logits, batch["label"], where=where, progress=progress), (logits, model_state)
+    def update(fn, params, model_state, opt_state, key):
+      """One optimiser update on objective `fn`: `(loss, logits, grads, params, model_state, opt_state)`."""
 
-    (loss, (logits, model_state)), grads = jax.value_and_grad(objective, has_aux=True)(state["params"])
-    updates, opt_state = tx.update(grads, state["opt_state"], state["params"])
-    new_state = dict(
-      state,
-      step=state["step"] + 1,
-      params=optax.apply_updates(state["params"], updates),
-      model_state=model_state,
-      opt_state=opt_state,
+      def objective(params):
+        logits, new_model_state = apply_model(
+          model_parts.train,
+          model_parts,
+          params,
+          model_state,
+          inputs,
+          rng=key,
+          compute_dtype=compute_dtype,
+          fused_output=fused_output,
+        )
+        return fn(logits, batch["label"], where=where, progress=progress), (logits, new_model_state)
+
+      (loss, (logits, model_state)), grads = jax.value_and_grad(objective, has_aux=True)(params)
+      updates, opt_state = tx.update(grads, opt_state, params)
+      return loss, logits, grads, optax.apply_updates(params, updates), model_state, opt_state
+
+    opt_state = state["opt_state"][0] if alternate is not None else state["opt_state"]
+    loss, logits, grads, params, model_state, opt_state = update(
+      objective_fn, state["params"], state["model_state"], opt_state, rng
     )
+    metrics = {"loss": loss}
+    if alternate is not None:
+      key = jax.random.fold_in(rng, ALTERNATE_RNG_FOLD)
+      metrics["alternate_loss"], _, _, params, model_state, alternate_opt_state = update(
+        alternate, params, model_state, state["opt_state"][1], key
+      )
+      opt_state = (opt_state, alternate_opt_state)
+    new_state = dict(state, step=state["step"] + 1, params=params, model_state=model_state, opt_state=opt_state)
     grad_norm, param_norm = optax.tree.norm(grads), optax.tree.norm(new_state["params"])
     weights = label_weights(batch)
-    metrics = {"loss": loss}
     if not fused_output:
       metrics["accuracy"] = jnp.sum(correct(logits, batch["label"], weights)) / jnp.maximum(jnp.sum(weights), 1)
       metrics["logit_grad_norm"] = logit_gradient_norm(objective_fn, logits, batch["label"], where, progress)

@@ -101,7 +101,7 @@ COT_CASES = [
     "imagenet": ("resnet50",),
   }.items()
   for m in ms
-  for loss in ("ce", "f0_to_05", "cot")
+  for loss in ("ce", "f0_to_05", "cot", "cot_sum")
 ]
 
 
@@ -117,11 +117,15 @@ def test_cot_rows_build_with_chen_et_als_protocol(arg):
   assert (config.optimizer.learning_rate, config.optimizer.momentum, config.optimizer.weight_decay) == (0.1, 0.9, 1e-4)
 
 
-def test_cot_loss_is_the_sum_and_bad_rows_are_named():
-  assert get_config("expectation_mixing.cot", "").loss.to_dict() == {"name": "cot_sum_loss"}
+def test_cot_alternates_ce_and_the_complement_entropy_and_bad_rows_are_named():
+  assert get_config("expectation_mixing.cot", "").loss.to_dict() == {
+    "name": "cross_entropy",
+    "alternate": {"name": "complement_entropy_loss"},
+  }
+  assert get_config("expectation_mixing.cot", "loss=cot_sum").loss.to_dict() == {"name": "cot_sum_loss"}
   with pytest.raises(ValueError, match="Unknown model='resnext29'.*Valid: resnet50"):
     get_config("expectation_mixing.cot", "dataset=imagenet,model=resnext29")
-  with pytest.raises(ValueError, match="Unknown loss='f0'.*ce, f0_to_05, cot"):
+  with pytest.raises(ValueError, match="Unknown loss='f0'.*ce, f0_to_05, cot, cot_sum"):
     get_config("expectation_mixing.cot", "loss=f0")
   assert abstract_model(get_config("expectation_mixing.cot", "model=resnet110")) is not None
 

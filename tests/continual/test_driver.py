@@ -19,6 +19,10 @@ from el_jax import continual
       lambda c: c.adversarial.update({"attack": "fgsm", "eps": 0.1}),
       "config.adversarial is not supported by the continual-learning trainer",
     ),
+    (
+      lambda c: c.loss.unlock().__setitem__("alternate", {"name": "complement_entropy_loss"}),
+      r"config.loss.alternate \(a second update per batch\) is not supported by the continual-learning trainer",
+    ),
   ],
 )
 def test_a_bad_config_is_refused_before_the_workdir_is_touched(tiny_config, tmp_path, change, message):

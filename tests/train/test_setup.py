@@ -10,6 +10,7 @@ import pytest
 from el_jax import data, losses
 from el_jax.data import long_tail
 from el_jax.train import setup
+from tests.losses import reference
 
 
 def test_long_tail_after_the_subset():
@@ -88,6 +89,23 @@ def test_class_balanced_weights_warn_of_classes_without_training_examples(caplog
   hparams = setup.loss_hparams({"name": "cross_entropy", "class_weights": "effective_number"}, inputs)
   assert hparams["class_weights"] == [1.0, 0.0, 0.0]  # scaled to sum to the number of classes present, 1
   assert "2 of the 3 classes have no training example" in caplog.text
+
+
+def test_alternate_objective_is_a_loss_section_of_its_own_on_the_logits():
+  inputs = setup.Inputs.from_config({"name": "uci_iris"})
+  assert setup.alternate_objective({"name": "cross_entropy"}, inputs) is None
+  loss = {"name": "cross_entropy", "alternate": {"name": "complement_entropy_loss", "normalization": "classes"}}
+  objective = setup.alternate_objective(loss, inputs)
+  z, y = np.array([[2.0, 0.5, -1.0, 0.0]]), np.array([0])
+  expected = reference.complement_entropy_loss(z, y, normalizer=4).mean()
+  np.testing.assert_allclose(objective(z, y, progress=0.0), expected, rtol=1e-6)
+  assert setup.loss_hparams(loss, inputs) == {}  # the first update's loss has no `alternate` hyper-parameter
+  with pytest.raises(ValueError, match="must be a loss section of its own"):
+    setup.alternate_objective({"name": "cross_entropy", "alternate": {"normalization": "classes"}}, inputs)
+  with pytest.raises(ValueError, match="must be a loss section of its own"):
+    setup.alternate_objective({"name": "cross_entropy", "alternate": {**loss["alternate"], "fused_output": 1}}, inputs)
+  with pytest.raises(ValueError, match="do not materialise: unset them"):
+    setup.alternate_objective({**loss, "fused_output": True}, inputs)
 
 
 def test_model_spec_round_trips_through_json_and_builds_the_model():

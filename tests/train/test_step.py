@@ -45,6 +45,49 @@ def test_one_sgd_step_of_a_linear_model_matches_closed_form():
   np.testing.assert_allclose(metrics["logit_grad_norm"], np.linalg.norm(residual, axis=-1).mean(), rtol=1e-5)
 
 
+def test_alternate_updates_follow_cot_two_optimisers_by_hand():
+  """COT as Chen et al. train it: per batch an SGD-momentum update on CE, then, from its parameters, one on the
+  complement entropy with momentum of its own. Two steps of a linear model against the updates written out in
+  numpy (the CE gradient p - e_y; the complement entropy's q_j (log q_j - sum_k q_k log q_k) / (K - 1) off the
+  label, 0 at it)."""
+  rng = np.random.default_rng(2)
+  x = rng.uniform(size=(12, 2, 2, 1)).astype(np.float32)
+  y = rng.integers(0, 4, 12)
+  model = models.create("mlp", num_classes=4, input_shape=(2, 2, 1), depth=0)
+  lr, momentum = 0.5, 0.9
+  tx = optax.sgd(lr, momentum=momentum)
+  model_parts, state = step.init_state(model, tx, alternating=True)
+  w, b = np.asarray(model.head.kernel[...], np.float64), np.asarray(model.head.bias[...], np.float64)
+  objective, complement = losses.get_objective("cross_entropy"), losses.get_objective("complement_entropy_loss")
+  train_step = jax.jit(step.make_train_step(model_parts, objective, tx, total_steps=10, alternate=complement))
+
+  flat, onehot = x.reshape(12, -1).astype(np.float64), reference.one_hot(y, 4)
+
+  def gradient(w, b, kind):
+    z = flat @ w + b
+    if kind == "ce":
+      g = reference.softmax(z) - onehot
+    else:
+      q = reference.softmax(np.where(onehot > 0, -np.inf, z))
+      log_q = np.log(np.where(q > 0, q, 1.0))
+      g = q * (log_q - np.sum(q * log_q, axis=-1, keepdims=True)) / 3
+    return flat.T @ g / 12, g.mean(0)
+
+  traces = {"ce": [0.0, 0.0], "complement": [0.0, 0.0]}
+  for _ in range(2):
+    state, metrics = train_step(state, {"image": x, "label": y})
+    np.testing.assert_allclose(metrics["loss"], reference.cross_entropy(flat @ w + b, y).mean(), rtol=1e-5)
+    for kind in ("ce", "complement"):
+      if kind == "complement":
+        expected = reference.complement_entropy_loss(flat @ w + b, y).mean()
+        np.testing.assert_allclose(metrics["alternate_loss"], expected, rtol=1e-5)
+      traces[kind] = [g + momentum * t for g, t in zip(gradient(w, b, kind), traces[kind], strict=True)]
+      w, b = w - lr * traces[kind][0], b - lr * traces[kind][1]
+  np.testing.assert_allclose(state["params"]["head"]["kernel"][...], w, rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(state["params"]["head"]["bias"][...], b, rtol=1e-5, atol=1e-6)
+  assert int(state["step"]) == 2
+
+
 def test_logit_gradient_norm_is_the_mean_per_example_norm_over_the_unmasked_labels():
   rng = np.random.default_rng(1)
   z = rng.normal(size=(6, 5, 7)) * 3

@@ -6,17 +6,19 @@ for 200 epochs and the learning rate decreased by a factor of 10 at epochs 100 a
 0.1 and weight decay 1e-4 (Chen et al.'s); batch 128 (256 on ImageNet); CIFAR-style crops and flips (CIFAR-100,
 Tiny ImageNet), ImageNet's random-resized crops (ImageNet). "For our method, we only tested the F=0-0.5 mixing
 protocol."
-COT: Chen et al. make two updates per batch, on CE then on the complement entropy normalised by 1 / (K - 1) (the
-mixing paper's Eq. 6); `loss=cot` makes one update on their sum, a first-order approximation at half the cost
-(`el_jax.losses.cot_sum_loss`). The paper's COT numbers for Tiny ImageNet and ImageNet are Chen et al.'s.
+COT: Chen et al. make two updates per batch, on CE, then, after a second forward pass, on the complement entropy
+normalised by 1 / (K - 1) (the mixing paper's Eq. 6), each with an SGD optimiser of its own (momentum buffers apart,
+the same learning-rate schedule): `loss=cot` (`config.loss.alternate`). `loss=cot_sum` makes one update on their sum,
+a first-order approximation at half the cost (`el_jax.losses.cot_sum_loss`). The paper's COT numbers for Tiny
+ImageNet and ImageNet are Chen et al.'s.
 Paper results (top-1 %, CE / ours (F=0-0.5) / COT):
   cifar100 resnet110 70.16 / 70.24 / 71.36           tiny_imagenet resnet50 60.61 / 61.67 / 60.80
   cifar100 preact_resnet18 74.18 / 74.57 / 75.43     tiny_imagenet resnet101 61.77 / 63.12 / 62.65
   cifar100 resnext29 75.88 / 76.59 / 77.60           imagenet resnet50 75.74 / 76.35 / 75.60
 
 Arguments: dataset=cifar100|tiny_imagenet|imagenet (default cifar100); model (per dataset, default its first:
-resnet110 | resnet50 | resnet50); loss=ce|f0_to_05|cot (default cot); smoke. Needs TFDS `cifar100`, `imagenet2012`
-or a `tiny_imagenet` builder of your own (splits train / validation, features image and label).
+resnet110 | resnet50 | resnet50); loss=ce|f0_to_05|cot|cot_sum (default cot); smoke. Needs TFDS `cifar100`,
+`imagenet2012` or a `tiny_imagenet` builder of your own (splits train / validation, features image and label).
 
 python train.py --config configs/expectation_mixing/cot.py:dataset=cifar100,model=resnext29,loss=cot --workdir DIR
 """
