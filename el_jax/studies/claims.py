@@ -1260,8 +1260,8 @@ UNTESTABLE: dict[str, tuple[Untestable, ...]] = {
       _MIX,
       "The comparison with COT on CIFAR-100, Tiny-ImageNet and ImageNet.",
       "Table 5",
-      _DOWNLOAD_AND_GPU + " (`configs/expectation_mixing/cot.py` has the rows, COT as one update on CE + complement "
-      "entropy rather than the paper's two).",
+      _DOWNLOAD_AND_GPU + " (`configs/expectation_mixing/cot.py` has the rows, COT with Chen et al.'s two updates "
+      "per batch).",
     ),
     Untestable(
       _MIX,
