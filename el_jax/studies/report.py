@@ -272,7 +272,7 @@ def _hem_plus_readings(rows: list[dict]) -> list[str]:
     closer = (
       f"The reading closer to the paper is `{best}`: it follows the claims' direction in {agrees[best]} of {n} "
       f"comparisons against {agrees[ranked[1]]}"
-      + ("" if verdicts[best]["holds"] else ", though none of its comparisons is significant on its own")
+      + ("" if any(verdicts[best].values()) else ", though none of its comparisons is significant on its own")
       + "."
     )
   return [

@@ -228,12 +228,13 @@ def loss_hparams(loss, inputs: Inputs) -> dict:
   them."""
   hparams = {k: v for k, v in section_kwargs(loss).items() if k not in TRAINER_LOSS_KEYS}
   resolved = losses.resolve_data_hparams(hparams, lambda: inputs.class_counts)
-  if hparams.get("class_weights") == "effective_number" and np.any(inputs.class_counts == 0):
+  missing = int(np.sum(inputs.class_counts == 0)) if hparams.get("class_weights") == "effective_number" else 0
+  if missing:
     logging.warning(
       "%d of the %d classes have no training example: class_weights='effective_number' gives them weight 0, so "
       "their examples do not count in the re-weighted loss (the evaluation's loss too). Train on a set with every "
       "class, or give config.loss.class_weights as a list.",
-      int(np.sum(inputs.class_counts == 0)),
+      missing,
       len(inputs.class_counts),
     )
   return resolved

@@ -311,4 +311,8 @@ def test_hem_plus_readings_are_set_side_by_side_with_the_reading_closer_to_the_p
     "accuracy (ratio100); contradicted: HEM+ vs ce on accuracy (ratio100))" in text
   )
   assert "The reading closer to the paper is `hem_plus_label`: it follows the claims' direction in 2 of 3" in text
+  assert "though none of its comparisons is significant" not in text  # hem_plus_label has a hold and a contradiction
+  # The leading reading without a hold but with a contradiction: its comparisons are not all non-significant.
+  no_hold = [dict(r, verdict="not significant") if r["verdict"] == "holds" else r for r in rows]
+  assert "though none of its comparisons is significant" not in "\n".join(report._hem_plus_readings(no_hold))
   assert report._hem_plus_readings(rows[:1] + rows[4:5]) == []  # one reading only: nothing to compare
